@@ -1,0 +1,1 @@
+"""The HTTP surface: GraphQL, REST routes and health probes."""

@@ -1,0 +1,56 @@
+"""The GraphQL schema (strawberry). schema.graphql is generated from it."""
+
+from __future__ import annotations
+
+import strawberry
+from starlette.concurrency import run_in_threadpool
+from strawberry.types import Info
+
+from app import __version__
+from app.neo4j.database import Database
+
+
+def database(info: Info) -> Database:
+    """Returns the app's database from the request context."""
+    return info.context["db"]
+
+
+@strawberry.type(description="A count of nodes carrying one label.")
+class LabelCount:
+    label: str
+    count: int
+
+
+@strawberry.type(description="The service and the Neo4j behind it.")
+class About:
+    version: str = strawberry.field(description="Storyline's version.")
+    neo4j_version: str = strawberry.field(description="The Neo4j server's version.")
+    neo4j_edition: str = strawberry.field(description="community or enterprise.")
+    node_counts: list[LabelCount] = strawberry.field(
+        description="Nodes per label, from the count store."
+    )
+
+
+def _about(db: Database) -> About:
+    _, components = db.query("CALL dbms.components() YIELD versions, edition RETURN *")
+    _, counts = db.query(
+        "CALL db.labels() YIELD label "
+        "CALL (label) { MATCH (n) WHERE label IN labels(n) RETURN count(n) AS count } "
+        "RETURN label, count ORDER BY label"
+    )
+    return About(
+        version=__version__,
+        neo4j_version=components[0]["versions"][0],
+        neo4j_edition=components[0]["edition"],
+        node_counts=[LabelCount(label=r["label"], count=r["count"]) for r in counts],
+    )
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The service's version and the Neo4j behind it.")
+    async def about(self, info: Info) -> About:
+        return await run_in_threadpool(_about, database(info))
+
+
+schema = strawberry.Schema(query=Query)

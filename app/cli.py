@@ -1,0 +1,208 @@
+"""The `storyline` command: serve, cypher, neo4j start/stop/status/fetch, schema."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from app.errors import InputError, StorylineError
+from app.settings import Settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except StorylineError as exc:
+        print(f"storyline: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Builds the argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="storyline", description="Runtime security events into attack stories."
+    )
+    commands = parser.add_subparsers(metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="serve GraphQL and the REST API")
+    serve.add_argument("--host", help="address to listen on (default STORYLINE_HOST)")
+    serve.add_argument("--port", type=int, help="port to listen on (default STORYLINE_PORT)")
+    serve.set_defaults(handler=cmd_serve)
+
+    neo4j = commands.add_parser("neo4j", help="manage the local Neo4j server")
+    neo4j_commands = neo4j.add_subparsers(metavar="ACTION", required=True)
+    for action, text in (
+        ("start", "fetch (once) and start the local Neo4j; harmless when it runs"),
+        ("stop", "stop the local Neo4j with SIGTERM"),
+        ("status", "tell whether the local Neo4j runs and answers"),
+        ("fetch", "download the Neo4j jars with Maven into the cache, once"),
+    ):
+        sub = neo4j_commands.add_parser(action, help=text)
+        sub.set_defaults(handler=cmd_neo4j, action=action)
+
+    query = commands.add_parser("cypher", help="run Cypher against the configured Neo4j")
+    query.add_argument("query", nargs="?", help="the Cypher statement")
+    query.add_argument("-f", "--file", help="read the statement from a file ('-' for stdin)")
+    query.add_argument("--json", action="store_true", help="print one JSON array of objects")
+    query.add_argument("--write", action="store_true", help="allow writes (read-only otherwise)")
+    query.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="a $parameter; V is read as JSON when it parses, else as a string",
+    )
+    query.set_defaults(handler=cmd_cypher)
+
+    schema = commands.add_parser("schema", help="print the GraphQL schema (SDL)")
+    schema.set_defaults(handler=cmd_schema)
+    return parser
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serves the API; starts the local Neo4j when no NEO4J_URI is set, and stops it after."""
+    import uvicorn
+
+    from app.api.app import create_app
+    from app.neo4j.database import connect
+    from app.neo4j.launcher import LocalNeo4j
+
+    # uvicorn re-raises SIGTERM after its graceful shutdown; turning it into
+    # SystemExit(0) lets the `finally` below stop the Neo4j this command started.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    settings = Settings.from_env()
+    local: LocalNeo4j | None = None
+    started = False
+    if settings.uses_local_neo4j:
+        local = LocalNeo4j(settings.local)
+        try:
+            status, started = local.start(echo=True)
+        except KeyboardInterrupt:
+            local.stop()
+            raise
+        print(f"Neo4j {local.version}: {status.detail} at {status.bolt_uri}")
+    db = connect(settings, local)
+    try:
+        count = db.apply_constraints()
+        print(f"applied {count} constraint and index statements")
+        app = create_app(db, settings)
+        host = args.host or settings.host
+        port = args.port or settings.port
+        print(f"GraphiQL at http://{host}:{port}/graphql")
+        uvicorn.run(app, host=host, port=port, log_level="info")
+    finally:
+        db.close()
+        if started and local is not None:
+            print("stopping the Neo4j this command started")
+            local.stop()
+    return 0
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+def cmd_neo4j(args: argparse.Namespace) -> int:
+    """Starts, stops, fetches or reports the local Neo4j."""
+    from app.neo4j.launcher import LocalNeo4j
+
+    settings = Settings.from_env()
+    local = LocalNeo4j(settings.local)
+    if args.action == "fetch":
+        path = local.fetch(echo=True)
+        print(f"Neo4j {local.version} jars in {path}")
+    elif args.action == "start":
+        status, started = local.start(echo=True)
+        print(("started: " if started else "already running: ") + status.detail)
+        print(f"Bolt {status.bolt_uri}, user neo4j, password in {local.password_file}")
+    elif args.action == "stop":
+        print("stopped" if local.stop() else "not running")
+    else:
+        status = local.status()
+        print(f"Neo4j {local.version}: {status.detail} ({status.bolt_uri})")
+        return 0 if status.running and status.answering else 3
+    return 0
+
+
+def parse_params(pairs: Sequence[str]) -> dict[str, Any]:
+    """Parses K=V pairs; V is JSON when it parses, else a string."""
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise StorylineError(f"--param wants K=V, got {pair!r}")
+        try:
+            params[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            params[key] = raw
+    return params
+
+
+def cmd_cypher(args: argparse.Namespace) -> int:
+    """Runs one Cypher statement and prints a table or JSON."""
+    from app.neo4j.database import connect
+
+    if bool(args.query) == bool(args.file):
+        raise StorylineError("give either a QUERY or -f FILE")
+    if args.file:
+        try:
+            text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text()
+        except OSError as exc:
+            raise InputError(f"cannot read {args.file}: {exc.strerror}") from exc
+    else:
+        text = args.query
+    params = parse_params(args.param)
+    settings = Settings.from_env()
+    with connect(settings) as db:
+        columns, rows = db.query(text, params, write=args.write)
+    if args.json:
+        json.dump(rows, sys.stdout, default=str, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print_table(columns, rows)
+    return 0
+
+
+def print_table(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
+    """Prints rows as an aligned text table with a row count."""
+    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    if columns:
+        print(" | ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
+        print("-+-".join("-" * w for w in widths))
+    for r in cells:
+        print(" | ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)))
+    print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, default=str)
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Prints the GraphQL schema in SDL."""
+    from app.api.schema import schema
+
+    sys.stdout.write(schema.as_str() + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

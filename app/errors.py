@@ -1,0 +1,60 @@
+"""The one exception tree of Storyline.
+
+    StorylineError
+    ├── ConfigError            a setting is missing or malformed
+    ├── LauncherError          the local Neo4j cannot be fetched, started or stopped
+    │   ├── JavaNotFound       no Java 17 or 21 to run Neo4j 5.26 with
+    │   ├── FetchFailed        Maven could not fetch the server jars
+    │   └── PortInUse          a port the server needs is taken by another process
+    ├── DatabaseError          Neo4j answered with an error or not at all
+    ├── CypherFileError        a cypher/ file is missing
+    └── InputError             a request or a file cannot be read at all
+        └── PayloadTooLarge    a request body is over the configured limit
+
+Record-level problems (one bad event in a batch) are not exceptions: they are
+reported as rejections beside the accepted records, so that nothing else is lost.
+"""
+
+
+class StorylineError(Exception):
+    """Root of every error Storyline raises on purpose."""
+
+
+class ConfigError(StorylineError):
+    """A setting is missing or malformed."""
+
+
+class LauncherError(StorylineError):
+    """The local Neo4j cannot be fetched, started or stopped."""
+
+
+class JavaNotFound(LauncherError):
+    """No Java 17 or 21 was found to run Neo4j 5.26."""
+
+
+class FetchFailed(LauncherError):
+    """Maven could not fetch the Neo4j server jars."""
+
+
+class PortInUse(LauncherError):
+    """A port the local Neo4j needs is taken by another process."""
+
+
+class DatabaseError(StorylineError):
+    """Neo4j answered with an error, or did not answer."""
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class CypherFileError(StorylineError):
+    """A named cypher/ file does not exist."""
+
+
+class InputError(StorylineError):
+    """A request body or an input file cannot be read at all."""
+
+
+class PayloadTooLarge(InputError):
+    """A request body is over the configured limit."""

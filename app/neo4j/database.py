@@ -1,0 +1,151 @@
+"""The driver lifecycle and running cypher/ files by name.
+
+Cypher lives in cypher/*.cypher; Python names the file and passes $parameters.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from neo4j import READ_ACCESS, WRITE_ACCESS, Driver, GraphDatabase, Query
+from neo4j.exceptions import Neo4jError, ServiceUnavailable
+
+from app.errors import CypherFileError, DatabaseError
+from app.neo4j.launcher import LocalNeo4j
+from app.resources import cypher_dir
+from app.settings import Secret, Settings
+
+
+@functools.cache
+def cypher(name: str) -> str:
+    """Returns the text of cypher/<name>.cypher (for example 'ingest/merge_events')."""
+    path = cypher_dir() / f"{name}.cypher"
+    if not path.is_file():
+        raise CypherFileError(f"no cypher file {path}")
+    return path.read_text()
+
+
+def statements(text: str) -> list[str]:
+    """Splits a file of `;`-terminated statements, dropping `//` comment lines."""
+    body = "\n".join(line for line in text.splitlines() if not line.strip().startswith("//"))
+    return [part.strip() for part in body.split(";") if part.strip()]
+
+
+def cypher_files() -> list[Path]:
+    """Lists every cypher/**/*.cypher file."""
+    return sorted(cypher_dir().rglob("*.cypher"))
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the app's Neo4j is: a URI, credentials and a database name."""
+
+    uri: str
+    user: str
+    password: Secret
+    database: str | None = None
+
+
+class Database:
+    """One driver for the app's lifetime; runs named cypher files and raw queries."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.driver: Driver = GraphDatabase.driver(
+            target.uri,
+            auth=(target.user, target.password.reveal()),
+            user_agent="storyline",
+        )
+
+    def close(self) -> None:
+        """Closes the driver."""
+        self.driver.close()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def session(self, write: bool = True) -> Iterator[Any]:
+        """Opens a session in read or write access mode."""
+        access = WRITE_ACCESS if write else READ_ACCESS
+        with self.driver.session(database=self.target.database, default_access_mode=access) as s:
+            yield s
+
+    def ping(self) -> bool:
+        """Tells whether Neo4j answers a query."""
+        try:
+            self.driver.execute_query("RETURN 1", database_=self.target.database)
+        except (ServiceUnavailable, Neo4jError, OSError):
+            return False
+        return True
+
+    def query(
+        self, text: str, params: Mapping[str, Any] | None = None, write: bool = False
+    ) -> tuple[list[str], list[dict[str, Any]]]:
+        """Runs one statement in a managed transaction; returns its columns and rows."""
+
+        def work(tx: Any) -> tuple[list[str], list[dict[str, Any]]]:
+            result = tx.run(text, dict(params or {}))
+            keys = list(result.keys())
+            return keys, [record.data() for record in result]
+
+        try:
+            with self.session(write=write) as s:
+                return s.execute_write(work) if write else s.execute_read(work)
+        except Neo4jError as exc:
+            if exc.code == "Neo.ClientError.Statement.AccessMode":
+                raise DatabaseError(
+                    "this statement writes, and the session is read-only: "
+                    "run it with --write (or a write transaction) if you mean it",
+                    exc.code,
+                ) from exc
+            raise DatabaseError(f"{exc.code}: {exc.message}", exc.code) from exc
+
+    def run(self, name: str, **params: Any) -> list[dict[str, Any]]:
+        """Runs the write statement of cypher/<name>.cypher; returns its rows."""
+        return self.query(cypher(name), params, write=True)[1]
+
+    def read(self, name: str, **params: Any) -> list[dict[str, Any]]:
+        """Runs the read statement of cypher/<name>.cypher; returns its rows."""
+        return self.query(cypher(name), params, write=False)[1]
+
+    def run_script(self, name: str) -> int:
+        """Runs every statement of a multi-statement file, each in its own auto-commit."""
+        count = 0
+        with self.session(write=True) as s:
+            for statement in statements(cypher(name)):
+                s.run(Query(statement)).consume()
+                count += 1
+        return count
+
+    def apply_constraints(self) -> int:
+        """Applies cypher/constraints.cypher (idempotent); returns the statement count."""
+        count = self.run_script("constraints")
+        with self.session(write=False) as s:
+            s.run("CALL db.awaitIndexes(300)").consume()
+        return count
+
+
+def connect(settings: Settings, local: LocalNeo4j | None = None) -> Database:
+    """Connects to NEO4J_URI, or to the local server (which must be started)."""
+    if settings.neo4j_uri:
+        if settings.neo4j_password is None:
+            raise DatabaseError("NEO4J_URI is set but NEO4J_PASSWORD is not")
+        target = Target(
+            settings.neo4j_uri,
+            settings.neo4j_user,
+            settings.neo4j_password,
+            settings.neo4j_database,
+        )
+    else:
+        local = local or LocalNeo4j(settings.local)
+        target = Target(local.bolt_uri, local.user, local.password(), settings.neo4j_database)
+    return Database(target)

@@ -1,0 +1,403 @@
+"""Fetches Neo4j Community from Maven Central and runs it on loopback, without Docker.
+
+Layout under the data directory (STORYLINE_HOME):
+
+    neo4j/conf/neo4j.conf   written at every start from the settings
+    neo4j/data, logs, run   the server's own directories
+    neo4j/plugins           APOC core (also put on the classpath, where APOC looks)
+    neo4j/password          the generated password of the `neo4j` user (mode 600)
+
+The jars live in the cache directory (STORYLINE_CACHE), fetched once by Maven.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.errors import FetchFailed, JavaNotFound, LauncherError, PortInUse
+from app.resources import neo4j_pom
+from app.settings import LocalNeo4jSettings, Secret
+
+ENTRY_POINT = "org.neo4j.server.CommunityEntryPoint"
+SUPPORTED_JAVA = (17, 21)
+
+# The flags `Neo4jCommand console --dry-run` prints for Java 17 from Neo4j's
+# default neo4j.conf; started directly, the entry point gets none of them.
+JVM_FLAGS = (
+    "-XX:+UseG1GC",
+    "-XX:-OmitStackTraceInFastThrow",
+    "-XX:+UnlockExperimentalVMOptions",
+    "-XX:+TrustFinalNonStaticFields",
+    "-XX:+DisableExplicitGC",
+    "-Djdk.nio.maxCachedBufferSize=1024",
+    "-Dio.netty.tryReflectionSetAccessible=true",
+    "-Djdk.tls.ephemeralDHKeySize=2048",
+    "-Djdk.tls.rejectClientInitiatedRenegotiation=true",
+    "-Dlog4j2.disable.jmx=true",
+    "-Dfile.encoding=UTF-8",
+    "--add-opens=java.base/java.nio=ALL-UNNAMED",
+    "--add-opens=java.base/java.io=ALL-UNNAMED",
+    "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+    "--enable-native-access=ALL-UNNAMED",
+)
+
+
+# Servers this process started, kept so that they are reaped when stopped
+# (and not reported as leaked when the Popen object would be collected).
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+
+
+@dataclass(frozen=True)
+class Status:
+    """What `storyline neo4j status` reports."""
+
+    running: bool
+    pid: int | None
+    bolt_uri: str
+    answering: bool
+    detail: str
+
+
+def neo4j_version(pom: Path | None = None) -> str:
+    """Reads the Neo4j version pinned in deploy/neo4j/pom.xml."""
+    text = (pom or neo4j_pom()).read_text()
+    match = re.search(r"<neo4j\.version>([^<]+)</neo4j\.version>", text)
+    if not match:
+        raise LauncherError(f"no <neo4j.version> in {pom or neo4j_pom()}")
+    return match.group(1).strip()
+
+
+def java_major(java: Path) -> int | None:
+    """Returns the major version of a java binary, or None when it does not run."""
+    try:
+        out = subprocess.run(
+            [str(java), "-version"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', out.stderr + out.stdout)
+    if not match:
+        return None
+    major = int(match.group(1))
+    return int(match.group(2)) if major == 1 and match.group(2) else major
+
+
+def find_java(java_home: Path | None = None, jvm_root: Path = Path("/usr/lib/jvm")) -> Path:
+    """Finds a Java 17 or 21: STORYLINE_JAVA_HOME, JAVA_HOME, /usr/lib/jvm, then PATH."""
+    candidates: list[Path] = []
+    if java_home is not None:
+        candidates.append(java_home / "bin" / "java")
+    if os.environ.get("JAVA_HOME"):
+        candidates.append(Path(os.environ["JAVA_HOME"]) / "bin" / "java")
+    if jvm_root.is_dir():
+        for wanted in SUPPORTED_JAVA:
+            candidates += sorted(p / "bin" / "java" for p in jvm_root.glob(f"*{wanted}*"))
+    on_path = shutil.which("java")
+    if on_path:
+        candidates.append(Path(on_path))
+    seen: list[str] = []
+    for java in candidates:
+        if not java.exists():
+            continue
+        major = java_major(java)
+        seen.append(f"{java} ({major or 'unknown version'})")
+        if major in SUPPORTED_JAVA:
+            return java
+    tried = "; ".join(seen) or "none found"
+    raise JavaNotFound(
+        "Neo4j 5.26 needs Java 17 or 21. Install one (Debian: apt-get install "
+        f"openjdk-17-jre-headless) or set STORYLINE_JAVA_HOME. Tried: {tried}"
+    )
+
+
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Tells whether a TCP port on loopback can be bound."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # as the server will: a port in TIME_WAIT from a stopped server is free
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def port_answers(port: int, host: str = "127.0.0.1", timeout: float = 1.0) -> bool:
+    """Tells whether something accepts TCP connections on a port."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+class LocalNeo4j:
+    """The local Neo4j server: fetch, start, stop, status."""
+
+    def __init__(self, settings: LocalNeo4jSettings) -> None:
+        self.settings = settings
+        self.version = neo4j_version()
+        self.home = settings.data_dir / "neo4j"
+        self.conf_dir = self.home / "conf"
+        self.plugins_dir = self.home / "plugins"
+        self.logs_dir = self.home / "logs"
+        self.run_dir = self.home / "run"
+        self.data_path = self.home / "data"
+        self.pid_file = self.run_dir / "storyline-neo4j.pid"
+        self.password_file = self.home / "password"
+        self.lib_dir = settings.cache_dir / f"neo4j-{self.version}" / "lib"
+
+    @property
+    def bolt_uri(self) -> str:
+        """Returns the Bolt URI of the local server."""
+        return f"bolt://127.0.0.1:{self.settings.bolt_port}"
+
+    @property
+    def user(self) -> str:
+        """Returns the user the app logs in as."""
+        return "neo4j"
+
+    def password(self) -> Secret:
+        """Returns the generated password, creating it before the first start."""
+        if self.password_file.exists():
+            return Secret(self.password_file.read_text().strip())
+        if (self.data_path / "dbms").exists():
+            raise LauncherError(
+                f"{self.data_path} holds a database but {self.password_file} is missing; "
+                f"restore the file or remove {self.home} to start afresh"
+            )
+        self.home.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(24)
+        fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(value + "\n")
+        return Secret(value)
+
+    # fetching ---------------------------------------------------------------
+
+    def fetched(self) -> bool:
+        """Tells whether the server jars are already in the cache."""
+        return (self.lib_dir / ".complete").exists()
+
+    def fetch(self, echo: bool = False) -> Path:
+        """Fetches the server and APOC jars with Maven, once; returns the lib directory."""
+        if self.fetched():
+            return self.lib_dir
+        mvn = shutil.which("mvn")
+        if mvn is None:
+            raise FetchFailed(
+                "Maven (mvn) is needed once to fetch Neo4j from Maven Central; "
+                "install it (Debian: apt-get install maven)"
+            )
+        staging = self.lib_dir.with_name(f"lib.partial-{os.getpid()}")
+        shutil.rmtree(staging, ignore_errors=True)
+        command = [
+            mvn, "-B", "-q", "-f", str(neo4j_pom()),
+            "dependency:copy-dependencies",
+            "-DincludeScope=runtime", f"-DoutputDirectory={staging}",
+        ]  # fmt: skip
+        if echo:
+            print(f"fetching Neo4j {self.version} and APOC core from Maven Central (once)...")
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        jars = list(staging.glob("*.jar")) if staging.exists() else []
+        if result.returncode != 0 or not any(j.name.startswith("apoc-core") for j in jars):
+            shutil.rmtree(staging, ignore_errors=True)
+            tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
+            raise FetchFailed(f"mvn could not fetch Neo4j {self.version}:\n{tail}")
+        (staging / ".complete").write_text(self.version + "\n")
+        self.lib_dir.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(self.lib_dir, ignore_errors=True)
+        staging.rename(self.lib_dir)
+        return self.lib_dir
+
+    # running ----------------------------------------------------------------
+
+    def _read_pid(self) -> int | None:
+        try:
+            return int(self.pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def _is_our_server(self, pid: int) -> bool:
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            return False
+        args = [a.decode(errors="replace") for a in cmdline]
+        return ENTRY_POINT in args and f"--home-dir={self.home}" in args
+
+    def status(self) -> Status:
+        """Reports whether the local server runs and answers on Bolt."""
+        pid = self._read_pid()
+        running = pid is not None and self._is_our_server(pid)
+        answering = running and port_answers(self.settings.bolt_port)
+        if running:
+            detail = f"running (pid {pid}), Bolt {'answers' if answering else 'not answering yet'}"
+        elif pid is not None:
+            detail = f"not running (stale pid file {self.pid_file} names pid {pid})"
+        else:
+            detail = "not running"
+        return Status(running, pid if running else None, self.bolt_uri, answering, detail)
+
+    def write_conf(self) -> Path:
+        """Writes neo4j.conf from the settings; returns its path."""
+        for directory in (self.conf_dir, self.plugins_dir, self.logs_dir, self.run_dir):
+            directory.mkdir(parents=True, exist_ok=True)
+        s = self.settings
+        lines = [
+            "# Written by `storyline neo4j start` at every start; edit the settings instead.",
+            "server.default_listen_address=127.0.0.1",
+            f"server.bolt.listen_address=127.0.0.1:{s.bolt_port}",
+            f"server.http.listen_address=127.0.0.1:{s.http_port}",
+            "server.https.enabled=false",
+            f"server.directories.data={self.data_path}",
+            f"server.directories.logs={self.logs_dir}",
+            f"server.directories.run={self.run_dir}",
+            f"server.directories.plugins={self.plugins_dir}",
+            f"server.directories.import={self.home / 'import'}",
+            f"server.memory.pagecache.size={s.pagecache}",
+            "dbms.security.auth_enabled=true",
+            "dbms.usage_report.enabled=false",
+            "dbms.security.procedures.unrestricted=apoc.*",
+            "dbms.security.procedures.allowlist=apoc.*",
+            "db.tx_log.rotation.retention_policy=1 days",
+        ]
+        conf = self.conf_dir / "neo4j.conf"
+        conf.write_text("\n".join(lines) + "\n")
+        return conf
+
+    def _command(self, java: Path) -> list[str]:
+        classpath = f"{self.plugins_dir}/*:{self.lib_dir}/*"
+        return [
+            str(java),
+            f"-Xms{self.settings.heap}",
+            f"-Xmx{self.settings.heap}",
+            *JVM_FLAGS,
+            "-cp", classpath,
+            ENTRY_POINT,
+            f"--home-dir={self.home}",
+            f"--config-dir={self.conf_dir}",
+        ]  # fmt: skip
+
+    def _admin(self, java: Path, *args: str) -> None:
+        env = {**os.environ, "NEO4J_HOME": str(self.home), "NEO4J_CONF": str(self.conf_dir)}
+        result = subprocess.run(
+            [str(java), "-cp", f"{self.lib_dir}/*", "org.neo4j.cli.AdminTool", *args],
+            env=env, capture_output=True, text=True, check=False, timeout=120,
+        )  # fmt: skip
+        if result.returncode != 0:
+            raise LauncherError(f"neo4j-admin {args[0]} failed: {result.stderr.strip()[-2000:]}")
+
+    def start(self, echo: bool = False) -> tuple[Status, bool]:
+        """Starts the server unless it runs; returns its status and whether it was started."""
+        current = self.status()
+        if current.running:
+            if not current.answering:
+                self._wait_for_bolt(None, current.pid)
+            return self.status(), False
+        if current.pid is not None or self.pid_file.exists():
+            self.pid_file.unlink(missing_ok=True)  # stale: the process is gone
+        for name, port in (("Bolt", self.settings.bolt_port), ("HTTP", self.settings.http_port)):
+            if not port_free(port):
+                variable = f"STORYLINE_NEO4J_{name.upper()}_PORT"
+                raise PortInUse(
+                    f"port {port} ({name}) on 127.0.0.1 is taken by another process; stop it, "
+                    f"or set {variable} (or NEO4J_URI to use that server instead)"
+                )
+        java = find_java(self.settings.java_home)
+        self.fetch(echo=echo)
+        self.write_conf()
+        for jar in self.lib_dir.glob("apoc-*.jar"):
+            target = self.plugins_dir / jar.name
+            if not target.exists():
+                shutil.copy2(jar, target)
+        if not self.password_file.exists():
+            password = self.password()
+            self._admin(java, "dbms", "set-initial-password", password.reveal())
+        console = (self.logs_dir / "console.log").open("ab")
+        process = subprocess.Popen(
+            self._command(java),
+            stdout=console, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True, cwd=self.home,
+        )  # fmt: skip
+        console.close()
+        _CHILDREN[process.pid] = process
+        self.pid_file.write_text(f"{process.pid}\n")
+        if echo:
+            print(f"starting Neo4j {self.version} (pid {process.pid}) on {self.bolt_uri} ...")
+        self._wait_for_bolt(process, process.pid)
+        return self.status(), True
+
+    def _wait_for_bolt(self, process: subprocess.Popen[bytes] | None, pid: int | None) -> None:
+        deadline = time.monotonic() + self.settings.start_timeout
+        while time.monotonic() < deadline:
+            if process is not None and process.poll() is not None:
+                self.pid_file.unlink(missing_ok=True)
+                _CHILDREN.pop(process.pid, None)
+                raise LauncherError(
+                    f"Neo4j exited with code {process.returncode} while starting:\n"
+                    + self.log_tail()
+                )
+            if port_answers(self.settings.bolt_port) and self._bolt_ready():
+                return
+            time.sleep(0.5)
+        raise LauncherError(
+            f"Neo4j (pid {pid}) did not answer on {self.bolt_uri} within "
+            f"{self.settings.start_timeout:.0f}s; raise STORYLINE_NEO4J_START_TIMEOUT. "
+            f"Last log lines:\n{self.log_tail()}"
+        )
+
+    def _bolt_ready(self) -> bool:
+        from neo4j import GraphDatabase
+        from neo4j.exceptions import Neo4jError, ServiceUnavailable
+
+        auth = (self.user, self.password().reveal())
+        try:
+            with GraphDatabase.driver(self.bolt_uri, auth=auth) as driver:
+                driver.execute_query("RETURN 1")
+        except (ServiceUnavailable, Neo4jError, OSError):
+            return False
+        return True
+
+    def log_tail(self, lines: int = 20) -> str:
+        """Returns the last lines of the server's console and neo4j.log."""
+        out = []
+        for name in ("console.log", "neo4j.log"):
+            path = self.logs_dir / name
+            if path.exists():
+                text = path.read_text(errors="replace").splitlines()[-lines:]
+                out.append(f"--- {path}\n" + "\n".join(text))
+        return "\n".join(out) or "(no log yet)"
+
+    def stop(self, timeout: float = 60.0) -> bool:
+        """Stops the server with SIGTERM (SIGKILL after the timeout); returns whether it ran."""
+        current = self.status()
+        if not current.running or current.pid is None:
+            self.pid_file.unlink(missing_ok=True)
+            return False
+        os.kill(current.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self._is_our_server(current.pid):
+            child = _CHILDREN.get(current.pid)
+            if child is not None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    child.wait(timeout=0.2)
+            else:
+                time.sleep(0.2)
+        if self._is_our_server(current.pid):
+            os.kill(current.pid, signal.SIGKILL)
+        child = _CHILDREN.pop(current.pid, None)
+        if child is not None:
+            child.wait(timeout=10)
+        self.pid_file.unlink(missing_ok=True)
+        return True

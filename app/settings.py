@@ -1,0 +1,117 @@
+"""Every environment variable Storyline reads, read once into typed settings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.errors import ConfigError
+
+
+class Secret:
+    """A string that never shows itself in a repr, a log line or a traceback."""
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """Returns the secret value."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def _default_home() -> Path:
+    xdg = os.environ.get("XDG_DATA_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "storyline"
+
+
+def _default_cache() -> Path:
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "storyline"
+
+
+@dataclass(frozen=True)
+class LocalNeo4jSettings:
+    """How the local, Docker-free Neo4j is laid out and sized."""
+
+    data_dir: Path
+    cache_dir: Path
+    bolt_port: int = 7687
+    http_port: int = 7474
+    heap: str = "1g"
+    pagecache: str = "512m"
+    start_timeout: float = 180.0
+    java_home: Path | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Storyline's configuration. See the README's configuration table."""
+
+    neo4j_uri: str | None
+    neo4j_user: str
+    neo4j_password: Secret | None = field(repr=False)
+    neo4j_database: str | None
+    local: LocalNeo4jSettings
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_body_bytes: int = 64 * 1024 * 1024
+    ingest_batch_size: int = 2000
+
+    @property
+    def uses_local_neo4j(self) -> bool:
+        """Tells whether the app must start (or find) the local Neo4j."""
+        return self.neo4j_uri is None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Reads the settings from the environment (or the mapping given)."""
+        env = os.environ if env is None else env
+        password = env.get("NEO4J_PASSWORD")
+        java_home = env.get("STORYLINE_JAVA_HOME")
+        local = LocalNeo4jSettings(
+            data_dir=Path(env.get("STORYLINE_HOME") or _default_home()).expanduser(),
+            cache_dir=Path(env.get("STORYLINE_CACHE") or _default_cache()).expanduser(),
+            bolt_port=_int(env, "STORYLINE_NEO4J_BOLT_PORT", 7687),
+            http_port=_int(env, "STORYLINE_NEO4J_HTTP_PORT", 7474),
+            heap=env.get("STORYLINE_NEO4J_HEAP", "1g"),
+            pagecache=env.get("STORYLINE_NEO4J_PAGECACHE", "512m"),
+            start_timeout=float(_int(env, "STORYLINE_NEO4J_START_TIMEOUT", 180)),
+            java_home=Path(java_home) if java_home else None,
+        )
+        return cls(
+            neo4j_uri=env.get("NEO4J_URI") or None,
+            neo4j_user=env.get("NEO4J_USER", "neo4j"),
+            neo4j_password=Secret(password) if password else None,
+            neo4j_database=env.get("NEO4J_DATABASE") or None,
+            local=local,
+            host=env.get("STORYLINE_HOST", "127.0.0.1"),
+            port=_int(env, "STORYLINE_PORT", 8000),
+            max_body_bytes=_int(env, "STORYLINE_MAX_BODY_BYTES", 64 * 1024 * 1024),
+            ingest_batch_size=_int(env, "STORYLINE_INGEST_BATCH_SIZE", 2000),
+        )
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {value}")
+    return value

@@ -1,0 +1,30 @@
+// Uniqueness constraints (each also an index) on every label's key, and the
+// indexes for every property a query filters on. One idempotent statement per
+// line; applied at start-up by `storyline serve` and by the test suite.
+// Parameters: none. Writes: schema only.
+CREATE CONSTRAINT host_id IF NOT EXISTS FOR (n:Host) REQUIRE n.id IS UNIQUE;
+CREATE CONSTRAINT container_id IF NOT EXISTS FOR (n:Container) REQUIRE n.id IS UNIQUE;
+CREATE CONSTRAINT pod_uid IF NOT EXISTS FOR (n:Pod) REQUIRE n.uid IS UNIQUE;
+CREATE CONSTRAINT process_key IF NOT EXISTS FOR (n:Process) REQUIRE n.key IS UNIQUE;
+CREATE CONSTRAINT event_id IF NOT EXISTS FOR (n:Event) REQUIRE n.id IS UNIQUE;
+CREATE CONSTRAINT file_key IF NOT EXISTS FOR (n:File) REQUIRE n.key IS UNIQUE;
+CREATE CONSTRAINT endpoint_key IF NOT EXISTS FOR (n:Endpoint) REQUIRE n.key IS UNIQUE;
+CREATE CONSTRAINT domain_key IF NOT EXISTS FOR (n:Domain) REQUIRE n.key IS UNIQUE;
+CREATE CONSTRAINT signal_id IF NOT EXISTS FOR (n:Signal) REQUIRE n.id IS UNIQUE;
+CREATE CONSTRAINT context_key IF NOT EXISTS FOR (n:Context) REQUIRE n.key IS UNIQUE;
+CREATE CONSTRAINT story_id IF NOT EXISTS FOR (n:Story) REQUIRE n.id IS UNIQUE;
+CREATE CONSTRAINT audit_record_id IF NOT EXISTS FOR (n:AuditRecord) REQUIRE n.id IS UNIQUE;
+CREATE CONSTRAINT finding_id IF NOT EXISTS FOR (n:Finding) REQUIRE n.id IS UNIQUE;
+CREATE INDEX event_ts IF NOT EXISTS FOR (n:Event) ON (n.ts);
+CREATE INDEX event_kind IF NOT EXISTS FOR (n:Event) ON (n.kind);
+CREATE INDEX event_correlation_key IF NOT EXISTS FOR (n:Event) ON (n.correlation_key);
+CREATE INDEX process_pid IF NOT EXISTS FOR (n:Process) ON (n.pid);
+CREATE INDEX process_exe IF NOT EXISTS FOR (n:Process) ON (n.exe);
+CREATE INDEX process_placeholder IF NOT EXISTS FOR (n:Process) ON (n.placeholder);
+CREATE INDEX signal_rule_id IF NOT EXISTS FOR (n:Signal) ON (n.rule_id);
+CREATE INDEX signal_severity IF NOT EXISTS FOR (n:Signal) ON (n.severity);
+CREATE INDEX context_layer IF NOT EXISTS FOR (n:Context) ON (n.layer);
+CREATE INDEX story_correlation_key IF NOT EXISTS FOR (n:Story) ON (n.correlation_key);
+CREATE INDEX story_status IF NOT EXISTS FOR (n:Story) ON (n.status);
+CREATE INDEX story_score IF NOT EXISTS FOR (n:Story) ON (n.score);
+CREATE INDEX audit_record_ts IF NOT EXISTS FOR (n:AuditRecord) ON (n.ts);

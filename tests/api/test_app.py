@@ -1,0 +1,90 @@
+"""The HTTP surface: probes, GraphQL and GraphiQL, and `storyline serve` end to end."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx2 as httpx
+from starlette.testclient import TestClient
+
+from app.api.app import create_app
+from app.neo4j.database import Database, Target
+from app.settings import Secret
+
+
+def test_health_and_readiness(db: Database) -> None:
+    with TestClient(create_app(db)) as client:
+        assert client.get("/healthz").json() == {"status": "ok"}
+        ready = client.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.json()["neo4j"] == "answers"
+
+
+def test_readiness_is_503_when_neo4j_does_not_answer() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    down = Database(Target(f"bolt://127.0.0.1:{port}", "neo4j", Secret("x")))
+    with down, TestClient(create_app(down)) as client:
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/readyz").status_code == 503
+
+
+def test_graphql_about(db: Database) -> None:
+    db.query("CREATE (:Host {id: 'h1'}), (:Host {id: 'h2'})", write=True)
+    with TestClient(create_app(db)) as client:
+        response = client.post(
+            "/graphql",
+            json={"query": "{ about { neo4jVersion neo4jEdition nodeCounts { label count } } }"},
+        )
+    body = response.json()
+    assert "errors" not in body
+    about = body["data"]["about"]
+    assert about["neo4jVersion"].startswith("5.")
+    assert {"label": "Host", "count": 2} in about["nodeCounts"]
+
+
+def test_graphiql_is_served_to_browsers(db: Database) -> None:
+    with TestClient(create_app(db)) as client:
+        page = client.get("/graphql", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert "graphiql" in page.text.lower()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_runs_and_stops_cleanly_on_sigterm(db: Database, neo4j_env: dict[str, str]) -> None:
+    port = _free_port()
+    env = {**os.environ, **neo4j_env}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        ready = None
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert ready is not None and ready.status_code == 200
+        answer = httpx.post(
+            f"http://127.0.0.1:{port}/graphql", json={"query": "{ about { version } }"}
+        )
+        assert answer.json()["data"]["about"]["version"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output = proc.communicate(timeout=30)[0].decode()
+    assert proc.returncode == 0, output
+    assert "applied" in output and "Finished server process" in output

@@ -1,0 +1,112 @@
+"""The local launcher: fetch once, start harmlessly twice, clear errors, clean stop."""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+from pathlib import Path
+
+import pytest
+
+from app.errors import FetchFailed, JavaNotFound, PortInUse
+from app.neo4j.database import Database, Target
+from app.neo4j.launcher import LocalNeo4j, find_java, neo4j_version
+from tests.conftest import local_settings_for
+
+needs_local = pytest.mark.usefixtures("neo4j_backend")
+
+
+def _local_only(backend: tuple[str, Target, LocalNeo4j | None]) -> LocalNeo4j:
+    kind, _, local = backend
+    if local is None:
+        pytest.skip(f"the suite's Neo4j comes from {kind}, not the local launcher")
+    return local
+
+
+def test_the_version_comes_from_the_pom() -> None:
+    assert neo4j_version().startswith("5.26.")
+
+
+def test_a_second_start_is_harmless(neo4j_backend: tuple[str, Target, LocalNeo4j | None]) -> None:
+    local = _local_only(neo4j_backend)
+    before = local.status()
+    status, started = local.start()
+    assert not started
+    assert status.running and status.answering
+    assert status.pid == before.pid
+
+
+def test_the_server_runs_with_auth_on_and_apoc(
+    neo4j_backend: tuple[str, Target, LocalNeo4j | None],
+) -> None:
+    local = _local_only(neo4j_backend)
+    assert local.password().reveal() != "neo4j"
+    mode = stat.S_IMODE(local.password_file.stat().st_mode)
+    assert mode == 0o600
+    conf = (local.conf_dir / "neo4j.conf").read_text()
+    assert "dbms.security.auth_enabled=true" in conf
+    assert "127.0.0.1:" in conf and "0.0.0.0" not in conf
+    bad = Target(local.bolt_uri, "neo4j", local.password().__class__("wrong-password"))
+    with Database(bad) as db:
+        assert not db.ping()
+    good = Target(local.bolt_uri, local.user, local.password())
+    with Database(good) as db:
+        _, rows = db.query("RETURN apoc.version() AS v")
+    assert rows == [{"v": local.version}]
+
+
+def test_a_taken_port_and_a_stale_pid_file_give_a_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        local = LocalNeo4j(local_settings_for(tmp_path, port, port + 1))
+        local.run_dir.mkdir(parents=True)
+        local.pid_file.write_text("999999\n")  # no such process
+        assert "stale pid file" in local.status().detail
+        with pytest.raises(PortInUse, match=f"port {port} .*STORYLINE_NEO4J_BOLT_PORT"):
+            local.start()
+    assert not local.pid_file.exists()
+
+
+def test_no_java_17_or_21_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = tmp_path / "jvm" / "temurin-25" / "bin" / "java"
+    fake.parent.mkdir(parents=True)
+    fake.write_text("#!/bin/sh\necho 'openjdk version \"25.0.1\" 2025-10-21' >&2\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setenv("JAVA_HOME", str(fake.parent.parent))
+    with pytest.raises(JavaNotFound, match=r"Java 17 or 21.*\(25\)"):
+        find_java(None, jvm_root=tmp_path / "jvm")
+
+
+def test_a_missing_maven_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = local_settings_for(tmp_path, 1, 2)
+    local = LocalNeo4j(settings.__class__(**{**settings.__dict__, "cache_dir": tmp_path}))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(FetchFailed, match="Maven"):
+        local.fetch()
+
+
+def test_start_then_stop_with_sigterm(
+    neo4j_backend: tuple[str, Target, LocalNeo4j | None], tmp_path: Path
+) -> None:
+    _local_only(neo4j_backend)
+    with socket.socket() as a, socket.socket() as b:
+        a.bind(("127.0.0.1", 0))
+        b.bind(("127.0.0.1", 0))
+        bolt, http = a.getsockname()[1], b.getsockname()[1]
+    local = LocalNeo4j(local_settings_for(tmp_path, bolt, http))
+    status, started = local.start()
+    try:
+        assert started and status.running and status.answering
+        pid = status.pid
+        assert pid is not None
+    finally:
+        assert local.stop()
+    assert not Path(f"/proc/{pid}").exists() or not local.status().running
+    assert not local.pid_file.exists()
+    assert local.status().detail == "not running"
+    assert not local.stop()
+    assert os.path.exists(local.password_file)

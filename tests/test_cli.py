@@ -1,0 +1,69 @@
+"""`storyline cypher` and `storyline schema` against the suite's Neo4j."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app.cli import main, parse_params
+from app.neo4j.database import Database
+
+
+def test_cypher_prints_a_table(
+    db: Database, neo4j_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["cypher", "RETURN 1 AS n, 'sshd' AS comm, null AS gone"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split(" | ") == ["n", "comm", "gone"]
+    assert [c.strip() for c in out[2].split(" | ")] == ["1", "sshd", "null"]
+    assert out[-1] == "(1 row)"
+
+
+def test_cypher_json_with_params(
+    db: Database, neo4j_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        ["cypher", "--json", "--param", "n=3", "--param", "who=root",
+         "UNWIND range(1, $n) AS i RETURN i, $who AS who"]
+    )  # fmt: skip
+    assert code == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows == [{"i": 1, "who": "root"}, {"i": 2, "who": "root"}, {"i": 3, "who": "root"}]
+
+
+def test_cypher_is_read_only_unless_write(
+    db: Database, neo4j_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["cypher", "CREATE (:Host {id: 'h1'})"]) == 1
+    assert "--write" in capsys.readouterr().err
+    assert db.query("MATCH (h:Host) RETURN count(h) AS n")[1] == [{"n": 0}]
+    assert main(["cypher", "--write", "CREATE (:Host {id: 'h1'})"]) == 0
+    assert db.query("MATCH (h:Host) RETURN h.id AS id")[1] == [{"id": "h1"}]
+
+
+def test_cypher_from_a_file(
+    db: Database, neo4j_env: dict[str, str], tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    query = tmp_path / "q.cypher"
+    query.write_text("// count hosts\nMATCH (h:Host) RETURN count(h) AS hosts\n")
+    assert main(["cypher", "--json", "-f", str(query)]) == 0
+    assert json.loads(capsys.readouterr().out) == [{"hosts": 0}]
+
+
+def test_cypher_syntax_errors_are_reported(
+    db: Database, neo4j_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["cypher", "RETURN RETURN"]) == 1
+    assert "Neo.ClientError.Statement.SyntaxError" in capsys.readouterr().err
+
+
+def test_params_parse_as_json_or_string() -> None:
+    assert parse_params(["a=1", "b=x y", "c=[1,2]", "d="]) == {
+        "a": 1, "b": "x y", "c": [1, 2], "d": "",
+    }  # fmt: skip
+
+
+def test_a_bad_param_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["cypher", "--param", "novalue", "RETURN 1"]) == 1
+    assert "K=V" in capsys.readouterr().err
