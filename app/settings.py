@@ -82,8 +82,8 @@ class Settings:
         password = env.get("NEO4J_PASSWORD")
         java_home = env.get("STORYLINE_JAVA_HOME")
         local = LocalNeo4jSettings(
-            data_dir=Path(env.get("STORYLINE_HOME") or _default_home()).expanduser(),
-            cache_dir=Path(env.get("STORYLINE_CACHE") or _default_cache()).expanduser(),
+            data_dir=Path(env.get("STORYLINE_HOME") or _default_home()).expanduser().absolute(),
+            cache_dir=Path(env.get("STORYLINE_CACHE") or _default_cache()).expanduser().absolute(),
             bolt_port=_int(env, "STORYLINE_NEO4J_BOLT_PORT", 7687),
             http_port=_int(env, "STORYLINE_NEO4J_HTTP_PORT", 7474),
             heap=env.get("STORYLINE_NEO4J_HEAP", "1g"),
