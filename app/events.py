@@ -1,0 +1,386 @@
+"""The normalised event model: one discriminated union over event kinds.
+
+This is Storyline's native ingest format (`format=storyline`): every adapter turns
+a sensor's records into these models, and `storyline generate` writes them as
+NDJSON. The JSON Schema is exported to `schema/events.schema.json`.
+
+Conventions:
+- timestamps are UTC, RFC 3339, normalised to nanoseconds
+  (`2024-05-01T12:00:00.123456789Z`) so that the sensor's precision is kept and
+  string order is time order;
+- a missing optional value is `null`, never `""`;
+- `process` is the acting process; `parent` its direct parent; `ancestors` the
+  lineage beyond the parent, nearest first (Tetragon's convention).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    field_validator,
+    model_validator,
+)
+
+_ISO = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9})\d*)?"
+    r"(Z|z|[+-]\d{2}:?\d{2})?$"
+)
+
+
+def normalize_ts(value: Any) -> str:
+    """Returns a timestamp as UTC RFC 3339 with nine fractional digits.
+
+    Accepts RFC 3339 / ISO 8601 strings (any fractional precision, any offset; a
+    missing offset means UTC), datetimes, and epoch numbers: seconds below 1e11,
+    milliseconds below 1e14, microseconds below 1e17, nanoseconds above.
+    """
+    if isinstance(value, datetime):
+        dt = value if value.tzinfo else value.replace(tzinfo=UTC)
+        dt = dt.astimezone(UTC)
+        return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond:06d}000Z"
+    if isinstance(value, bool):
+        raise ValueError("a timestamp cannot be a boolean")
+    if isinstance(value, int | float | Decimal):
+        return _from_epoch_ns(_epoch_ns(Decimal(str(value))))
+    if isinstance(value, str):
+        text = value.strip()
+        if re.fullmatch(r"\d+(\.\d+)?", text):
+            return _from_epoch_ns(_epoch_ns(Decimal(text)))
+        match = _ISO.match(text)
+        if not match:
+            raise ValueError(f"not an RFC 3339 timestamp: {value!r}")
+        year, month, day, hour, minute, second, frac, offset = match.groups()
+        nanos = int((frac or "").ljust(9, "0"))
+        base = datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=UTC
+        )
+        seconds = int(base.timestamp())
+        if offset and offset not in ("Z", "z"):
+            sign = 1 if offset[0] == "+" else -1
+            digits = offset[1:].replace(":", "")
+            seconds -= sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
+        return _from_epoch_ns(seconds * 1_000_000_000 + nanos)
+    raise ValueError(f"not a timestamp: {value!r}")
+
+
+def _epoch_ns(number: Decimal) -> int:
+    if number < 0:
+        raise ValueError("a timestamp cannot be negative")
+    if number < Decimal("1e11"):
+        return int(number * 1_000_000_000)
+    if number < Decimal("1e14"):
+        return int(number * 1_000_000)
+    if number < Decimal("1e17"):
+        return int(number * 1_000)
+    return int(number)
+
+
+def _from_epoch_ns(ns: int) -> str:
+    seconds, nanos = divmod(ns, 1_000_000_000)
+    dt = datetime.fromtimestamp(seconds, tz=UTC)
+    if not 1970 <= dt.year <= 9999:
+        raise ValueError("timestamp out of range")
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{nanos:09d}Z"
+
+
+Timestamp = Annotated[str, BeforeValidator(normalize_ts)]
+"""A UTC timestamp string at nanosecond precision; see normalize_ts."""
+
+
+def _blank_to_none(value: Any) -> Any:
+    if isinstance(value, str) and value.strip() == "":
+        return None
+    return value
+
+
+OptStr = Annotated[str | None, BeforeValidator(_blank_to_none)]
+
+
+class Model(BaseModel):
+    """Base of every model: unknown fields are errors, blank strings are null."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+class Host(Model):
+    """The machine (or Kubernetes node) the event happened on."""
+
+    id: str = Field(min_length=1, description="Stable host id (machine id, node name, hostname).")
+    name: OptStr = Field(None, description="Hostname, when it differs from id.")
+
+
+class Container(Model):
+    """The container the acting process runs in."""
+
+    id: str = Field(min_length=1, description="Container id without runtime prefix.")
+    name: OptStr = None
+    image: OptStr = None
+    runtime: OptStr = Field(None, description="docker, containerd, cri-o, ...")
+
+
+class Pod(Model):
+    """The Kubernetes pod of the container."""
+
+    uid: OptStr = None
+    name: str = Field(min_length=1)
+    namespace: str = Field(min_length=1)
+    cluster: OptStr = None
+    workload: OptStr = Field(None, description="Owning workload, e.g. deployment/web.")
+
+    @property
+    def key(self) -> str:
+        """Returns the pod's key: its uid, else cluster/namespace/name."""
+        return self.uid or f"{self.cluster or ''}/{self.namespace}/{self.name}"
+
+
+class Process(Model):
+    """A process as a sensor saw it. `key` is the sensor's global id when it has one."""
+
+    key: OptStr = Field(
+        None,
+        description="Sensor's global process id (Tetragon exec_id, Sysmon ProcessGuid, "
+        "ECS entity_id). Without it the key is host|pid|start_time.",
+    )
+    pid: int | None = Field(None, ge=0)
+    ppid: int | None = Field(None, ge=0)
+    exe: OptStr = Field(None, description="Executable path.")
+    comm: OptStr = Field(None, description="Short command name.")
+    args: list[str] | None = Field(None, description="argv, including argv[0].")
+    cwd: OptStr = None
+    uid: int | None = None
+    user: OptStr = None
+    gid: int | None = None
+    group: OptStr = None
+    auid: int | None = Field(None, description="Audit login uid; 4294967295 means unset.")
+    session_id: int | None = Field(None, description="Audit session id (ses).")
+    tty: OptStr = None
+    cgroup: OptStr = None
+    service: OptStr = Field(None, description="systemd unit, e.g. nginx.service.")
+    start_time: Timestamp | None = None
+
+    @model_validator(mode="after")
+    def _identifiable(self) -> Process:
+        if self.key is None and (self.pid is None or self.start_time is None):
+            raise ValueError(
+                "a process needs its sensor's global id (key) or both pid and start_time"
+            )
+        return self
+
+    def identity(self, host_id: str) -> str:
+        """Returns the process key: the sensor's id, else host|pid|start_time."""
+        return self.key or f"{host_id}|{self.pid}|{self.start_time}"
+
+
+class ProcessRef(Process):
+    """A parent or ancestor as shipped with an event; may be unidentifiable (no key)."""
+
+    @model_validator(mode="after")
+    def _identifiable(self) -> ProcessRef:
+        return self
+
+    def identity_or_none(self, host_id: str) -> str | None:
+        """Returns the key, or None when the sensor gave neither id nor pid and start."""
+        if self.key is None and (self.pid is None or self.start_time is None):
+            return None
+        return self.identity(host_id)
+
+
+class UserSession(Model):
+    """The Kubernetes or SSH user session a process belongs to, where the sensor knows it."""
+
+    kind: Literal["k8s", "ssh"]
+    id: OptStr = Field(None, description="Sensor's session id.")
+    user: OptStr = Field(None, description="Kubernetes username or SSH login.")
+    k8s_uid: OptStr = None
+    k8s_groups: list[str] | None = None
+    ssh_client_ip: OptStr = None
+    ssh_client_port: int | None = None
+
+
+class FileTarget(Model):
+    path: str = Field(min_length=1)
+    target_path: OptStr = Field(None, description="New path, for rename.")
+    mode: int | None = Field(None, description="File mode, for chmod and create.")
+    flags: OptStr = Field(None, description="Open flags, e.g. O_WRONLY|O_CREAT.")
+
+
+class NetworkTarget(Model):
+    protocol: OptStr = Field(None, description="tcp, udp, ...")
+    family: OptStr = Field(None, description="inet, inet6, unix")
+    src_ip: OptStr = None
+    src_port: int | None = Field(None, ge=0, le=65535)
+    dst_ip: OptStr = None
+    dst_port: int | None = Field(None, ge=0, le=65535)
+
+
+class DnsQuery(Model):
+    name: str = Field(min_length=1)
+    type: OptStr = Field(None, description="A, AAAA, TXT, ...")
+    answers: list[str] | None = None
+
+
+class ImdsRequest(Model):
+    cloud: OptStr = Field(None, description="aws, gcp, azure, ...")
+    url: OptStr = None
+    method: OptStr = None
+    server_ip: OptStr = Field(None, description="e.g. 169.254.169.254")
+    user_agent: OptStr = None
+    role: OptStr = Field(None, description="IAM role whose credentials were returned.")
+    access_key_id: OptStr = Field(None, description="Access key id returned, when seen.")
+
+
+Severity = Literal["info", "low", "medium", "high", "critical"]
+
+
+class Alert(Model):
+    """A rule that fired, as a sensor ships it; becomes a Signal."""
+
+    rule_id: str = Field(min_length=1)
+    title: str = Field(min_length=1)
+    severity: Severity = "medium"
+    description: OptStr = None
+    tactic: OptStr = Field(None, description="MITRE ATT&CK tactic, e.g. execution.")
+    technique: OptStr = Field(None, description="MITRE ATT&CK technique id, e.g. T1059.004.")
+    compromises: bool = Field(
+        False, description="Marks the acting process compromised (roots an exploit context)."
+    )
+    on_event: OptStr = Field(None, description="Id of the event the rule fired on, if known.")
+
+    @field_validator("severity", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+
+class EventBase(Model):
+    """Fields every event has."""
+
+    id: str = Field(min_length=1, description="Sensor's event id, or a stable hash of the record.")
+    ts: Timestamp
+    source: str = Field(min_length=1, description="Sensor: tetragon, sysmon, datadog, ...")
+    host: Host
+    container: Container | None = None
+    pod: Pod | None = None
+    process: Process
+    parent: ProcessRef | None = None
+    ancestors: list[ProcessRef] = Field(
+        default_factory=list, description="Lineage beyond the parent, nearest first."
+    )
+    session: UserSession | None = None
+
+
+class ProcessExec(EventBase):
+    kind: Literal["process_exec"]
+
+
+class ProcessFork(EventBase):
+    kind: Literal["process_fork"]
+
+
+class ProcessExit(EventBase):
+    kind: Literal["process_exit"]
+    exit_code: int | None = None
+    signal: OptStr = None
+
+
+FileKind = Literal[
+    "file_open", "file_write", "file_create", "file_rename", "file_unlink", "file_chmod"
+]
+
+
+class FileEvent(EventBase):
+    kind: FileKind
+    file: FileTarget
+
+
+NetworkKind = Literal["network_connect", "network_accept", "network_bind", "network_listen"]
+
+
+class NetworkEvent(EventBase):
+    kind: NetworkKind
+    network: NetworkTarget
+
+
+class DnsEvent(EventBase):
+    kind: Literal["dns_query"]
+    dns: DnsQuery
+
+
+class ImdsEvent(EventBase):
+    kind: Literal["imds_request"]
+    imds: ImdsRequest
+
+
+class AlertEvent(EventBase):
+    kind: Literal["alert"]
+    alert: Alert
+
+
+Event = Annotated[
+    ProcessExec
+    | ProcessFork
+    | ProcessExit
+    | FileEvent
+    | NetworkEvent
+    | DnsEvent
+    | ImdsEvent
+    | AlertEvent,
+    Field(discriminator="kind"),
+]
+"""One normalised event; `kind` says which."""
+
+EVENT_KINDS: tuple[str, ...] = (
+    "process_exec", "process_fork", "process_exit",
+    "file_open", "file_write", "file_create", "file_rename", "file_unlink", "file_chmod",
+    "network_connect", "network_accept", "network_bind", "network_listen",
+    "dns_query", "imds_request", "alert",
+)  # fmt: skip
+
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+class AuditRecord(Model):
+    """A control-plane audit record (CloudTrail, Kubernetes audit): who did what to what."""
+
+    record: Literal["audit"] = "audit"
+    id: str = Field(min_length=1)
+    ts: Timestamp
+    source: Literal["cloudtrail", "k8s_audit"]
+    actor: OptStr = Field(None, description="User, role or service account.")
+    action: str = Field(min_length=1, description="API call or verb+resource.")
+    target: OptStr = Field(None, description="What the action was on.")
+    outcome: OptStr = Field(None, description="success, failure, or the status code.")
+    source_ip: OptStr = None
+    user_agent: OptStr = None
+    access_key_id: OptStr = Field(None, description="CloudTrail: the access key used.")
+    cluster: OptStr = None
+    namespace: OptStr = None
+    pod: OptStr = Field(None, description="k8s: the pod of pods/exec and pods/attach.")
+    container: OptStr = Field(None, description="k8s: the container of pods/exec.")
+    command: list[str] | None = Field(None, description="k8s: the exec command.")
+
+
+def record_id(source: str, raw: Any) -> str:
+    """Returns a stable id for a record that has none: a hash of its canonical JSON."""
+    canonical = raw if isinstance(raw, str) else json.dumps(raw, sort_keys=True, default=str)
+    digest = hashlib.sha256(f"{source}\0{canonical}".encode()).hexdigest()
+    return f"{source}:{digest[:32]}"
+
+
+def event_json_schema() -> dict[str, Any]:
+    """Returns the JSON Schema of the native format (one event per record)."""
+    schema = EVENT_ADAPTER.json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Storyline event (format=storyline)"
+    return schema
