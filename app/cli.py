@@ -28,6 +28,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # the reader (head, less) went away: not an error of ours
+        sys.stderr.close()
+        return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,6 +70,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="a $parameter; V is read as JSON when it parses, else as a string",
     )
     query.set_defaults(handler=cmd_cypher)
+
+    ingest = commands.add_parser("ingest", help="ingest sensor output from files or stdin")
+    ingest.add_argument("files", nargs="*", metavar="FILE", help="files ('-' or none: stdin)")
+    ingest.add_argument("--format", default="storyline", help="input format (default storyline)")
+    ingest.add_argument("--batch-size", type=int, help="events per transaction")
+    ingest.add_argument("--json", action="store_true", help="print the full report as JSON")
+    ingest.add_argument("--quiet", action="store_true", help="no progress line")
+    ingest.set_defaults(handler=cmd_ingest)
+
+    letters = commands.add_parser("dead-letters", help="list or re-submit rejected records")
+    letters.add_argument("action", choices=["list", "resubmit"])
+    letters.add_argument("--id", action="append", dest="ids", help="only these letters")
+    letters.add_argument("--format", help="only letters of this format")
+    letters.add_argument("--limit", type=int, default=100)
+    letters.set_defaults(handler=cmd_dead_letters)
 
     schema = commands.add_parser("schema", help="print the GraphQL schema (SDL)")
     schema.set_defaults(handler=cmd_schema)
@@ -194,6 +213,87 @@ def _cell(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, default=str)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    """Ingests files (or stdin); prints progress to stderr and a summary; exit 3 if any rejected."""
+    from app.adapters import UnknownFormat, get_adapter
+    from app.framing import open_stream
+    from app.ingest import Report, ingest
+    from app.neo4j.database import connect
+
+    try:
+        get_adapter(args.format)
+    except UnknownFormat as exc:
+        raise InputError(str(exc)) from None
+    settings = Settings.from_env()
+    batch_size = args.batch_size or settings.ingest_batch_size
+    paths = args.files or ["-"]
+    reports: list[tuple[str, Report]] = []
+    with connect(settings) as db:
+        db.apply_constraints()
+        for path in paths:
+            label = "stdin" if path == "-" else path
+            progress = None if args.quiet else _progress_line(label)
+            try:
+                raw = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
+            except OSError as exc:
+                raise InputError(f"cannot read {path}: {exc.strerror}") from exc
+            with raw:
+                report = ingest(
+                    db, args.format, open_stream(raw), batch_size, progress, origin="cli"
+                )
+            if progress is not None:
+                sys.stderr.write("\n")
+            reports.append((label, report))
+    if args.json:
+        json.dump({label: r.as_dict() for label, r in reports}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        for label, r in reports:
+            rate = r.accepted / r.seconds if r.seconds else 0.0
+            print(
+                f"{label}: {r.accepted} accepted ({r.events} events, {r.audit_records} audit "
+                f"records), {len(r.rejected)} rejected, {len(r.warnings)} with warnings, "
+                f"{r.batches} batches, {r.seconds:.1f}s, {rate:,.0f} records/s"
+            )
+            for item in r.rejected[:20]:
+                print(f"  rejected #{item['position']}: {item['reason']}")
+            if len(r.rejected) > 20:
+                print(f"  ... and {len(r.rejected) - 20} more (storyline dead-letters list)")
+            for item in r.warnings[:10]:
+                print(f"  warning #{item['position']}: {'; '.join(item['warnings'])}")
+    return 3 if any(r.rejected for _, r in reports) else 0
+
+
+def _progress_line(label: str) -> Any:
+    def show(report: Any) -> None:
+        rate = report.accepted / report.seconds if report.seconds else 0.0
+        sys.stderr.write(
+            f"\r{label}: {report.accepted:,} accepted, {len(report.rejected):,} rejected, "
+            f"{rate:,.0f} events/s "
+        )
+        sys.stderr.flush()
+
+    return show
+
+
+def cmd_dead_letters(args: argparse.Namespace) -> int:
+    """Lists or re-submits dead letters."""
+    from app.deadletter import list_letters
+    from app.ingest import resubmit
+    from app.neo4j.database import connect
+
+    with connect(Settings.from_env()) as db:
+        if args.action == "list":
+            letters = list_letters(db, args.format, args.ids, args.limit)
+            json.dump(letters, sys.stdout, indent=2)
+            sys.stdout.write("\n")
+            return 0
+        result = resubmit(db, args.ids, args.format, args.limit)
+    json.dump(result, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return 3 if result["still_rejected"] else 0
 
 
 def cmd_schema(args: argparse.Namespace) -> int:

@@ -28,3 +28,4 @@ CREATE INDEX story_correlation_key IF NOT EXISTS FOR (n:Story) ON (n.correlation
 CREATE INDEX story_status IF NOT EXISTS FOR (n:Story) ON (n.status);
 CREATE INDEX story_score IF NOT EXISTS FOR (n:Story) ON (n.score);
 CREATE INDEX audit_record_ts IF NOT EXISTS FOR (n:AuditRecord) ON (n.ts);
+CREATE CONSTRAINT dead_letter_id IF NOT EXISTS FOR (n:DeadLetter) REQUIRE n.id IS UNIQUE;

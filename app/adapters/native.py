@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from pydantic import ValidationError
 
 from app.adapters import Accepted, Outcome, RawRecord, Rejected
-from app.events import EVENT_ADAPTER, record_id
+from app.events import EVENT_ADAPTER, EVENT_KINDS, record_id
 
 name = "storyline"
 framing = "json"
@@ -17,7 +17,10 @@ def describe(error: ValidationError) -> str:
     """Turns a pydantic error into one readable line: field path and message."""
     parts = []
     for item in error.errors()[:5]:
-        where = ".".join(str(p) for p in item["loc"]) or "record"
+        loc = list(item["loc"])
+        if loc and loc[0] in EVENT_KINDS:
+            loc = loc[1:]  # the union's tag: the record's own kind, not a field
+        where = ".".join(str(p) for p in loc) or "record"
         parts.append(f"{where}: {item['msg']}")
     more = error.error_count() - 5
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
@@ -29,6 +32,10 @@ def parse(records: Iterable[RawRecord]) -> Iterator[Outcome]:
         value = record.value
         if not isinstance(value, dict):
             yield Rejected(record.position, "a native event must be a JSON object", record.text)
+            continue
+        if "kind" not in value:
+            reason = f"missing field 'kind' (one of: {', '.join(EVENT_KINDS)})"
+            yield Rejected(record.position, reason, record.text)
             continue
         if not value.get("id"):
             value = {**value, "id": record_id(name, value)}

@@ -46,6 +46,67 @@ def _about(db: Database) -> About:
     )
 
 
+@strawberry.type(description="A record that was not ingested: its position and why.")
+class Rejection:
+    position: int
+    reason: str
+
+
+@strawberry.type(description="Warnings about fields lost from a record that was ingested.")
+class RecordWarning:
+    position: int
+    warnings: list[str]
+
+
+@strawberry.type(description="What an ingest did. Accepted means committed.")
+class IngestReport:
+    format: str
+    accepted: int
+    events: int
+    audit_records: int
+    rejected: list[Rejection]
+    warnings: list[RecordWarning]
+    batches: int
+
+
+def _ingest(info: Info, format: str, records: str) -> IngestReport:
+    from app.adapters import UnknownFormat, get_adapter
+    from app.ingest import ingest
+
+    settings = info.context["settings"]
+    try:
+        get_adapter(format)
+    except UnknownFormat as exc:
+        raise ValueError(str(exc)) from None
+    if len(records.encode()) > settings.max_body_bytes:
+        raise ValueError(f"records pass the limit of {settings.max_body_bytes} bytes")
+    report = ingest(
+        database(info),
+        format,
+        records.splitlines(True),
+        batch_size=settings.ingest_batch_size,
+        origin="graphql",
+    )
+    return IngestReport(
+        format=report.format,
+        accepted=report.accepted,
+        events=report.events,
+        audit_records=report.audit_records,
+        rejected=[Rejection(**r) for r in report.rejected],
+        warnings=[RecordWarning(**w) for w in report.warnings],
+        batches=report.batches,
+    )
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        description="Ingests records of a format (JSON array, NDJSON or log lines, as text)."
+    )
+    async def ingest(self, info: Info, records: str, format: str = "storyline") -> IngestReport:
+        return await run_in_threadpool(_ingest, info, format, records)
+
+
 @strawberry.type
 class Query:
     @strawberry.field(description="The service's version and the Neo4j behind it.")
@@ -53,4 +114,4 @@ class Query:
         return await run_in_threadpool(_about, database(info))
 
 
-schema = strawberry.Schema(query=Query)
+schema = strawberry.Schema(query=Query, mutation=Mutation)

@@ -1,0 +1,100 @@
+"""REST routes: POST /api/v1/events (ingest) and the dead-letter store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from app.adapters import UnknownFormat, get_adapter
+from app.deadletter import list_letters
+from app.errors import InputError, PayloadTooLarge
+from app.framing import decode_body
+from app.ingest import ingest, resubmit
+from app.neo4j.database import Database
+from app.settings import Settings
+
+
+def error(status: int, message: str) -> JSONResponse:
+    """Returns a JSON error body with a status code."""
+    return JSONResponse({"error": message}, status_code=status)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """Reads a request body, stopping with PayloadTooLarge as soon as it passes the limit."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"request body is {declared} bytes; the limit is {limit}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"request body passes the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def routes(db: Database, settings: Settings, after_batch: Callable | None = None) -> list[Route]:
+    """Returns the REST routes bound to a database."""
+
+    async def post_events(request: Request) -> Response:
+        format_name = request.query_params.get("format", "storyline")
+        try:
+            get_adapter(format_name)
+        except UnknownFormat as exc:
+            return error(400, str(exc))
+        try:
+            body = await read_body(request, settings.max_body_bytes)
+            body = decode_body(body, settings.max_body_bytes)
+            text = body.decode("utf-8")
+        except PayloadTooLarge as exc:
+            return error(413, str(exc))
+        except InputError as exc:
+            return error(400, str(exc))
+        except UnicodeDecodeError as exc:
+            return error(400, f"the body is not UTF-8: byte {exc.start} is invalid")
+        except ClientDisconnect:
+            return error(400, "the client disconnected before the body was complete")
+        if not text.strip():
+            return error(400, "the body is empty: send a JSON array, NDJSON or log lines")
+
+        def run() -> dict[str, Any]:
+            report = ingest(
+                db,
+                format_name,
+                text.splitlines(True),
+                batch_size=settings.ingest_batch_size,
+                origin="http",
+                after_batch=after_batch,
+            )
+            return report.as_dict()
+
+        try:
+            report = await run_in_threadpool(run)
+        except InputError as exc:
+            return error(400, str(exc))
+        return JSONResponse(report)
+
+    async def get_dead_letters(request: Request) -> Response:
+        try:
+            limit = int(request.query_params.get("limit", "100"))
+        except ValueError:
+            return error(400, "limit must be a whole number")
+        fmt = request.query_params.get("format")
+        letters = await run_in_threadpool(list_letters, db, fmt, None, min(max(limit, 1), 10000))
+        return JSONResponse({"dead_letters": letters})
+
+    async def post_resubmit(request: Request) -> Response:
+        ids = request.query_params.getlist("id") or None
+        result = await run_in_threadpool(resubmit, db, ids)
+        return JSONResponse(result)
+
+    return [
+        Route("/api/v1/events", post_events, methods=["POST"]),
+        Route("/api/v1/dead-letters", get_dead_letters, methods=["GET"]),
+        Route("/api/v1/dead-letters/resubmit", post_resubmit, methods=["POST"]),
+    ]

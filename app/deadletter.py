@@ -1,0 +1,62 @@
+"""The dead-letter store: rejected raw records, kept in Neo4j, listed and re-submitted.
+
+Letters live in the graph (label DeadLetter) so that every app replica sees
+the same store. A letter's id is a hash of its format and raw text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from app.adapters import Rejected
+from app.neo4j.database import Database, cypher
+
+
+@dataclass(frozen=True)
+class Letter:
+    """One rejected record: where it came from, why, and its raw text."""
+
+    id: str
+    format: str
+    origin: str
+    position: int
+    reason: str
+    raw: str
+
+    @classmethod
+    def of(cls, format_name: str, origin: str, rejected: Rejected) -> Letter:
+        """Makes a letter from an adapter's rejection."""
+        digest = hashlib.sha256(f"{format_name}\0{rejected.raw}".encode()).hexdigest()[:32]
+        return cls(
+            id=f"dl:{digest}",
+            format=format_name,
+            origin=origin,
+            position=rejected.position,
+            reason=rejected.reason,
+            raw=rejected.raw,
+        )
+
+    def row(self, received_at: str) -> dict[str, Any]:
+        """Returns the letter as a write row."""
+        return {**self.__dict__, "received_at": received_at}
+
+
+def store(tx: Any, letters: list[Letter]) -> None:
+    """Stores letters inside an open write transaction."""
+    now = datetime.now(UTC).isoformat()
+    tx.run(cypher("deadletter/store_letters"), rows=[x.row(now) for x in letters]).consume()
+
+
+def list_letters(
+    db: Database, format_name: str | None = None, ids: list[str] | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Lists stored letters, oldest first."""
+    return db.read("deadletter/list_letters", format=format_name, ids=ids, limit=limit)
+
+
+def delete(db: Database, ids: list[str]) -> None:
+    """Deletes letters by id."""
+    db.run("deadletter/delete_letters", ids=ids)

@@ -1,0 +1,8 @@
+// Links children to parents (and shipped ancestors to theirs). Both ends exist:
+// merge_processes created placeholders for parents not seen yet.
+// $rows: [{child, parent}] (process keys, deduplicated)
+// Writes: (:Process)-[:CHILD_OF]->(:Process)
+UNWIND $rows AS row
+MATCH (c:Process {key: row.child})
+MATCH (p:Process {key: row.parent})
+MERGE (c)-[:CHILD_OF]->(p)

@@ -1,0 +1,67 @@
+"""Graph state as sets of tuples, for asserting what the graph holds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.neo4j.database import Database
+
+# properties that record when something happened to the store, not what it holds
+VOLATILE = {"received_at"}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_plain(v) for v in value)
+    if hasattr(value, "iso_format"):
+        return value.iso_format()
+    return value
+
+
+def _identity(labels: list[str], props: dict[str, Any]) -> str:
+    for name in ("key", "id", "uid"):
+        if name in props:
+            return f"{sorted(labels)[0]}:{props[name]}"
+    raise AssertionError(f"node without a key: {labels} {props}")
+
+
+def snapshot(db: Database) -> tuple[frozenset, frozenset]:
+    """Returns every node and relationship, with their properties, as two sets."""
+    _, nodes = db.query("MATCH (n) RETURN labels(n) AS labels, properties(n) AS props")
+    _, rels = db.query(
+        "MATCH (a)-[r]->(b) RETURN labels(a) AS al, properties(a) AS ap, type(r) AS type, "
+        "properties(r) AS rp, labels(b) AS bl, properties(b) AS bp"
+    )
+    node_set = frozenset(
+        (
+            _identity(n["labels"], n["props"]),
+            tuple(sorted(n["labels"])),
+            tuple(sorted((k, _plain(v)) for k, v in n["props"].items() if k not in VOLATILE)),
+        )
+        for n in nodes
+    )
+    assert len(node_set) == len(nodes)
+    rel_set = frozenset(
+        (
+            _identity(r["al"], r["ap"]),
+            r["type"],
+            _identity(r["bl"], r["bp"]),
+            tuple(sorted((k, _plain(v)) for k, v in r["rp"].items())),
+        )
+        for r in rels
+    )
+    assert len(rel_set) == len(rels), "duplicate relationships"
+    return node_set, rel_set
+
+
+def counts(db: Database) -> dict[str, int]:
+    """Returns node counts per label and relationship counts per type."""
+    _, nodes = db.query("MATCH (n) UNWIND labels(n) AS l RETURN l, count(*) AS c")
+    _, rels = db.query("MATCH ()-[r]->() RETURN type(r) AS l, count(*) AS c")
+    return {row["l"]: row["c"] for row in nodes + rels}
+
+
+def rows(db: Database, query: str, **params: Any) -> set[tuple]:
+    """Runs a read query and returns its rows as a set of tuples."""
+    columns, result = db.query(query, params)
+    return {tuple(_plain(r[c]) for c in columns) for r in result}

@@ -1,0 +1,271 @@
+"""The writer: graph shape, idempotence, order independence, and losing nothing."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app import deadletter
+from app.adapters import Rejected
+from app.ingest import ingest, resubmit
+from app.neo4j.database import Database
+from tests.graphstate import counts, rows, snapshot
+
+T0 = datetime(2026, 1, 5, 8, 0, 0, tzinfo=UTC)
+
+
+def ts(second: int) -> str:
+    return (T0 + timedelta(seconds=second)).strftime("%Y-%m-%dT%H:%M:%S") + ".000000001Z"
+
+
+def proc(pid: int, start: int, exe: str, **extra: Any) -> dict[str, Any]:
+    return {"pid": pid, "start_time": ts(start), "exe": exe, **extra}
+
+
+SSHD = proc(800, 0, "/usr/sbin/sshd", args=["/usr/sbin/sshd", "-D"], uid=0, user="root")
+SSHD_SESSION = proc(900, 1, "/usr/sbin/sshd", args=["sshd: alice [priv]"], uid=0)
+BASH = proc(1000, 2, "/bin/bash", args=["-bash"], tty="pts/0", uid=1000, user="alice", auid=1000)
+CURL = proc(1001, 3, "/usr/bin/curl", args=["curl", "-s", "http://169.254.169.254/"], uid=1000)
+NGINX = {"key": "guid-nginx", "pid": 50, "exe": "/usr/sbin/nginx"}
+SH = {"key": "guid-sh", "pid": 51, "exe": "/bin/sh", "args": ["sh", "-c", "id"]}
+
+
+def event(n: int, kind: str, process: dict, **fields: Any) -> dict[str, Any]:
+    return {
+        "id": f"ev-{n}",
+        "ts": ts(n),
+        "source": "test",
+        "host": {"id": "node-1"},
+        "kind": kind,
+        "process": process,
+        **fields,
+    }
+
+
+def scenario() -> list[dict[str, Any]]:
+    """An SSH session with lineage, file, network, DNS, IMDS, exit, a container and alerts."""
+    container = {
+        "container": {"id": "c0ffee", "name": "web", "image": "nginx:1.25"},
+        "pod": {"uid": "pod-1", "name": "web-1", "namespace": "prod", "workload": "web"},
+    }
+    return [
+        event(1, "process_exec", BASH, parent=SSHD_SESSION, ancestors=[SSHD]),
+        event(2, "process_exec", CURL, parent=BASH),
+        event(3, "dns_query", CURL, dns={"name": "Example.COM.", "type": "A"}),
+        event(
+            4,
+            "imds_request",
+            CURL,
+            imds={"cloud": "aws", "server_ip": "169.254.169.254", "role": "web-role"},
+        ),
+        event(5, "network_connect", CURL, network={"dst_ip": "203.0.113.7", "dst_port": 443}),
+        event(6, "file_write", BASH, file={"path": "/home/alice/.bash_history"}),
+        event(7, "file_rename", BASH, file={"path": "/tmp/a", "target_path": "/tmp/b"}),
+        event(8, "process_exit", CURL, exit_code=0),
+        event(9, "process_exec", SH, parent=NGINX, **container),
+        event(
+            10,
+            "alert",
+            SH,
+            alert={
+                "rule_id": "sensor.shell_from_webserver",
+                "title": "Shell spawned by a web server",
+                "severity": "high",
+                "compromises": True,
+                "on_event": "ev-9",
+            },
+            **container,
+        ),
+        event(11, "process_exec", NGINX, parent=proc(1, 0, "/sbin/init"), **container),
+        event(12, "network_listen", NGINX, network={"src_ip": "0.0.0.0", "src_port": 80}),
+    ]
+
+
+def ndjson(events: list[dict[str, Any]]) -> list[str]:
+    return [json.dumps(e) + "\n" for e in events]
+
+
+def key(p: dict[str, Any]) -> str:
+    return p.get("key") or f"node-1|{p['pid']}|{p['start_time']}"
+
+
+def test_the_graph_of_a_scenario(db: Database) -> None:
+    report = ingest(db, "storyline", ndjson(scenario()))
+    assert (report.accepted, report.rejected) == (12, [])
+
+    assert rows(db, "MATCH (c:Process)-[:CHILD_OF]->(p:Process) RETURN c.key, p.key") == {
+        (key(BASH), key(SSHD_SESSION)),
+        (key(SSHD_SESSION), key(SSHD)),
+        (key(CURL), key(BASH)),
+        ("guid-sh", "guid-nginx"),
+        ("guid-nginx", key(proc(1, 0, "/sbin/init"))),
+    }
+    assert rows(db, "MATCH (p:Process) RETURN p.key, p.exe, p.placeholder, p.ppid") == {
+        (key(SSHD), "/usr/sbin/sshd", True, None),  # known only as an ancestor
+        (key(SSHD_SESSION), "/usr/sbin/sshd", True, None),  # known only as a parent
+        (key(BASH), "/bin/bash", False, 900),
+        (key(CURL), "/usr/bin/curl", False, 1000),
+        ("guid-sh", "/bin/sh", False, 50),
+        ("guid-nginx", "/usr/sbin/nginx", False, 1),
+        (key(proc(1, 0, "/sbin/init")), "/sbin/init", True, None),
+    }
+    assert rows(db, "MATCH (p:Process {pid: 1001}) RETURN p.exit_code, p.tty, p.args") == {
+        (0, None, ("curl", "-s", "http://169.254.169.254/"))
+    }
+    assert rows(db, "MATCH (e:Event)-[:BY]->(p:Process) RETURN e.id, e.kind, p.pid") == {
+        ("ev-1", "process_exec", 1000),
+        ("ev-2", "process_exec", 1001),
+        ("ev-3", "dns_query", 1001),
+        ("ev-4", "imds_request", 1001),
+        ("ev-5", "network_connect", 1001),
+        ("ev-6", "file_write", 1000),
+        ("ev-7", "file_rename", 1000),
+        ("ev-8", "process_exit", 1001),
+        ("ev-9", "process_exec", 51),
+        ("ev-10", "alert", 51),
+        ("ev-11", "process_exec", 50),
+        ("ev-12", "network_listen", 50),
+    }
+    assert rows(db, "MATCH (e:Event)-[:TOUCHES]->(f:File) RETURN e.id, f.key") == {
+        ("ev-6", "host:node-1:/home/alice/.bash_history"),
+        ("ev-7", "host:node-1:/tmp/a"),
+        ("ev-7", "host:node-1:/tmp/b"),
+    }
+    assert rows(db, "MATCH (e:Event)-[:CONNECTS]->(n:Endpoint) RETURN e.id, n.key") == {
+        ("ev-4", "169.254.169.254:80"),
+        ("ev-5", "203.0.113.7:443"),
+        ("ev-12", "0.0.0.0:80"),
+    }
+    assert rows(db, "MATCH (e:Event)-[:RESOLVES]->(d:Domain) RETURN e.id, d.key") == {
+        ("ev-3", "example.com")
+    }
+    assert rows(
+        db, "MATCH (s:Signal)-[:ON]->(e:Event) RETURN s.rule_id, s.severity, s.compromises, e.id"
+    ) == {("sensor.shell_from_webserver", "high", True, "ev-9")}
+    assert rows(
+        db,
+        "MATCH (p:Process)-[:IN_CONTAINER]->(c:Container)-[:IN_POD]->(pod:Pod), "
+        "(c)-[:ON_HOST]->(h:Host) RETURN p.key, c.image, pod.namespace, h.id",
+    ) == {
+        ("guid-sh", "nginx:1.25", "prod", "node-1"),
+        ("guid-nginx", "nginx:1.25", "prod", "node-1"),
+    }
+    assert rows(
+        db, "MATCH (h:Host) RETURN h.id, toString(h.first_seen), toString(h.last_seen)"
+    ) == {("node-1", "2026-01-05T08:00:01.000000001Z", "2026-01-05T08:00:12.000000001Z")}
+    assert rows(db, "MATCH (e:Event {id: 'ev-2'}) RETURN e.summary, toString(e.ts)") == {
+        ("exec curl -s http://169.254.169.254/", "2026-01-05T08:00:02.000000001Z")
+    }
+
+
+def test_ingesting_twice_changes_nothing(db: Database) -> None:
+    ingest(db, "storyline", ndjson(scenario()))
+    first = snapshot(db)
+    ingest(db, "storyline", ndjson(scenario()))
+    assert snapshot(db) == first
+
+
+def test_a_placeholder_parent_is_filled_in_when_it_arrives(db: Database) -> None:
+    child = event(2, "process_exec", CURL, parent={"pid": 1000, "start_time": BASH["start_time"]})
+    ingest(db, "storyline", ndjson([child]))
+    assert rows(db, "MATCH (p:Process {pid: 1000}) RETURN p.placeholder, p.exe") == {(True, None)}
+    ingest(db, "storyline", ndjson([event(1, "process_exec", BASH, parent=SSHD_SESSION)]))
+    assert rows(db, "MATCH (p:Process {pid: 1000}) RETURN p.placeholder, p.exe, p.tty") == {
+        (False, "/bin/bash", "pts/0")
+    }
+    assert rows(db, "MATCH (c)-[:CHILD_OF]->(p {pid: 1000}) RETURN c.pid") == {(1001,)}
+
+
+def test_the_best_source_wins_field_by_field(db: Database) -> None:
+    # the ancestor ref knows cwd; the exec knows everything but cwd; an event of the
+    # process's own has a different comm. Own exec > acted > parent > ancestor.
+    ancestor_view = {**SSHD, "cwd": "/", "comm": "from-ancestor"}
+    own = {**SSHD, "comm": "sshd"}
+    acted = {**SSHD, "comm": "from-actor"}
+    feeds = [
+        event(1, "process_exec", BASH, parent=SSHD_SESSION, ancestors=[ancestor_view]),
+        event(2, "process_exec", own),
+        event(3, "network_listen", acted, network={"src_port": 22}),
+    ]
+    for order in ([0, 1, 2], [2, 1, 0], [1, 0, 2]):
+        with db.session() as s:
+            s.run("MATCH (n) DETACH DELETE n").consume()
+        for i in order:
+            ingest(db, "storyline", ndjson([feeds[i]]))
+        assert rows(db, "MATCH (p:Process {pid: 800}) RETURN p.comm, p.cwd, p.placeholder") == {
+            ("sshd", "/", False)
+        }, order
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_any_order_and_batching_gives_the_same_graph(db: Database, data: st.DataObject) -> None:
+    events = scenario()
+    with db.session() as s:
+        s.run("MATCH (n) DETACH DELETE n").consume()
+    ingest(db, "storyline", ndjson(events))
+    expected = snapshot(db)
+
+    shuffled = data.draw(st.permutations(events), label="order")
+    batch = data.draw(st.integers(min_value=1, max_value=len(events)), label="batch size")
+    with db.session() as s:
+        s.run("MATCH (n) DETACH DELETE n").consume()
+    ingest(db, "storyline", ndjson(shuffled), batch_size=batch)
+    assert snapshot(db) == expected
+
+
+def test_one_broken_record_in_ten_thousand_loses_nothing_else(db: Database) -> None:
+    lines = []
+    for n in range(10_000):
+        p = {"key": f"proc-{n % 500}", "pid": n % 500, "exe": "/usr/bin/worker"}
+        lines.append(json.dumps(event(n, "file_open", p, file={"path": f"/data/{n}"})) + "\n")
+    lines[4321] = '{"id": "broken", "kind": "file_open", "ts": "yesterday"\n'
+    lines[7000] = json.dumps({**json.loads(lines[7000]), "ts": "not a time"}) + "\n"
+    report = ingest(db, "storyline", lines, batch_size=2500)
+    assert report.accepted == 9_998
+    assert [r["position"] for r in report.rejected] == [4322, 7001]
+    assert report.rejected[0]["reason"].startswith("invalid JSON: Expecting ',' delimiter")
+    assert report.rejected[1]["reason"] == (
+        "ts: Value error, not an RFC 3339 timestamp: 'not a time'"
+    )
+    assert counts(db)["Event"] == 9_998
+    letters = deadletter.list_letters(db)
+    assert sorted(x["position"] for x in letters) == [4322, 7001]
+    assert all(x["raw"].startswith("{") for x in letters)
+
+
+def test_dead_letters_can_be_resubmitted(db: Database) -> None:
+    good = json.dumps(event(1, "process_exec", BASH))
+    bad = json.dumps({**event(2, "process_exec", CURL), "ts": "soon"})
+    with db.session() as s:
+        letters = [
+            deadletter.Letter.of(
+                "storyline", "test", Rejected(1, "adapter bug, since fixed", good)
+            ),
+            deadletter.Letter.of("storyline", "test", Rejected(2, "bad time", bad)),
+        ]
+        s.execute_write(lambda tx: deadletter.store(tx, letters))
+    result = resubmit(db)
+    assert result["accepted"] == [letters[0].id]
+    assert [x["id"] for x in result["still_rejected"]] == [letters[1].id]
+    assert [x["id"] for x in deadletter.list_letters(db)] == [letters[1].id]
+    assert rows(db, "MATCH (e:Event) RETURN e.id") == {("ev-1",)}
+
+
+def test_a_signal_before_its_event_joins_it_when_it_arrives(db: Database) -> None:
+    events = scenario()
+    alert, flagged = events[9], events[8]
+    ingest(db, "storyline", ndjson([alert]))
+    assert rows(db, "MATCH (s:Signal)-[:ON]->(e:Event) RETURN e.id, e.kind") == {("ev-9", None)}
+    ingest(db, "storyline", ndjson([flagged]))
+    assert rows(db, "MATCH (s:Signal)-[:ON]->(e:Event)-[:BY]->(p) RETURN e.id, e.kind, p.key") == {
+        ("ev-9", "process_exec", "guid-sh")
+    }
