@@ -29,6 +29,7 @@ format: $(STAMP)
 
 schema: $(STAMP)
 	$(BIN)/storyline schema > schema.graphql
+	$(BIN)/storyline schema --events > events.schema.json
 
 neo4j-start: $(STAMP)
 	$(BIN)/storyline neo4j start

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import sys
@@ -87,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     letters.set_defaults(handler=cmd_dead_letters)
 
     schema = commands.add_parser("schema", help="print the GraphQL schema (SDL)")
+    schema.add_argument(
+        "--events", action="store_true", help="print the native event JSON Schema instead"
+    )
     schema.set_defaults(handler=cmd_schema)
     return parser
 
@@ -236,13 +240,15 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             label = "stdin" if path == "-" else path
             progress = None if args.quiet else _progress_line(label)
             try:
-                raw = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
+                with contextlib.ExitStack() as stack:
+                    if path == "-":
+                        text = open_stream(sys.stdin.buffer)
+                    else:
+                        raw = stack.enter_context(open(path, "rb"))
+                        text = stack.enter_context(open_stream(raw))
+                    report = ingest(db, args.format, text, batch_size, progress, origin="cli")
             except OSError as exc:
                 raise InputError(f"cannot read {path}: {exc.strerror}") from exc
-            with raw:
-                report = ingest(
-                    db, args.format, open_stream(raw), batch_size, progress, origin="cli"
-                )
             if progress is not None:
                 sys.stderr.write("\n")
             reports.append((label, report))
@@ -297,7 +303,12 @@ def cmd_dead_letters(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    """Prints the GraphQL schema in SDL."""
+    """Prints the GraphQL schema in SDL, or the native event JSON Schema."""
+    if args.events:
+        from app.events import event_json_schema
+
+        sys.stdout.write(json.dumps(event_json_schema(), indent=2, sort_keys=True) + "\n")
+        return 0
     from app.api.schema import schema
 
     sys.stdout.write(schema.as_str() + "\n")

@@ -2,7 +2,7 @@
 
 This is Storyline's native ingest format (`format=storyline`): every adapter turns
 a sensor's records into these models, and `storyline generate` writes them as
-NDJSON. The JSON Schema is exported to `schema/events.schema.json`.
+NDJSON. Its JSON Schema is checked in as `events.schema.json` (`storyline schema --events`).
 
 Conventions:
 - timestamps are UTC, RFC 3339, normalised to nanoseconds

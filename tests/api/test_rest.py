@@ -1,0 +1,96 @@
+"""POST /api/v1/events and the dead-letter routes."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+from starlette.testclient import TestClient
+
+from app.api.app import create_app
+from app.neo4j.database import Database
+from app.settings import Settings
+from tests.graphstate import rows
+from tests.test_ingest import BASH, CURL, event, ndjson, scenario
+
+
+@pytest.fixture
+def client(db: Database) -> TestClient:
+    settings = Settings.from_env({"STORYLINE_MAX_BODY_BYTES": "200000"})
+    with TestClient(create_app(db, settings)) as c:
+        yield c
+
+
+def test_ndjson_is_ingested_and_committed(client: TestClient, db: Database) -> None:
+    response = client.post("/api/v1/events?format=storyline", content="".join(ndjson(scenario())))
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["accepted"], body["rejected"]) == (12, [])
+    assert len(rows(db, "MATCH (e:Event) RETURN e.id")) == 12
+
+
+def test_a_json_array_gzipped(client: TestClient, db: Database) -> None:
+    body = gzip.compress(json.dumps(scenario()[:3]).encode())
+    response = client.post("/api/v1/events", content=body, headers={"Content-Encoding": "gzip"})
+    assert response.status_code == 200, response.text
+    assert response.json()["accepted"] == 3
+
+
+def test_rejected_records_are_listed_by_position_and_kept(client: TestClient) -> None:
+    lines = ndjson([event(1, "process_exec", BASH), {"kind": "process_exec"}])
+    lines.insert(1, "{nope\n")
+    body = client.post("/api/v1/events", content="".join(lines)).json()
+    assert body["accepted"] == 1
+    assert [r["position"] for r in body["rejected"]] == [2, 3]
+    assert "invalid JSON" in body["rejected"][0]["reason"]
+    assert "id" not in body["rejected"][1]["reason"]  # ids are minted; the rest is missing
+    assert "process: Field required" in body["rejected"][1]["reason"]
+    letters = client.get("/api/v1/dead-letters").json()["dead_letters"]
+    assert sorted(x["position"] for x in letters) == [2, 3]
+    assert {x["origin"] for x in letters} == {"http"}
+
+
+@pytest.mark.parametrize(
+    ("content", "query", "status", "message"),
+    [
+        (b"", "", 400, "empty"),
+        (b"[{]", "", 400, "invalid JSON array"),
+        (b"\x1f\x8b\x08\x00garbage", "", 400, "bad gzip"),
+        (b"\xff\xfe{}", "", 400, "not UTF-8"),
+        (b"{}", "?format=nosuch", 400, "unknown format 'nosuch'"),
+        (b"x" * 200_001, "", 413, "limit"),
+    ],
+)
+def test_bad_bodies_get_a_clear_4xx(
+    client: TestClient, content: bytes, query: str, status: int, message: str
+) -> None:
+    response = client.post(f"/api/v1/events{query}", content=content)
+    assert response.status_code == status
+    assert message in response.json()["error"]
+
+
+def test_a_gzip_bomb_is_refused(client: TestClient) -> None:
+    bomb = gzip.compress(b"{}\n" * 1_000_000)  # 3 MB inflated, a few KB sent
+    response = client.post("/api/v1/events", content=bomb)
+    assert response.status_code == 413
+
+
+def test_resubmit_route(client: TestClient, db: Database) -> None:
+    bad = json.dumps({**event(2, "process_exec", CURL), "ts": "soon"})
+    client.post("/api/v1/events", content=bad)
+    result = client.post("/api/v1/dead-letters/resubmit").json()
+    assert result["resubmitted"] == 1 and result["accepted"] == []
+    assert "not an RFC 3339 timestamp" in result["still_rejected"][0]["reasons"][0]
+
+
+def test_graphql_ingest_mutation(client: TestClient, db: Database) -> None:
+    mutation = """mutation($r: String!) { ingest(format: "storyline", records: $r) {
+        accepted events rejected { position reason } } }"""
+    records = "".join(ndjson(scenario()[:2])) + "{}\n"
+    body = client.post("/graphql", json={"query": mutation, "variables": {"r": records}}).json()
+    assert body["data"]["ingest"]["accepted"] == 2
+    assert body["data"]["ingest"]["rejected"] == [
+        {"position": 3, "reason": body["data"]["ingest"]["rejected"][0]["reason"]}
+    ]
+    assert "kind" in body["data"]["ingest"]["rejected"][0]["reason"]
