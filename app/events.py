@@ -52,24 +52,33 @@ def normalize_ts(value: Any) -> str:
     if isinstance(value, bool):
         raise ValueError("a timestamp cannot be a boolean")
     if isinstance(value, int | float | Decimal):
-        return _from_epoch_ns(_epoch_ns(Decimal(str(value))))
+        try:
+            return _from_epoch_ns(_epoch_ns(Decimal(str(value))))
+        except (OverflowError, ArithmeticError, OSError):
+            raise ValueError(f"timestamp out of range: {value!r}") from None
     if isinstance(value, str):
         text = value.strip()
         if re.fullmatch(r"\d+(\.\d+)?", text):
-            return _from_epoch_ns(_epoch_ns(Decimal(text)))
+            return normalize_ts(Decimal(text))
         match = _ISO.match(text)
         if not match:
             raise ValueError(f"not an RFC 3339 timestamp: {value!r}")
         year, month, day, hour, minute, second, frac, offset = match.groups()
         nanos = int((frac or "").ljust(9, "0"))
-        base = datetime(
-            int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=UTC
-        )
+        try:
+            base = datetime(
+                int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=UTC
+            )
+        except ValueError as exc:
+            raise ValueError(f"not a valid date or time: {value!r} ({exc})") from None
         seconds = int(base.timestamp())
         if offset and offset not in ("Z", "z"):
             sign = 1 if offset[0] == "+" else -1
             digits = offset[1:].replace(":", "")
-            seconds -= sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
+            hours, minutes = int(digits[:2]), int(digits[2:])
+            if hours > 23 or minutes > 59:
+                raise ValueError(f"not a UTC offset: {offset!r}")
+            seconds -= sign * (hours * 3600 + minutes * 60)
         return _from_epoch_ns(seconds * 1_000_000_000 + nanos)
     raise ValueError(f"not a timestamp: {value!r}")
 
@@ -105,6 +114,8 @@ def _blank_to_none(value: Any) -> Any:
 
 
 OptStr = Annotated[str | None, BeforeValidator(_blank_to_none)]
+U32 = Annotated[int, Field(ge=-1, le=2**32 - 1)]
+"""A kernel id (pid, uid, gid, auid, session id): 32 bits; -1 where sensors write unset."""
 
 
 class Model(BaseModel):
@@ -152,18 +163,18 @@ class Process(Model):
         description="Sensor's global process id (Tetragon exec_id, Sysmon ProcessGuid, "
         "ECS entity_id). Without it the key is host|pid|start_time.",
     )
-    pid: int | None = Field(None, ge=0)
-    ppid: int | None = Field(None, ge=0)
+    pid: U32 | None = None
+    ppid: U32 | None = None
     exe: OptStr = Field(None, description="Executable path.")
     comm: OptStr = Field(None, description="Short command name.")
     args: list[str] | None = Field(None, description="argv, including argv[0].")
     cwd: OptStr = None
-    uid: int | None = None
+    uid: U32 | None = None
     user: OptStr = None
-    gid: int | None = None
+    gid: U32 | None = None
     group: OptStr = None
-    auid: int | None = Field(None, description="Audit login uid; 4294967295 means unset.")
-    session_id: int | None = Field(None, description="Audit session id (ses).")
+    auid: U32 | None = Field(None, description="Audit login uid; 4294967295 means unset.")
+    session_id: U32 | None = Field(None, description="Audit session id (ses).")
     tty: OptStr = None
     cgroup: OptStr = None
     service: OptStr = Field(None, description="systemd unit, e.g. nginx.service.")
@@ -211,7 +222,7 @@ class UserSession(Model):
 class FileTarget(Model):
     path: str = Field(min_length=1)
     target_path: OptStr = Field(None, description="New path, for rename.")
-    mode: int | None = Field(None, description="File mode, for chmod and create.")
+    mode: int | None = Field(None, ge=0, le=0o177777, description="File mode (chmod, create).")
     flags: OptStr = Field(None, description="Open flags, e.g. O_WRONLY|O_CREAT.")
 
 
@@ -290,7 +301,7 @@ class ProcessFork(EventBase):
 
 class ProcessExit(EventBase):
     kind: Literal["process_exit"]
-    exit_code: int | None = None
+    exit_code: int | None = Field(None, ge=-(2**31), le=2**32 - 1)
     signal: OptStr = None
 
 

@@ -1,0 +1,219 @@
+"""Kubernetes API server audit events (`format=k8s-audit`) as AuditRecords.
+
+Accepts `audit.k8s.io` Events (v1, v1beta1) one per record, or an `EventList`
+whose `items` each become a record. The API server's log backend writes no
+`kind`/`apiVersion` in some versions and exporters drop them, so an object
+without `kind` that has `auditID` and `stage` is read as an Event too.
+
+Mapping:
+- id = `auditID:stage`. One request is audited at each stage it reaches
+  (RequestReceived, ResponseStarted for long-running calls such as exec and
+  watch, ResponseComplete, Panic), all with the same auditID; keyed on auditID
+  alone, those records would overwrite each other and the result would depend
+  on arrival order. An event without `stage` keeps the bare auditID.
+- ts = stageTimestamp, else requestReceivedTimestamp, else the v1beta1 `timestamp`.
+- actor = user.username; with impersonation, the impersonated user (whose
+  rights the request used) and a warning that names the real one.
+- action = verb + resource[/subresource] ("create pods/exec"); for a
+  non-resource request, verb + URL path ("get /healthz").
+- target = namespace/name (name alone for cluster-scoped objects and
+  namespaces); a create names its object only in responseObject/requestObject.
+- outcome = responseStatus.code as text ("201"); none before the response.
+- pods/exec and pods/attach: pod = objectRef.name; container and command come
+  from the requestURI's `container=` and repeated `command=` parameters.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from pydantic import ValidationError
+
+from app.adapters import Accepted, Outcome, RawRecord, Rejected
+from app.adapters.native import describe
+from app.events import AuditRecord
+
+name = "k8s-audit"
+framing = "json"
+
+SESSION_SUBRESOURCES = frozenset({"exec", "attach"})
+
+
+class _Unusable(ValueError):
+    """The record cannot become an AuditRecord; the message is the reason."""
+
+
+def parse(records: Iterable[RawRecord]) -> Iterator[Outcome]:
+    """Turns audit Events and EventLists into AuditRecords."""
+    for record in records:
+        value = record.value
+        try:
+            events = _events(value)
+        except _Unusable as exc:
+            yield Rejected(record.position, str(exc), record.text)
+            continue
+        if events is None:
+            yield from _one(record.position, value, record.text, "")
+            continue
+        for index, item in enumerate(events):
+            raw = json.dumps(item, separators=(",", ":"))
+            yield from _one(record.position, item, raw, f"items[{index}]: ")
+
+
+def _events(value: Any) -> list[Any] | None:
+    """Returns an EventList's items, or None when the value is a single Event."""
+    if not isinstance(value, dict):
+        raise _Unusable("a Kubernetes audit record must be a JSON object (Event or EventList)")
+    api_version = value.get("apiVersion")
+    if api_version is not None and not (
+        isinstance(api_version, str) and api_version.startswith("audit.k8s.io/")
+    ):
+        raise _Unusable(f"apiVersion {api_version!r} is not audit.k8s.io: not an audit event")
+    kind = value.get("kind")
+    if kind == "EventList":
+        items = value.get("items")
+        if not isinstance(items, list):
+            raise _Unusable("an EventList needs an `items` list")
+        return items
+    if kind == "Event" or (kind is None and "auditID" in value and "stage" in value):
+        return None
+    raise _Unusable(f"kind {kind!r} is not a Kubernetes audit Event or EventList")
+
+
+def _one(position: int, event: Any, raw: str, where: str) -> Iterator[Outcome]:
+    try:
+        record, warnings = _record(event)
+    except _Unusable as exc:
+        yield Rejected(position, f"{where}{exc}", raw)
+        return
+    except ValidationError as exc:
+        yield Rejected(position, f"{where}{describe(exc)}", raw)
+        return
+    except OverflowError as exc:  # app.events.normalize_ts lets a huge epoch number through
+        yield Rejected(position, f"{where}a value is out of range: {exc}", raw)
+        return
+    yield Accepted(position, record, warnings)
+
+
+def _record(event: Any) -> tuple[AuditRecord, tuple[str, ...]]:
+    if not isinstance(event, dict):
+        raise _Unusable("an audit event must be a JSON object")
+    if event.get("kind", "Event") != "Event":
+        raise _Unusable(f"kind {event.get('kind')!r} is not a Kubernetes audit Event")
+    audit_id = _text(event, "auditID")
+    verb = _text(event, "verb")
+    if audit_id is None:
+        raise _Unusable("missing auditID")
+    if verb is None:
+        raise _Unusable("missing verb")
+    stage = _text(event, "stage")
+    ts = next(
+        (
+            event[key]
+            for key in ("stageTimestamp", "requestReceivedTimestamp", "timestamp")
+            if event.get(key) is not None
+        ),
+        None,
+    )
+    if ts is None:
+        raise _Unusable("missing stageTimestamp and requestReceivedTimestamp")
+
+    warnings: list[str] = []
+    user = _object(event, "user")
+    impersonated = _object(event, "impersonatedUser")
+    actor = _text(user, "username", "user.")
+    as_user = _text(impersonated, "username", "impersonatedUser.")
+    if as_user is not None:
+        warnings.append(f"impersonation: {actor or 'an unnamed user'} acted as {as_user}")
+        actor = as_user
+
+    ref = _object(event, "objectRef")
+    resource = _text(ref, "resource", "objectRef.")
+    subresource = _text(ref, "subresource", "objectRef.")
+    namespace = _text(ref, "namespace", "objectRef.")
+    object_name = _text(ref, "name", "objectRef.") or _created_name(event)
+    uri = _text(event, "requestURI")
+    url = urlsplit(uri or "")
+
+    if resource is not None:
+        action = f"{verb} {resource}/{subresource}" if subresource else f"{verb} {resource}"
+    elif url.path:
+        action = f"{verb} {url.path}"
+    else:
+        action = verb
+
+    if resource == "namespaces" or namespace is None:
+        target = object_name
+    else:
+        target = f"{namespace}/{object_name}" if object_name else namespace
+
+    pod = container = command = None
+    if resource == "pods" and subresource in SESSION_SUBRESOURCES:
+        pod = object_name
+        params = parse_qsl(url.query, keep_blank_values=True)
+        containers = list(dict.fromkeys(v for k, v in params if k == "container"))
+        if containers:
+            container = containers[0]
+        if len(containers) > 1:
+            warnings.append(f"requestURI names containers {', '.join(containers)}; kept the first")
+        command = [v for k, v in params if k == "command"] or None
+
+    ips = event.get("sourceIPs")
+    source_ip = ips[0] if isinstance(ips, list) and ips else None
+
+    record = AuditRecord(
+        id=f"{audit_id}:{stage}" if stage else audit_id,
+        ts=ts,
+        source="k8s_audit",
+        actor=actor,
+        action=action,
+        target=target,
+        outcome=_outcome(_object(event, "responseStatus")),
+        source_ip=source_ip,
+        user_agent=event.get("userAgent"),
+        namespace=namespace,
+        pod=pod,
+        container=container,
+        command=command,
+    )
+    return record, tuple(warnings)
+
+
+def _created_name(event: dict[str, Any]) -> str | None:
+    """Returns the name in the response or request body: a create's objectRef has none."""
+    for key in ("responseObject", "requestObject"):
+        body = event.get(key)
+        metadata = body.get("metadata") if isinstance(body, dict) else None
+        found = metadata.get("name") if isinstance(metadata, dict) else None
+        if isinstance(found, str) and found:
+            return found
+    return None
+
+
+def _outcome(status: dict[str, Any]) -> str | None:
+    code = status.get("code")
+    if isinstance(code, int) and not isinstance(code, bool):
+        return str(code)
+    text = status.get("status")
+    return text.lower() if isinstance(text, str) and text else None
+
+
+def _object(parent: dict[str, Any], key: str) -> dict[str, Any]:
+    value = parent.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _Unusable(f"{key}: expected an object, got {type(value).__name__}")
+    return value
+
+
+def _text(parent: dict[str, Any], key: str, where: str = "") -> str | None:
+    value = parent.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise _Unusable(f"{where}{key}: expected a string, got {type(value).__name__}")
+    return value
