@@ -38,6 +38,7 @@ from app.events import (
     ProcessRef,
 )
 from app.framing import BadJson, frame
+from app.layers import session_uuids, stamp
 from app.neo4j.database import Database, cypher
 
 # Process properties merged field by field (see cypher/ingest/merge_processes.cypher).
@@ -51,11 +52,21 @@ PROCESS_FIELDS: tuple[str, ...] = (
 RANK_OWN, RANK_ACTOR, RANK_PARENT, RANK_ANCESTOR = 3, 2, 1, 0
 OWN_KINDS = frozenset({"process_exec", "process_fork", "process_exit"})
 
-# The order the statements of one batch run in: nodes before the edges between them.
-WRITE_ORDER: tuple[str, ...] = (
-    "hosts", "pods", "containers", "processes", "lineage", "events",
-    "files", "endpoints", "domains", "signals", "audit_records",
-)  # fmt: skip
+# The statements of one batch, in the order they run (nodes before the edges
+# between them): the rows each takes, and its cypher file.
+WRITE_ORDER: tuple[tuple[str, str], ...] = (
+    ("hosts", "ingest/merge_hosts"),
+    ("pods", "ingest/merge_pods"),
+    ("containers", "ingest/merge_containers"),
+    ("processes", "ingest/merge_processes"),
+    ("lineage", "ingest/merge_lineage"),
+    ("events", "ingest/merge_events"),
+    ("files", "ingest/merge_files"),
+    ("endpoints", "ingest/merge_endpoints"),
+    ("domains", "ingest/merge_domains"),
+    ("signals", "ingest/merge_signals"),
+    ("audit_records", "ingest/merge_audit_records"),
+)
 
 
 @dataclass
@@ -225,6 +236,7 @@ class Rows:
             row = self.processes[key] = {
                 "key": key,
                 "rank": rank,
+                "uuids": session_uuids(key),
                 "host_id": values.get("host_id"),
                 "container_id": values.get("container_id"),
                 "values": [None] * len(PROCESS_FIELDS),
@@ -368,10 +380,10 @@ def write_rows(db: Database, rows: Rows, rejected: list[deadletter.Letter]) -> N
     params = rows.as_params()
 
     def work(tx: Any) -> None:
-        for name in WRITE_ORDER:
+        for name, statement in WRITE_ORDER:
             if params[name]:
                 extra = {"fields": list(PROCESS_FIELDS)} if name == "processes" else {}
-                tx.run(cypher(f"ingest/merge_{name}"), rows=params[name], **extra).consume()
+                tx.run(cypher(statement), rows=params[name], **extra).consume()
         if rejected:
             deadletter.store(tx, rejected)
 
@@ -439,9 +451,9 @@ def ingest(
     batch_size: int = 2000,
     progress: Progress | None = None,
     origin: str = "api",
-    after_batch: Callable[[Database], None] | None = None,
+    after_batch: Callable[[Database], Any] | None = stamp,
 ) -> Report:
-    """Ingests text in a format: adapters, then batched writes; returns the report."""
+    """Ingests text in a format: adapters, batched writes, then the context layers."""
     started = time.monotonic()
     report = Report(format=format_name)
     rows, rejected, pending = Rows(), [], 0

@@ -29,3 +29,6 @@ CREATE INDEX story_status IF NOT EXISTS FOR (n:Story) ON (n.status);
 CREATE INDEX story_score IF NOT EXISTS FOR (n:Story) ON (n.score);
 CREATE INDEX audit_record_ts IF NOT EXISTS FOR (n:AuditRecord) ON (n.ts);
 CREATE CONSTRAINT dead_letter_id IF NOT EXISTS FOR (n:DeadLetter) REQUIRE n.id IS UNIQUE;
+CREATE INDEX pod_name IF NOT EXISTS FOR (n:Pod) ON (n.name);
+CREATE INDEX audit_record_pod IF NOT EXISTS FOR (n:AuditRecord) ON (n.pod);
+CREATE INDEX process_correlation_key IF NOT EXISTS FOR (n:Process) ON (n.correlation_key);

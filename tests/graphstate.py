@@ -65,3 +65,23 @@ def rows(db: Database, query: str, **params: Any) -> set[tuple]:
     """Runs a read query and returns its rows as a set of tuples."""
     columns, result = db.query(query, params)
     return {tuple(_plain(r[c]) for c in columns) for r in result}
+
+
+def diff(expected: tuple[frozenset, frozenset], actual: tuple[frozenset, frozenset]) -> str:
+    """Describes how two snapshots differ, node by node and property by property."""
+    lines = []
+    exp_nodes = {n[0]: dict(n[2]) for n in expected[0]}
+    act_nodes = {n[0]: dict(n[2]) for n in actual[0]}
+    for key in sorted(exp_nodes.keys() | act_nodes.keys()):
+        a, b = exp_nodes.get(key), act_nodes.get(key)
+        if a is None or b is None:
+            lines.append(f"node {key}: {'missing' if b is None else 'unexpected'}")
+            continue
+        for prop in sorted(a.keys() | b.keys()):
+            if a.get(prop) != b.get(prop):
+                lines.append(f"node {key}.{prop}: expected {a.get(prop)!r}, got {b.get(prop)!r}")
+    for rel in sorted(expected[1] - actual[1]):
+        lines.append(f"missing relationship {rel}")
+    for rel in sorted(actual[1] - expected[1]):
+        lines.append(f"unexpected relationship {rel}")
+    return "\n".join(lines)

@@ -13,7 +13,7 @@ from app import deadletter
 from app.adapters import Rejected
 from app.ingest import ingest, resubmit
 from app.neo4j.database import Database
-from tests.graphstate import counts, rows, snapshot
+from tests.graphstate import counts, diff, rows, snapshot
 
 T0 = datetime(2026, 1, 5, 8, 0, 0, tzinfo=UTC)
 
@@ -219,7 +219,8 @@ def test_any_order_and_batching_gives_the_same_graph(db: Database, data: st.Data
     with db.session() as s:
         s.run("MATCH (n) DETACH DELETE n").consume()
     ingest(db, "storyline", ndjson(shuffled), batch_size=batch)
-    assert snapshot(db) == expected
+    actual = snapshot(db)
+    assert actual == expected, diff(expected, actual)
 
 
 def test_one_broken_record_in_ten_thousand_loses_nothing_else(db: Database) -> None:

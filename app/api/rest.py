@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -38,7 +37,7 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def routes(db: Database, settings: Settings, after_batch: Callable | None = None) -> list[Route]:
+def routes(db: Database, settings: Settings) -> list[Route]:
     """Returns the REST routes bound to a database."""
 
     async def post_events(request: Request) -> Response:
@@ -69,7 +68,6 @@ def routes(db: Database, settings: Settings, after_batch: Callable | None = None
                 text.splitlines(True),
                 batch_size=settings.ingest_batch_size,
                 origin="http",
-                after_batch=after_batch,
             )
             return report.as_dict()
 

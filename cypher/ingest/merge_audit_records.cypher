@@ -1,6 +1,15 @@
 // Merges control-plane audit records (CloudTrail, Kubernetes audit).
 // $rows: [{id, ts, props: {source, actor, action, target, outcome, ...}}]
-// Writes: (:AuditRecord)
+// A Kubernetes pods/exec or pods/attach record sends the processes that started
+// in that pod's containers within 60 s of it back to be stamped: the
+// k8s_user_session layer may root a session there, even an hour later.
+// Writes: (:AuditRecord), :Unstamped
 UNWIND $rows AS row
 MERGE (a:AuditRecord {id: row.id})
 SET a += row.props, a.ts = datetime(row.ts)
+WITH a
+WHERE a.source = 'k8s_audit' AND a.pod IS NOT NULL
+  AND a.action IN ['create pods/exec', 'get pods/exec', 'create pods/attach', 'get pods/attach']
+MATCH (:Pod {name: a.pod, namespace: a.namespace})<-[:IN_POD]-(:Container)<-[:IN_CONTAINER]-(p:Process)
+WHERE p.start_time >= a.ts - duration('PT60S') AND p.start_time <= a.ts + duration('PT60S')
+SET p:Unstamped

@@ -6,16 +6,25 @@
 // the greater stamp wins. The merge is a maximum, so any order of input gives
 // the same node. A process known only as a parent or ancestor is a placeholder.
 // $fields: [name] (the property names, in _provenance order)
-// $rows: [{key, rank, host_id, container_id, values: [v per field], stamps: [s per field]}]
-//   one row per key; a stamp is '' where the value is null.
-// Writes: (:Process), (:Process)-[:ON_HOST]->(:Host), (:Process)-[:IN_CONTAINER]->(:Container)
+// A process that is new or whose values changed waits to be stamped by the
+// context layers (:Unstamped), and so do its children (what they inherit may
+// change); a repeated event that changes nothing touches no child.
+// $rows: [{key, rank, host_id, container_id, uuids, values: [v per field], stamps: [s per field]}]
+//   one row per key; a stamp is '' where the value is null; uuids are the
+//   deterministic session context keys uuid5(namespace, layer + key).
+// Writes: (:Process), (:Process)-[:ON_HOST]->(:Host), (:Process)-[:IN_CONTAINER]->(:Container),
+//         :Unstamped labels
 UNWIND $rows AS row
 MERGE (p:Process {key: row.key})
+ON CREATE SET p:Unstamped, p.session_uuids = row.uuids
 // Setting a property takes the node's write lock before the provenance is read,
 // so two concurrent writers of one process cannot lose each other's fields.
 SET p.key = row.key
 WITH p, row, coalesce(p._provenance, [f IN $fields | '']) AS old
 WITH p, row, old, [i IN range(0, size($fields) - 1) | row.stamps[i] > old[i]] AS wins
+WITH p, row, old, wins,
+     any(i IN range(0, size($fields) - 1)
+         WHERE wins[i] AND (p[$fields[i]] IS NULL OR p[$fields[i]] <> row.values[i])) AS changed
 FOREACH (i IN [i IN range(0, size($fields) - 1) WHERE wins[i]] |
   SET p[$fields[i]] = row.values[i])
 SET p._provenance = [i IN range(0, size($fields) - 1) |
@@ -23,6 +32,14 @@ SET p._provenance = [i IN range(0, size($fields) - 1) |
     p.info_rank = CASE WHEN p.info_rank IS NULL OR row.rank > p.info_rank
                        THEN row.rank ELSE p.info_rank END
 SET p.placeholder = p.info_rank < 2
+WITH p, row, changed
+CALL (p, changed) {
+  WITH p WHERE changed
+  SET p:Unstamped
+  WITH p
+  MATCH (child:Process)-[:CHILD_OF]->(p)
+  SET child:Unstamped
+}
 WITH p, row
 MATCH (h:Host {id: row.host_id})
 MERGE (p)-[:ON_HOST]->(h)

@@ -1,11 +1,19 @@
 // Turns sensor alerts into signals on the event they flag. The flagged event may
 // not have arrived yet: it is merged by id and filled in when it comes.
 // $rows: [{id, on_event, rule_id, title, severity, tactic, technique, compromises, source, ts, description}]
-// Writes: (:Signal), (:Signal)-[:ON]->(:Event)
+// A compromising signal sends the flagged event's process back to be stamped
+// (the exploit layer roots a context there); a flagged event that has not
+// arrived is a placeholder until it does.
+// Writes: (:Signal), (:Signal)-[:ON]->(:Event), :Unstamped
 UNWIND $rows AS row
 MERGE (s:Signal {id: row.id})
 SET s.rule_id = row.rule_id, s.title = row.title, s.severity = row.severity,
     s.tactic = row.tactic, s.technique = row.technique, s.compromises = row.compromises,
     s.source = row.source, s.description = row.description, s.ts = datetime(row.ts)
 MERGE (e:Event {id: row.on_event})
+ON CREATE SET e.placeholder = true
 MERGE (s)-[:ON]->(e)
+WITH s, e
+WHERE s.compromises
+MATCH (e)-[:BY]->(p:Process)
+SET p:Unstamped

@@ -1,0 +1,26 @@
+// Stamping step 6: gives each frontier process its correlation key (the key of
+// the highest layer it belongs to, in $layers order) and its events the same
+// key when it changed; marks the children of processes whose keys changed, so
+// that late evidence re-stamps the subtree in later rounds.
+// $layers: [layer name] in priority order
+// Writes: p.correlation_key, p.correlation_layer, p.ctx_signature,
+//         e.correlation_key, :Unstamped on children
+MATCH (p:Process:Frontier)
+WITH p, [l IN $layers WHERE p['ctx_' + l] IS NOT NULL][0] AS layer,
+     [l IN $layers | coalesce(p['ctx_' + l], '')] AS signature
+WITH p, layer, signature, p['ctx_' + layer] AS key
+WITH p, layer, signature, key, p.correlation_key IS NULL OR p.correlation_key <> key AS rekeyed,
+     p.ctx_signature IS NULL OR p.ctx_signature <> signature AS changed
+SET p.correlation_key = key, p.correlation_layer = layer, p.ctx_signature = signature
+WITH p, rekeyed, changed
+CALL (p, rekeyed) {
+  WITH p WHERE rekeyed
+  MATCH (e:Event)-[:BY]->(p)
+  SET e.correlation_key = p.correlation_key
+}
+CALL (p, changed) {
+  WITH p WHERE changed
+  MATCH (child:Process)-[:CHILD_OF]->(p)
+  SET child:Unstamped
+}
+RETURN count(p) AS stamped
