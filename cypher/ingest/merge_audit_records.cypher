@@ -1,7 +1,7 @@
 // Merges control-plane audit records (CloudTrail, Kubernetes audit).
 // $rows: [{id, ts, props: {source, actor, action, target, outcome, ...}}]
 // A Kubernetes pods/exec or pods/attach record sends the processes that started
-// in that pod's containers within 60 s of it back to be stamped: the
+// in that pod's containers within 10 s of it back to be stamped: the
 // k8s_user_session layer may root a session there, even an hour later.
 // Writes: (:AuditRecord), :Unstamped
 UNWIND $rows AS row
@@ -11,5 +11,5 @@ WITH a
 WHERE a.source = 'k8s_audit' AND a.pod IS NOT NULL
   AND a.action IN ['create pods/exec', 'get pods/exec', 'create pods/attach', 'get pods/attach']
 MATCH (:Pod {name: a.pod, namespace: a.namespace})<-[:IN_POD]-(:Container)<-[:IN_CONTAINER]-(p:Process)
-WHERE p.start_time >= a.ts - duration('PT60S') AND p.start_time <= a.ts + duration('PT60S')
+WHERE p.start_time >= a.ts - duration('PT10S') AND p.start_time <= a.ts + duration('PT10S')
 SET p:Unstamped

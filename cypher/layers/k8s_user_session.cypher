@@ -2,9 +2,9 @@
 // A frontier process starts a context when it is not inside a session context
 // already and either carries a Kubernetes user session its parent does not
 // (Datadog's user_session.k8s_*), or is the first process in its container
-// (its parent is outside) within 60 s of a Kubernetes audit pods/exec or
-// pods/attach record for its pod and container. Otherwise it inherits its
-// parent's key. Key: uuid5(namespace, 'k8s_user_session' + root key).
+// (its parent is outside), running the record's command, within 10 s of a
+// Kubernetes audit pods/exec or pods/attach record for its pod and container.
+// Otherwise it inherits its parent's key. Key: uuid5(namespace, 'k8s_user_session' + root key).
 // Run by `storyline layers run` after select_frontier; see README.
 // Parameters: none. Writes: p.ctx_k8s_user_session, p.ctx_k8s_user_session_reason
 MATCH (p:Process:Frontier)
@@ -16,7 +16,10 @@ OPTIONAL CALL (p, par) {
   WHERE a.namespace = pod.namespace
     AND a.action IN ['create pods/exec', 'get pods/exec', 'create pods/attach', 'get pods/attach']
     AND (a.container IS NULL OR a.container = c.name)
-    AND a.ts >= p.start_time - duration('PT60S') AND a.ts <= p.start_time + duration('PT60S')
+    AND a.ts >= p.start_time - duration('PT10S') AND a.ts <= p.start_time + duration('PT10S')
+    AND (a.command IS NULL OR size(a.command) = 0
+         OR split(a.command[0], '/')[-1] IN [split(coalesce(p.exe, ''), '/')[-1],
+                                             split(coalesce(p.args[0], ''), '/')[-1]])
   RETURN a ORDER BY abs(duration.inSeconds(a.ts, p.start_time).seconds), a.id LIMIT 1
 }
 WITH p, par, a,

@@ -2,8 +2,8 @@
 // is the first process of a systemd unit (its unit, from the sensor or its
 // cgroup's '*.service', differs from its parent's) or of a container's workload
 // (its parent is outside the container); where the sensor gives neither, when
-// it is a direct child of init (pid 1) or of the container runtime. Otherwise
-// it inherits its parent's key.
+// it is a direct child of init (pid 1) or of the container runtime (and the
+// parent has no unit either). Otherwise it inherits its parent's key.
 // Key: 'host:unit', 'cluster:namespace:workload' (the pod name, else the
 // container id, when the workload is unknown), or the root process key.
 // Parameters: none. Writes: p.ctx_service, p.ctx_service_reason
@@ -20,7 +20,7 @@ WITH p, par, c, pod, runtimes,
 WITH p, par, c, pod, unit, parent_unit,
      c IS NOT NULL AND (par IS NULL OR coalesce(par.container_id, '') <> c.id) AS first_in_container,
      unit IS NOT NULL AND (par IS NULL OR parent_unit IS NULL OR parent_unit <> unit) AS first_in_unit,
-     unit IS NULL AND c IS NULL AND par IS NOT NULL
+     unit IS NULL AND parent_unit IS NULL AND c IS NULL AND par IS NOT NULL
        AND (par.pid = 1 OR parent_name IN runtimes) AS root_of_its_own
 SET p.ctx_service = CASE
       WHEN first_in_container AND pod IS NOT NULL
