@@ -360,3 +360,31 @@ def test_every_order_gives_the_same_keys(db: Database, data: st.DataObject) -> N
         s.run("MATCH (n) DETACH DELETE n").consume()
     load(db, shuffled, batch_size=batch)
     assert keys(db) == expected
+
+
+def test_graphql_explains_an_events_key(db: Database) -> None:
+    from starlette.testclient import TestClient
+
+    from app.api.app import create_app
+
+    events, key_of, alert = jvm_exploit()
+    load(db, [*events, alert])
+    query = """query($id: ID!) { event(id: $id) { kind correlationKey processPid
+        explain { layer contextClass rootProcessPid rootProcessExe reason } } }"""
+    with TestClient(create_app(db)) as client:
+        connect = events[-1]["id"]
+        body = client.post("/graphql", json={"query": query, "variables": {"id": connect}}).json()
+        missing = client.post("/graphql", json={"query": query, "variables": {"id": "nope"}})
+    assert body["data"]["event"] == {
+        "kind": "network_connect",
+        "correlationKey": key_of[4001],
+        "processPid": 4001,
+        "explain": {
+            "layer": "exploit",
+            "contextClass": "session",
+            "rootProcessPid": 4000,
+            "rootProcessExe": "/bin/sh",
+            "reason": "marked compromised by signal sensor.shell_from_jvm (Shell spawned by a JVM)",
+        },
+    }
+    assert missing.json()["data"]["event"] is None

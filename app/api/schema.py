@@ -107,8 +107,77 @@ class Mutation:
         return await run_in_threadpool(_ingest, info, format, records)
 
 
+@strawberry.type(description="Why an event has its correlation key.")
+class Explanation:
+    layer: str = strawberry.field(description="The context layer the key comes from.")
+    context_class: str = strawberry.field(description="session or ambient.")
+    correlation_key: str
+    root_process_key: str | None = strawberry.field(
+        description="The process that started the context."
+    )
+    root_process_exe: str | None
+    root_process_pid: int | None
+    root_process_args: list[str] | None
+    reason: str | None = strawberry.field(
+        description="The attribute or signal that started the context."
+    )
+
+
+@strawberry.type(description="A normalised event.")
+class Event:
+    id: strawberry.ID
+    kind: str | None
+    ts: str | None
+    source: str | None
+    summary: str | None
+    host_id: str | None
+    correlation_key: str | None
+    process_key: str | None
+    process_exe: str | None
+    process_pid: int | None
+    explain: Explanation | None = strawberry.field(
+        description="Why this event has its correlation key: layer, root process, reason."
+    )
+
+
+def _event(db: Database, event_id: str) -> Event | None:
+    found = db.read("queries/event_by_id", id=event_id)
+    if not found:
+        return None
+    r = found[0]
+    explanation = None
+    if r["layer"] is not None:
+        explanation = Explanation(
+            layer=r["layer"],
+            context_class=r["context_class"],
+            correlation_key=r["correlation_key"],
+            root_process_key=r["root_key"],
+            root_process_exe=r["root_exe"],
+            root_process_pid=r["root_pid"],
+            root_process_args=r["root_args"],
+            reason=r["reason"],
+        )
+    return Event(
+        id=strawberry.ID(r["id"]),
+        kind=r["kind"],
+        ts=r["ts"],
+        source=r["source"],
+        summary=r["summary"],
+        host_id=r["host_id"],
+        correlation_key=r["correlation_key"],
+        process_key=r["process_key"],
+        process_exe=r["process_exe"],
+        process_pid=r["process_pid"],
+        explain=explanation,
+    )
+
+
 @strawberry.type
 class Query:
+    @strawberry.field(description="One event by id, with the explanation of its correlation key.")
+    async def event(self, info: Info, id: strawberry.ID) -> Event | None:
+        return await run_in_threadpool(_event, database(info), str(id))
+
     @strawberry.field(description="The service's version and the Neo4j behind it.")
     async def about(self, info: Info) -> About:
         return await run_in_threadpool(_about, database(info))
