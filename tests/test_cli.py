@@ -67,3 +67,11 @@ def test_params_parse_as_json_or_string() -> None:
 def test_a_bad_param_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["cypher", "--param", "novalue", "RETURN 1"]) == 1
     assert "K=V" in capsys.readouterr().err
+
+
+def test_cypher_runs_call_in_transactions(
+    db: Database, neo4j_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    query = "UNWIND range(1, 5) AS i CALL (i) { CREATE (:Host {id: toString(i)}) } IN TRANSACTIONS"
+    assert main(["cypher", "--write", query]) == 0
+    assert db.query("MATCH (h:Host) RETURN count(h) AS n")[1] == [{"n": 5}]

@@ -388,3 +388,25 @@ def test_graphql_explains_an_events_key(db: Database) -> None:
         },
     }
     assert missing.json()["data"]["event"] is None
+
+
+def test_every_generated_event_has_exactly_one_key_and_each_chain_one_context(
+    db: Database,
+) -> None:
+    from app.generate import Truth, lines
+
+    truth = Truth(11, 6000, 3, True)
+    text = [line + "\n" for line in lines(11, 6000, truth=truth)]
+    report = ingest(db, "storyline", text, batch_size=1000)
+    assert (report.accepted, report.rejected) == (6000, [])
+    _, found = db.query(
+        "MATCH (e:Event) WHERE e.placeholder IS NULL "
+        "RETURN e.id AS id, e.correlation_key AS key, size(labels(e)) AS labels"
+    )
+    assert len(found) == 6000
+    assert all(isinstance(r["key"], str) and r["key"] for r in found)  # one key: a string
+    key_of = {r["id"]: r["key"] for r in found}
+    chains = truth.to_dict()["chains"]
+    assert {c["kind"] for c in chains} == {"webshell", "jvm_revshell", "kubectl_exec"}
+    for chain in chains:
+        assert len({key_of[e] for e in chain["events"]}) == 1, chain["id"]

@@ -6,6 +6,7 @@ Cypher lives in cypher/*.cypher; Python names the file and passes $parameters.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from app.errors import CypherFileError, DatabaseError
 from app.neo4j.launcher import LocalNeo4j
 from app.resources import cypher_dir
 from app.settings import Secret, Settings
+
+_IN_TRANSACTIONS = re.compile(r"\bIN\s+(\d+\s+)?(CONCURRENT\s+)?TRANSACTIONS\b", re.I)
 
 
 @functools.cache
@@ -99,6 +102,9 @@ class Database:
 
         try:
             with self.session(write=write) as s:
+                if _IN_TRANSACTIONS.search(text):
+                    # CALL { ... } IN TRANSACTIONS commits on its own: auto-commit only
+                    return work(s)
                 return s.execute_write(work) if write else s.execute_read(work)
         except Neo4jError as exc:
             if exc.code == "Neo.ClientError.Statement.AccessMode":
