@@ -3,7 +3,7 @@
 // parent's, or its audit session id does. Otherwise it inherits its parent's key.
 // Key: 'host:auid:session_id'.
 // Parameters: none. Writes: p.ctx_auid, p.ctx_auid_reason
-MATCH (p:Process:Frontier)
+MATCH (p:Frontier)
 OPTIONAL MATCH (par:Process {key: p.stamp_parent})
 WITH p, par,
      p.auid IS NOT NULL AND NOT p.auid IN [4294967295, -1]

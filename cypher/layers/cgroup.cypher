@@ -3,7 +3,7 @@
 // else its parent's fallback key, else its own key (the root of the known tree:
 // when an older ancestor arrives later, the subtree is re-stamped).
 // Parameters: none. Writes: p.ctx_cgroup, p.ctx_cgroup_reason
-MATCH (p:Process:Frontier)
+MATCH (p:Frontier)
 OPTIONAL MATCH (par:Process {key: p.stamp_parent})
 WITH p, par,
      p.ctx_k8s_user_session IS NULL AND p.ctx_exploit IS NULL AND p.ctx_interactive_shell IS NULL

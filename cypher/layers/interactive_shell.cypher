@@ -7,7 +7,7 @@
 // Key: uuid5(namespace, 'interactive_shell' + root key).
 // Parameters: none. Writes: p.ctx_interactive_shell, p.ctx_interactive_shell_reason
 WITH ['bash', 'sh', 'dash', 'zsh', 'ash', 'fish', 'ksh', 'tcsh', 'csh', 'mksh', 'busybox'] AS shells
-MATCH (p:Process:Frontier)
+MATCH (p:Frontier)
 OPTIONAL MATCH (par:Process {key: p.stamp_parent})
 WITH p, par, shells,
      [x IN split(coalesce(p.exe, ''), '/') | x][-1] AS name,

@@ -7,7 +7,7 @@
 // Otherwise it inherits its parent's key. Key: uuid5(namespace, 'k8s_user_session' + root key).
 // Run by `storyline layers run` after select_frontier; see README.
 // Parameters: none. Writes: p.ctx_k8s_user_session, p.ctx_k8s_user_session_reason
-MATCH (p:Process:Frontier)
+MATCH (p:Frontier)
 OPTIONAL MATCH (par:Process {key: p.stamp_parent})
 OPTIONAL CALL (p, par) {
   MATCH (p)-[:IN_CONTAINER]->(c:Container)-[:IN_POD]->(pod:Pod)

@@ -9,7 +9,7 @@
 // Parameters: none. Writes: p.ctx_service, p.ctx_service_reason
 WITH ['runc', 'crun', 'conmon', 'containerd-shim', 'containerd-shim-runc-v2',
       'containerd-shim-runc-v1', 'containerd', 'dockerd', 'docker-containerd-shim'] AS runtimes
-MATCH (p:Process:Frontier)
+MATCH (p:Frontier)
 OPTIONAL MATCH (par:Process {key: p.stamp_parent})
 OPTIONAL MATCH (p)-[:IN_CONTAINER]->(c:Container)
 OPTIONAL MATCH (c)-[:IN_POD]->(pod:Pod)

@@ -1,5 +1,5 @@
 // Stamping, when a round finds no frontier: how many processes still wait,
 // and the smallest key among them (the app takes it as a root to break a cycle).
 // Parameters: none. Writes: nothing
-MATCH (p:Process:Unstamped)
+MATCH (p:Unstamped)
 RETURN count(p) AS waiting, min(p.key) AS smallest

@@ -2,6 +2,6 @@
 // moved them elsewhere), unless a story hangs on them (stories follow their
 // events; the stories step merges those).
 // Parameters: none. Writes: deletes (:Context)
-MATCH (c:Context:Shrunk)
+MATCH (c:Shrunk)
 WHERE NOT EXISTS { (:Process)-[:IN_CONTEXT]->(c) } AND NOT EXISTS { (:Story)-[:OF]->(c) }
 DETACH DELETE c

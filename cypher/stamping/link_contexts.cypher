@@ -5,7 +5,7 @@
 // $layers: [layer name]; $session_layers: [layer name]
 // Writes: (:Context), (:Process)-[:IN_CONTEXT]->(:Context)
 UNWIND $layers AS layer
-MATCH (p:Process:Frontier)
+MATCH (p:Frontier)
 WITH p, layer, p['ctx_' + layer] AS key, p['ctx_' + layer + '_reason'] AS reason
 WHERE key IS NOT NULL
 MERGE (c:Context {key: key})

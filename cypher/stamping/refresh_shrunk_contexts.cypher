@@ -1,7 +1,7 @@
 // Stamping step 5: recomputes root, reason, first_seen and last_seen of the
 // contexts that lost a member or their root, from the processes left in them.
 // Parameters: none. Writes: Context properties; removes :Shrunk
-MATCH (c:Context:Shrunk)
+MATCH (c:Shrunk)
 REMOVE c:Shrunk
 WITH c
 CALL (c) {

@@ -5,7 +5,7 @@
 // with it); pass [] otherwise. Of several parents, the smallest key is used.
 // $force: [process key]
 // Writes: :Frontier label, p.stamp_parent (the parent key the layers read)
-MATCH (p:Process:Unstamped)
+MATCH (p:Unstamped)
 CALL (p) {
   OPTIONAL MATCH (p)-[:CHILD_OF]->(par:Process)
   RETURN par ORDER BY par.key LIMIT 1

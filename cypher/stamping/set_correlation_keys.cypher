@@ -5,7 +5,7 @@
 // $layers: [layer name] in priority order
 // Writes: p.correlation_key, p.correlation_layer, p.ctx_signature,
 //         e.correlation_key, :Unstamped on children
-MATCH (p:Process:Frontier)
+MATCH (p:Frontier)
 WITH p, [l IN $layers WHERE p['ctx_' + l] IS NOT NULL][0] AS layer,
      [l IN $layers | coalesce(p['ctx_' + l], '')] AS signature
 WITH p, layer, signature, p['ctx_' + layer] AS key

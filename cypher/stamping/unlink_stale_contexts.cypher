@@ -4,7 +4,7 @@
 // $layers: [layer name] in priority order
 // Writes: deletes IN_CONTEXT, :Shrunk label
 UNWIND $layers AS layer
-MATCH (p:Process:Frontier)-[r:IN_CONTEXT]->(old:Context {layer: layer})
+MATCH (p:Frontier)-[r:IN_CONTEXT]->(old:Context {layer: layer})
 WITH p, layer, r, old, p['ctx_' + layer] AS key
 WHERE key IS NULL OR key <> old.key OR (old.root = p.key AND p['ctx_' + layer + '_reason'] IS NULL)
 SET old:Shrunk
