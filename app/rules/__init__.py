@@ -1,0 +1,1 @@
+"""Detection rules: loading (YAML and Sigma), matching events, signals and stories."""
