@@ -87,6 +87,21 @@ def build_parser() -> argparse.ArgumentParser:
     letters.add_argument("--limit", type=int, default=100)
     letters.set_defaults(handler=cmd_dead_letters)
 
+    stories = commands.add_parser("stories", help="list stories by score")
+    stories.add_argument("--status", action="append", choices=["open", "under_review", "archived"])
+    stories.add_argument(
+        "--severity", action="append", choices=["info", "low", "medium", "high", "critical"]
+    )
+    stories.add_argument("--limit", type=int, default=50)
+    stories.add_argument("--json", action="store_true")
+    stories.set_defaults(handler=cmd_stories)
+
+    story = commands.add_parser("story", help="print a story's signals and events in time order")
+    story.add_argument("id")
+    story.add_argument("--events", type=int, default=200, help="at most this many events")
+    story.add_argument("--json", action="store_true")
+    story.set_defaults(handler=cmd_story)
+
     layers = commands.add_parser("layers", help="run the context layers on queued processes")
     layers.add_argument("action", choices=["run"])
     layers.set_defaults(handler=cmd_layers)
@@ -318,6 +333,90 @@ def cmd_dead_letters(args: argparse.Namespace) -> int:
     json.dump(result, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 3 if result["still_rejected"] else 0
+
+
+def cmd_stories(args: argparse.Namespace) -> int:
+    """Lists stories by score: id, severity, status, score, title, hosts, first and last seen."""
+    from app.neo4j.database import connect
+
+    with connect(Settings.from_env()) as db:
+        found = db.read(
+            "queries/list_stories",
+            statuses=args.status,
+            severities=args.severity,
+            after_score=None,
+            after_id=None,
+            limit=max(args.limit, 1),
+        )
+    stories = [r["story"] for r in found]
+    if args.json:
+        json.dump(stories, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+        return 0
+    columns = ["id", "severity", "status", "score", "title", "hosts", "first_seen", "last_seen"]
+    table = [
+        {
+            **{c: s.get(c) for c in columns},
+            "id": s["id"][:8],
+            "hosts": ",".join(s.get("hosts") or []),
+            "first_seen": (s.get("first_seen") or "")[:19],
+            "last_seen": (s.get("last_seen") or "")[:19],
+        }
+        for s in stories
+    ]
+    print_table(columns, table)
+    return 0
+
+
+def cmd_story(args: argparse.Namespace) -> int:
+    """Prints one story: its summary, signals and events in time order."""
+    from app.neo4j.database import connect
+
+    with connect(Settings.from_env()) as db:
+        found = db.read("queries/story_by_id", id=args.id)
+        if not found and len(args.id) < 36:
+            prefixed = db.query(
+                "MATCH (s:Story) WHERE s.id STARTS WITH $p RETURN s.id AS id", {"p": args.id}
+            )[1]
+            if len(prefixed) == 1:
+                found = db.read("queries/story_by_id", id=prefixed[0]["id"])
+        if not found:
+            raise InputError(f"no story {args.id!r}")
+        story = found[0]["story"]
+        events = db.read(
+            "queries/story_events",
+            key=story["correlation_key"],
+            kinds=None,
+            after_ts=None,
+            after_id=None,
+            limit=max(args.events, 1),
+        )
+    if args.json:
+        out = {**found[0], "events": events}
+        json.dump(out, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+        return 0
+    print(f"{story['title']}  [{story['severity']}, {story['status']}, score {story['score']}]")
+    print(f"id {story['id']}  key {story['correlation_key']} ({story.get('layer')})")
+    print(story.get("summary") or "")
+    print("\nsignals:")
+    for sig in found[0]["signals"]:
+        print(f"  {sig['ts'][:23]}  {sig['severity']:<8} {sig['rule_id']}: {sig['title']}"
+              f"  (pid {sig['process_pid']} {sig['process_exe']})")  # fmt: skip
+    print(f"\nevents (first {len(events)}):")
+    for e in events:
+        flag = " <- " + ", ".join(e["rules"]) if e["rules"] else ""
+        print(f"  {e['ts'][:23]}  {e['kind']:<16} pid {e['process_pid']}: {e['summary']}{flag}")
+    if story.get("recommended_actions"):
+        print("\nrecommended actions:")
+        for action in story["recommended_actions"]:
+            print(f"  - {action}")
+    if found[0]["history"]:
+        print("\ntriage history:")
+        for t in found[0]["history"]:
+            print(f"  {t['ts'][:19]} {t['actor']}: {t['field']} {t.get('from')} -> {t.get('to')}"
+                  + (f" ({t['comment']})" if t.get("comment") else ""))  # fmt: skip
+    return 0
 
 
 def cmd_layers(args: argparse.Namespace) -> int:

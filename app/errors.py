@@ -8,6 +8,9 @@
     │   └── PortInUse          a port the server needs is taken by another process
     ├── DatabaseError          Neo4j answered with an error or not at all
     ├── CypherFileError        a cypher/ file is missing
+    ├── RuleError              a rule file is malformed (app/rules/yamlrules.py)
+    ├── StoryNotFound          no story has that id (app/rules/stories.py)
+    ├── TriageError            a triage change is not valid (app/rules/stories.py)
     └── InputError             a request or a file cannot be read at all
         └── PayloadTooLarge    a request body is over the configured limit
 

@@ -38,7 +38,7 @@ from app.events import (
     ProcessRef,
 )
 from app.framing import BadJson, frame
-from app.layers import session_uuids, stamp
+from app.layers import session_uuids
 from app.neo4j.database import Database, cypher
 
 # Process properties merged field by field (see cypher/ingest/merge_processes.cypher).
@@ -423,6 +423,8 @@ class Report:
 
 
 Progress = Callable[[Report], None]
+AfterBatch = Callable[[Database, list[str]], Any]
+"""What runs after each batch is committed, given the batch's event ids."""
 
 
 def outcomes(format_name: str, text_lines: Iterable[str]) -> Iterator[Outcome]:
@@ -451,10 +453,17 @@ def ingest(
     batch_size: int = 2000,
     progress: Progress | None = None,
     origin: str = "api",
-    after_batch: Callable[[Database], Any] | None = stamp,
+    after_batch: AfterBatch | None = None,
 ) -> Report:
-    """Ingests text in a format: adapters, batched writes, then the context layers."""
+    """Ingests text in a format: adapters, batched writes, then the after-batch stages.
+
+    `after_batch` defaults to app.pipeline's stages (rules, layers, stories).
+    """
     started = time.monotonic()
+    if after_batch is None:
+        from app.pipeline import Pipeline
+
+        after_batch = Pipeline.default()
     report = Report(format=format_name)
     rows, rejected, pending = Rows(), [], 0
 
@@ -464,8 +473,7 @@ def ingest(
             return
         write_rows(db, rows, rejected)
         report.batches += 1
-        if after_batch is not None:
-            after_batch(db)
+        after_batch(db, list(rows.events))
         rows, rejected, pending = Rows(), [], 0
         report.seconds = time.monotonic() - started
         if progress is not None:

@@ -69,6 +69,8 @@ class Settings:
     port: int = 8000
     max_body_bytes: int = 64 * 1024 * 1024
     ingest_batch_size: int = 2000
+    rule_dirs: tuple[str, ...] = ()
+    sigma_dirs: tuple[str, ...] = ()
 
     @property
     def uses_local_neo4j(self) -> bool:
@@ -101,7 +103,13 @@ class Settings:
             port=_int(env, "STORYLINE_PORT", 8000),
             max_body_bytes=_int(env, "STORYLINE_MAX_BODY_BYTES", 64 * 1024 * 1024),
             ingest_batch_size=_int(env, "STORYLINE_INGEST_BATCH_SIZE", 2000),
+            rule_dirs=_paths(env.get("STORYLINE_RULES_DIRS")),
+            sigma_dirs=_paths(env.get("STORYLINE_SIGMA_DIRS")),
         )
+
+
+def _paths(raw: str | None) -> tuple[str, ...]:
+    return tuple(p for p in (raw or "").split(os.pathsep) if p)
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -32,3 +32,6 @@ CREATE CONSTRAINT dead_letter_id IF NOT EXISTS FOR (n:DeadLetter) REQUIRE n.id I
 CREATE INDEX pod_name IF NOT EXISTS FOR (n:Pod) ON (n.name);
 CREATE INDEX audit_record_pod IF NOT EXISTS FOR (n:AuditRecord) ON (n.pod);
 CREATE INDEX process_correlation_key IF NOT EXISTS FOR (n:Process) ON (n.correlation_key);
+CREATE INDEX signal_correlation_key IF NOT EXISTS FOR (n:Signal) ON (n.correlation_key);
+CREATE CONSTRAINT triage_change_id IF NOT EXISTS FOR (n:TriageChange) REQUIRE n.id IS UNIQUE;
+CREATE INDEX story_severity IF NOT EXISTS FOR (n:Story) ON (n.severity);

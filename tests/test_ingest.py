@@ -145,7 +145,10 @@ def test_the_graph_of_a_scenario(db: Database) -> None:
     }
     assert rows(
         db, "MATCH (s:Signal)-[:ON]->(e:Event) RETURN s.rule_id, s.severity, s.compromises, e.id"
-    ) == {("sensor.shell_from_webserver", "high", True, "ev-9")}
+    ) == {
+        ("sensor.shell_from_webserver", "high", True, "ev-9"),  # the sensor's alert
+        ("linux.shell_from_web_server", "high", True, "ev-9"),  # the built-in rule
+    }
     assert rows(
         db,
         "MATCH (p:Process)-[:IN_CONTAINER]->(c:Container)-[:IN_POD]->(pod:Pod), "

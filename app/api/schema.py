@@ -7,6 +7,15 @@ from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
 from app import __version__
+from app.api.stories import (
+    Story,
+    StoryConnection,
+    StoryFilter,
+    StoryStatus,
+    get_story,
+    list_stories,
+    triage,
+)
 from app.neo4j.database import Database
 
 
@@ -100,6 +109,22 @@ def _ingest(info: Info, format: str, records: str) -> IngestReport:
 
 @strawberry.type
 class Mutation:
+    @strawberry.mutation(description="Sets a story's triage status, with a comment; recorded.")
+    async def set_story_status(
+        self, info: Info, id: strawberry.ID, status: StoryStatus, comment: str | None = None
+    ) -> Story:
+        return await triage(info, str(id), "status", status.value, comment)
+
+    @strawberry.mutation(description="Assigns a story (null unassigns); recorded.")
+    async def assign_story(
+        self, info: Info, id: strawberry.ID, assignee: str | None, comment: str | None = None
+    ) -> Story:
+        return await triage(info, str(id), "assignee", assignee, comment)
+
+    @strawberry.mutation(description="Adds a note to a story's triage history.")
+    async def add_story_note(self, info: Info, id: strawberry.ID, note: str) -> Story:
+        return await triage(info, str(id), "note", note, None)
+
     @strawberry.mutation(
         description="Ingests records of a format (JSON array, NDJSON or log lines, as text)."
     )
@@ -174,6 +199,20 @@ def _event(db: Database, event_id: str) -> Event | None:
 
 @strawberry.type
 class Query:
+    @strawberry.field(description="Stories by score, highest first (Relay cursor pagination).")
+    async def stories(
+        self,
+        info: Info,
+        filter: StoryFilter | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> StoryConnection:
+        return await list_stories(info, filter, first, after)
+
+    @strawberry.field(description="One story by id.")
+    async def story(self, info: Info, id: strawberry.ID) -> Story | None:
+        return await get_story(info, str(id))
+
     @strawberry.field(description="One event by id, with the explanation of its correlation key.")
     async def event(self, info: Info, id: strawberry.ID) -> Event | None:
         return await run_in_threadpool(_event, database(info), str(id))

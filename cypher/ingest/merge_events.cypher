@@ -20,5 +20,10 @@ MATCH (p:Process {key: row.process_key})
 MERGE (e)-[:BY]->(p)
 SET e.correlation_key = p.correlation_key
 WITH e, p
+CALL (e) {
+  MATCH (s:Signal)-[:ON]->(e)
+  SET s.correlation_key = e.correlation_key
+}
+WITH e, p
 WHERE EXISTS { (:Signal {compromises: true})-[:ON]->(e) }
 SET p:Unstamped

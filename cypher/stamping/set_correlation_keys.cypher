@@ -1,10 +1,11 @@
 // Stamping step 6: gives each frontier process its correlation key (the key of
 // the highest layer it belongs to, in $layers order) and its events the same
-// key when it changed; marks the children of processes whose keys changed, so
+// key when it changed (their signals then wait to be regrouped into stories);
+// marks the children of processes whose keys changed, so
 // that late evidence re-stamps the subtree in later rounds.
 // $layers: [layer name] in priority order
 // Writes: p.correlation_key, p.correlation_layer, p.ctx_signature,
-//         e.correlation_key, :Unstamped on children
+//         e.correlation_key, :Unstamped on children, :Unstoried on moved signals
 MATCH (p:Frontier)
 WITH p, [l IN $layers WHERE p['ctx_' + l] IS NOT NULL][0] AS layer,
      [l IN $layers | coalesce(p['ctx_' + l], '')] AS signature
@@ -17,6 +18,9 @@ CALL (p, rekeyed) {
   WITH p WHERE rekeyed
   MATCH (e:Event)-[:BY]->(p)
   SET e.correlation_key = p.correlation_key
+  WITH e
+  MATCH (s:Signal)-[:ON]->(e)
+  SET s:Unstoried, s.correlation_key = e.correlation_key
 }
 CALL (p, changed) {
   WITH p WHERE changed

@@ -1,0 +1,346 @@
+"""GraphQL types and resolvers for stories: the list, one story, triage mutations."""
+
+from __future__ import annotations
+
+import base64
+import json
+from enum import Enum
+from typing import Any
+
+import strawberry
+from starlette.concurrency import run_in_threadpool
+from strawberry.types import Info
+
+from app.neo4j.database import Database
+from app.rules import stories as story_logic
+
+MAX_PAGE = 200
+
+
+@strawberry.enum(description="Triage status of a story.")
+class StoryStatus(Enum):
+    OPEN = "open"
+    UNDER_REVIEW = "under_review"
+    ARCHIVED = "archived"
+
+
+@strawberry.enum(description="Severity of a signal or story.")
+class Severity(Enum):
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+@strawberry.type(description="A rule match on an event.")
+class Signal:
+    id: strawberry.ID
+    rule_id: str
+    title: str
+    severity: Severity
+    tactic: str | None
+    technique: str | None
+    source: str | None
+    compromises: bool
+    ts: str
+    event_id: str | None
+    event_summary: str | None
+    process_key: str | None
+    process_exe: str | None
+    process_pid: int | None
+    host_id: str | None
+    recommended_actions: list[str]
+
+
+@strawberry.type(description="One triage change: who changed what, when, from what to what.")
+class TriageChange:
+    id: strawberry.ID
+    ts: str
+    actor: str
+    field: str = strawberry.field(description="status, assignee, note or merge.")
+    from_value: str | None
+    to_value: str | None
+    comment: str | None
+
+
+@strawberry.type(description="An event of a story's timeline.")
+class StoryEvent:
+    id: strawberry.ID
+    kind: str
+    ts: str
+    summary: str | None
+    host_id: str | None
+    process_key: str | None
+    process_pid: int | None
+    process_exe: str | None
+    signal_rules: list[str]
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class StoryEventEdge:
+    cursor: str
+    node: StoryEvent
+
+
+@strawberry.type(description="A page of a story's events, in time order.")
+class StoryEventConnection:
+    edges: list[StoryEventEdge]
+    page_info: PageInfo
+
+
+@strawberry.type(description="An attack story: the signals of one execution context.")
+class Story:
+    id: strawberry.ID
+    correlation_key: str
+    layer: str | None
+    title: str
+    summary: str
+    severity: Severity
+    score: float
+    status: StoryStatus
+    assignee: str | None
+    hosts: list[str]
+    tactics: list[str]
+    rules: list[str]
+    signal_count: int
+    first_seen: str | None
+    last_seen: str | None
+    root_process_key: str | None
+    recommended_actions: list[str]
+    merged_from: list[str]
+
+    @strawberry.field(description="The story's signals, in time order.")
+    async def signals(self, info: Info) -> list[Signal]:
+        detail = await _detail(info, str(self.id))
+        return detail["signals"] if detail else []
+
+    @strawberry.field(description="Every triage change, in time order.")
+    async def triage_history(self, info: Info) -> list[TriageChange]:
+        detail = await _detail(info, str(self.id))
+        return detail["history"] if detail else []
+
+    @strawberry.field(description="The story's events in time order (Relay cursor pagination).")
+    async def events(
+        self,
+        info: Info,
+        first: int = 50,
+        after: str | None = None,
+        kinds: list[str] | None = None,
+    ) -> StoryEventConnection:
+        first = _page_size(first)
+        after_ts, after_id = _decode(after) if after else (None, None)
+        found = await run_in_threadpool(
+            _db(info).read,
+            "queries/story_events",
+            key=self.correlation_key,
+            kinds=kinds,
+            after_ts=after_ts,
+            after_id=after_id,
+            limit=first + 1,
+        )
+        edges = [
+            StoryEventEdge(
+                cursor=_encode(r["ts"], r["id"]),
+                node=StoryEvent(
+                    id=strawberry.ID(r["id"]),
+                    kind=r["kind"],
+                    ts=r["ts"],
+                    summary=r["summary"],
+                    host_id=r["host_id"],
+                    process_key=r["process_key"],
+                    process_pid=r["process_pid"],
+                    process_exe=r["process_exe"],
+                    signal_rules=r["rules"],
+                ),
+            )
+            for r in found[:first]
+        ]
+        return StoryEventConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=len(found) > first,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+        )
+
+
+@strawberry.type
+class StoryEdge:
+    cursor: str
+    node: Story
+
+
+@strawberry.type(description="A page of stories, by score.")
+class StoryConnection:
+    edges: list[StoryEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.input(description="Which stories to list.")
+class StoryFilter:
+    status: list[StoryStatus] | None = None
+    severity: list[Severity] | None = None
+
+
+def _db(info: Info) -> Database:
+    return info.context["db"]
+
+
+def _page_size(first: int) -> int:
+    if first < 1 or first > MAX_PAGE:
+        raise ValueError(f"first must be between 1 and {MAX_PAGE}")
+    return first
+
+
+def _encode(*parts: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(parts).encode()).decode()
+
+
+def _decode(cursor: str) -> tuple[Any, Any]:
+    try:
+        first, second = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, TypeError):
+        raise ValueError("invalid cursor") from None
+    return first, second
+
+
+def story_of(props: dict[str, Any]) -> Story:
+    """Builds a Story from a story node's properties."""
+    return Story(
+        id=strawberry.ID(props["id"]),
+        correlation_key=props["correlation_key"],
+        layer=props.get("layer"),
+        title=props.get("title") or "",
+        summary=props.get("summary") or "",
+        severity=Severity(props.get("severity") or "medium"),
+        score=float(props.get("score") or 0),
+        status=StoryStatus(props.get("status") or "open"),
+        assignee=props.get("assignee"),
+        hosts=props.get("hosts") or [],
+        tactics=props.get("tactics") or [],
+        rules=props.get("rules") or [],
+        signal_count=props.get("signal_count") or 0,
+        first_seen=props.get("first_seen"),
+        last_seen=props.get("last_seen"),
+        root_process_key=props.get("root"),
+        recommended_actions=props.get("recommended_actions") or [],
+        merged_from=props.get("merged_from") or [],
+    )
+
+
+def _signal(s: dict[str, Any]) -> Signal:
+    return Signal(
+        id=strawberry.ID(s["id"]),
+        rule_id=s["rule_id"],
+        title=s["title"],
+        severity=Severity(s["severity"]),
+        tactic=s.get("tactic"),
+        technique=s.get("technique"),
+        source=s.get("source"),
+        compromises=bool(s.get("compromises")),
+        ts=s["ts"],
+        event_id=s.get("event_id"),
+        event_summary=s.get("event_summary"),
+        process_key=s.get("process_key"),
+        process_exe=s.get("process_exe"),
+        process_pid=s.get("process_pid"),
+        host_id=s.get("host_id"),
+        recommended_actions=s.get("actions") or [],
+    )
+
+
+def _change(t: dict[str, Any]) -> TriageChange:
+    return TriageChange(
+        id=strawberry.ID(t["id"]),
+        ts=t["ts"],
+        actor=t["actor"],
+        field=t["field"],
+        from_value=t.get("from"),
+        to_value=t.get("to"),
+        comment=t.get("comment"),
+    )
+
+
+async def _detail(info: Info, story_id: str) -> dict[str, Any] | None:
+    cache = info.context.setdefault("story_detail", {})
+    if story_id not in cache:
+        found = await run_in_threadpool(_db(info).read, "queries/story_by_id", id=story_id)
+        cache[story_id] = (
+            {
+                "story": found[0]["story"],
+                "signals": [_signal(s) for s in found[0]["signals"]],
+                "history": [_change(t) for t in found[0]["history"]],
+            }
+            if found
+            else None
+        )
+    return cache[story_id]
+
+
+async def list_stories(
+    info: Info, filter: StoryFilter | None, first: int, after: str | None
+) -> StoryConnection:
+    """Lists stories by score with Relay cursors."""
+    first = _page_size(first)
+    statuses = [s.value for s in filter.status] if filter and filter.status else None
+    severities = [s.value for s in filter.severity] if filter and filter.severity else None
+    after_score, after_id = _decode(after) if after else (None, None)
+    db = _db(info)
+    found = await run_in_threadpool(
+        db.read,
+        "queries/list_stories",
+        statuses=statuses,
+        severities=severities,
+        after_score=after_score,
+        after_id=after_id,
+        limit=first + 1,
+    )
+    total = await run_in_threadpool(
+        db.read, "queries/count_stories", statuses=statuses, severities=severities
+    )
+    edges = [
+        StoryEdge(cursor=_encode(r["story"]["score"], r["story"]["id"]), node=story_of(r["story"]))
+        for r in found[:first]
+    ]
+    return StoryConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=len(found) > first, end_cursor=edges[-1].cursor if edges else None
+        ),
+        total_count=total[0]["total"],
+    )
+
+
+async def get_story(info: Info, story_id: str) -> Story | None:
+    """Returns one story, or None."""
+    detail = await _detail(info, story_id)
+    return story_of(detail["story"]) if detail else None
+
+
+def actor(info: Info) -> str:
+    """Returns who makes a change: the X-Storyline-Actor header, else 'api'."""
+    request = info.context.get("request")
+    name = request.headers.get("x-storyline-actor") if request is not None else None
+    return (name or "api")[:200]
+
+
+async def triage(
+    info: Info, story_id: str, field: str, to: str | None, comment: str | None
+) -> Story:
+    """Applies one triage change and returns the story as it is now."""
+    await run_in_threadpool(
+        story_logic.record, _db(info), story_id, field, to, actor(info), comment
+    )
+    info.context.pop("story_detail", None)
+    story = await get_story(info, story_id)
+    if story is None:
+        raise ValueError(f"no story {story_id!r}")
+    return story

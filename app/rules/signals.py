@@ -1,0 +1,136 @@
+"""Detection: match rules on the events of a batch, write a Signal per match.
+
+Rules see event views built from the graph (cypher/rules/event_views.cypher),
+so the parent's and ancestors' fields are there even when the sensor did not
+ship them. A signal's id is `rule id:event id`: matching the same event twice
+writes nothing new. A rule with `compromises: true` marks the process, which
+the exploit layer then roots a context at (cypher/ingest/merge_signals.cypher).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from app.neo4j.database import Database
+from app.rules.model import Rule, View
+
+VIEW_CHUNK = 2000
+
+
+def view_of(row: dict[str, Any]) -> View:
+    """Turns a row of event_views.cypher into the view rules match."""
+
+    def proc(props: dict[str, Any] | None) -> dict[str, Any] | None:
+        if props is None:
+            return None
+        out = {k: v for k, v in props.items() if not k.startswith(("ctx_", "_"))}
+        args = out.get("args")
+        out["cmdline"] = " ".join(args) if isinstance(args, list) else None
+        return out
+
+    event = dict(row["event"])
+    event["ts"] = str(event["ts"]) if event.get("ts") is not None else None
+    return {
+        "event": event,
+        "process": proc(row["process"]) or {},
+        "parent": proc(row["parent"]),
+        "ancestors": [proc(a) for a in row["ancestors"]],
+        "container": row["container"],
+        "pod": row["pod"],
+    }
+
+
+def views(db: Database, event_ids: Sequence[str]) -> list[View]:
+    """Builds the views of events, in chunks."""
+    out: list[View] = []
+    for start in range(0, len(event_ids), VIEW_CHUNK):
+        chunk = list(event_ids[start : start + VIEW_CHUNK])
+        out += [view_of(r) for r in db.read("rules/event_views", ids=chunk)]
+    return out
+
+
+def render(template: str, view: View) -> str:
+    """Fills `{section.field}` placeholders from a view; missing values read '?'."""
+    out, i = [], 0
+    while i < len(template):
+        j = template.find("{", i)
+        if j < 0:
+            out.append(template[i:])
+            break
+        k = template.find("}", j)
+        if k < 0:
+            out.append(template[i:])
+            break
+        out.append(template[i:j])
+        section, _, name = template[j + 1 : k].partition(".")
+        holder = view.get(section) or {}
+        value = holder.get(name) if isinstance(holder, dict) else None
+        out.append("?" if value is None else str(value))
+        i = k + 1
+    return "".join(out)
+
+
+def signal_rows(rules: Iterable[Rule], event_views: Iterable[View]) -> list[dict[str, Any]]:
+    """Matches rules on views; returns one merge_signals row per match."""
+    rows = []
+    rules = list(rules)
+    by_kind: dict[str | None, list[Rule]] = {}
+    for view in event_views:
+        kind = view["event"].get("kind")
+        applicable = by_kind.get(kind)
+        if applicable is None:
+            applicable = by_kind[kind] = [r for r in rules if r.kinds is None or kind in r.kinds]
+        for rule in applicable:
+            if not rule.matches(view):
+                continue
+            event = view["event"]
+            rows.append(
+                {
+                    "id": f"{rule.id}:{event['id']}",
+                    "on_event": event["id"],
+                    "rule_id": rule.id,
+                    "title": rule.title,
+                    "severity": rule.severity,
+                    "tactic": rule.tactic,
+                    "technique": rule.technique,
+                    "compromises": rule.compromises,
+                    "description": rule.description,
+                    "source": rule.source,
+                    "ts": event["ts"],
+                    "actions": [render(a, view) for a in rule.actions],
+                }
+            )
+    return rows
+
+
+def detect(db: Database, event_ids: Sequence[str], rules: Sequence[Rule]) -> int:
+    """Matches rules on the given events and on events of relinked processes; returns signals."""
+    relinked = [r["id"] for r in db.run("rules/relinked_events")]
+    ids = list(dict.fromkeys([*event_ids, *relinked]))
+    if not rules or not ids:
+        return 0
+    rows = signal_rows(rules, views(db, ids))
+    if rows:
+        db.run("ingest/merge_signals", rows=rows)
+    return len(rows)
+
+
+@functools.cache
+def _loaded(user_dirs: tuple[str, ...], sigma_dirs: tuple[str, ...]) -> tuple[Rule, ...]:
+    from app.rules.yamlrules import load_rules
+
+    rules = list(load_rules([Path(d) for d in user_dirs]))
+    if sigma_dirs:
+        from app.rules.sigma import load_sigma
+
+        loaded = load_sigma([Path(d) for d in sigma_dirs])
+        rules += loaded.rules
+    return tuple(rules)
+
+
+def active_rules(user_dirs: Sequence[str] = (), sigma_dirs: Sequence[str] = ()) -> tuple[Rule, ...]:
+    """Returns the built-in pack plus user and Sigma rules, loaded once per process."""
+    return _loaded(tuple(user_dirs), tuple(sigma_dirs))

