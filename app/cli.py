@@ -102,6 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
     story.add_argument("--json", action="store_true")
     story.set_defaults(handler=cmd_story)
 
+    rules = commands.add_parser("rules", help="list the detection rules that would load")
+    rules.add_argument("--rules-dir", action="append", default=[], help="a user rule directory")
+    rules.add_argument("--sigma", action="append", default=[], help="a Sigma rule file or folder")
+    rules.add_argument("--json", action="store_true")
+    rules.set_defaults(handler=cmd_rules)
+
     layers = commands.add_parser("layers", help="run the context layers on queued processes")
     layers.add_argument("action", choices=["run"])
     layers.set_defaults(handler=cmd_layers)
@@ -416,6 +422,34 @@ def cmd_story(args: argparse.Namespace) -> int:
         for t in found[0]["history"]:
             print(f"  {t['ts'][:19]} {t['actor']}: {t['field']} {t.get('from')} -> {t.get('to')}"
                   + (f" ({t['comment']})" if t.get("comment") else ""))  # fmt: skip
+    return 0
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    """Loads the configured rules (plus those named) and lists them, and every unsupported one."""
+    from app.rules.sigma import load_sigma
+    from app.rules.yamlrules import load_rules
+
+    settings = Settings.from_env()
+    dirs = [Path(d) for d in (*settings.rule_dirs, *args.rules_dir)]
+    loaded = list(load_rules(dirs))
+    sigma = load_sigma([Path(p) for p in (*settings.sigma_dirs, *args.sigma)])
+    loaded += sigma.rules
+    rows = [
+        {"id": r.id, "severity": r.severity, "tactic": r.tactic, "technique": r.technique,
+         "compromises": r.compromises, "source": r.source, "title": r.title}
+        for r in loaded
+    ]  # fmt: skip
+    unsupported = [{"rule": name, "reason": reason} for name, reason in sigma.unsupported]
+    if args.json:
+        json.dump({"rules": rows, "unsupported": unsupported}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    print_table(["id", "severity", "tactic", "technique", "compromises", "source"], rows)
+    if unsupported:
+        print(f"\n{len(unsupported)} Sigma rules not evaluated:")
+        for item in unsupported:
+            print(f"  {item['rule']}: {item['reason']}")
     return 0
 
 

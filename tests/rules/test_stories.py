@@ -155,3 +155,17 @@ def test_stories_and_story_commands(
     assert "signals:" in text and "sensor.shell_from_jvm" in text
     assert "events (first 6):" in text and "<- reverse_shell" in text
     assert main(["story", "nope"]) == 1
+
+
+def test_rules_command_lists_rules_and_unsupported_sigma(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tests.conftest import SHARED
+
+    assert main(["rules", "--json", "--sigma", str(SHARED / "sigma-linux")]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    sources = {r["source"].split(":")[0] for r in listed["rules"]}
+    assert sources == {"builtin", "sigma"}
+    assert sum(1 for r in listed["rules"] if r["source"] == "builtin") >= 25
+    assert len(listed["unsupported"]) == 3
+    assert all("DestinationHostname" in u["reason"] for u in listed["unsupported"])
