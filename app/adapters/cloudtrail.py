@@ -30,6 +30,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.adapters import Accepted, Outcome, RawRecord, Rejected
+from app.adapters.fields import Unusable as _Unusable
+from app.adapters.fields import text as _text
 from app.adapters.native import describe
 from app.events import AuditRecord, record_id
 
@@ -42,10 +44,6 @@ TARGET_PARAMETERS: tuple[str, ...] = (
     "functionName", "secretId", "keyId", "trailName", "stackName", "clusterName",
     "dBInstanceIdentifier", "repositoryName", "logGroupName", "topicArn", "queueUrl",
 )  # fmt: skip
-
-
-class _Unusable(ValueError):
-    """The record cannot become an AuditRecord; the message is the reason."""
 
 
 def parse(records: Iterable[RawRecord]) -> Iterator[Outcome]:
@@ -151,12 +149,3 @@ def _instance_ids(instances: Any) -> list[str]:
         for item in items
         if isinstance(item, dict) and isinstance(item.get("instanceId"), str)
     ]
-
-
-def _text(value: dict[str, Any], key: str) -> str | None:
-    found = value.get(key)
-    if found is None or found == "":
-        return None
-    if not isinstance(found, str):
-        raise _Unusable(f"{key}: expected a string, got {type(found).__name__}")
-    return found

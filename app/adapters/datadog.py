@@ -43,6 +43,9 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from app.adapters import Accepted, Outcome, RawRecord, Rejected
+from app.adapters.fields import Unusable as _Unusable
+from app.adapters.fields import array as _list
+from app.adapters.fields import text as _str
 from app.adapters.native import describe
 from app.events import EVENT_ADAPTER, EventBase, record_id
 
@@ -92,10 +95,6 @@ WORKLOAD_TAGS: tuple[tuple[str, str], ...] = (
     ("kube_job", "job"),
     ("kube_replica_set", "replicaset"),
 )
-
-
-class _Unusable(ValueError):
-    """The record cannot become events; the message is the reason."""
 
 
 @dataclass
@@ -550,24 +549,6 @@ def _obj(parent: dict[str, Any], key: str, where: str = "") -> dict[str, Any]:
 def _item(value: Any, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise _Unusable(f"{where}: expected an object, got {type(value).__name__}")
-    return value
-
-
-def _list(parent: dict[str, Any], key: str, where: str = "") -> list[Any]:
-    value = parent.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise _Unusable(f"{where}{key}: expected a list, got {type(value).__name__}")
-    return value
-
-
-def _str(parent: dict[str, Any], key: str, where: str = "") -> str | None:
-    value = parent.get(key)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise _Unusable(f"{where}{key}: expected a string, got {type(value).__name__}")
     return value
 
 

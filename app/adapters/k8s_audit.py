@@ -33,6 +33,9 @@ from urllib.parse import parse_qsl, urlsplit
 from pydantic import ValidationError
 
 from app.adapters import Accepted, Outcome, RawRecord, Rejected
+from app.adapters.fields import Unusable as _Unusable
+from app.adapters.fields import mapping as _object
+from app.adapters.fields import text as _text
 from app.adapters.native import describe
 from app.events import AuditRecord
 
@@ -40,10 +43,6 @@ name = "k8s-audit"
 framing = "json"
 
 SESSION_SUBRESOURCES = frozenset({"exec", "attach"})
-
-
-class _Unusable(ValueError):
-    """The record cannot become an AuditRecord; the message is the reason."""
 
 
 def parse(records: Iterable[RawRecord]) -> Iterator[Outcome]:
@@ -199,21 +198,3 @@ def _outcome(status: dict[str, Any]) -> str | None:
         return str(code)
     text = status.get("status")
     return text.lower() if isinstance(text, str) and text else None
-
-
-def _object(parent: dict[str, Any], key: str) -> dict[str, Any]:
-    value = parent.get(key)
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise _Unusable(f"{key}: expected an object, got {type(value).__name__}")
-    return value
-
-
-def _text(parent: dict[str, Any], key: str, where: str = "") -> str | None:
-    value = parent.get(key)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise _Unusable(f"{where}{key}: expected a string, got {type(value).__name__}")
-    return value

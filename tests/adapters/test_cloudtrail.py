@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from copy import deepcopy
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from hypothesis import strategies as st
 from app.adapters import Accepted, Outcome, RawRecord, Rejected, cloudtrail, get_adapter
 from app.events import AuditRecord, record_id
 from app.framing import BadJson, json_values
+from tests.adapters.fuzz import JSON, paths, replaced
 
 SAMPLE = (
     Path(__file__).resolve().parents[3]
@@ -237,38 +237,6 @@ def test_garbage_is_rejected_with_a_reason(value: Any, reason: str) -> None:
     assert result.position == 7
     assert result.reason.startswith(reason), result.reason
     assert result.raw == json.dumps(value)
-
-
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
-    ),
-    max_leaves=6,
-)
-
-
-def paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Lists the path of every node of a JSON value, the root included."""
-    found = [prefix]
-    if isinstance(value, dict):
-        for key, child in value.items():
-            found += paths(child, (*prefix, key))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            found += paths(child, (*prefix, index))
-    return found
-
-
-def replaced(value: Any, path: tuple[Any, ...], new: Any) -> Any:
-    if not path:
-        return new
-    copy = deepcopy(value)
-    node = copy
-    for step in path[:-1]:
-        node = node[step]
-    node[path[-1]] = new
-    return copy
 
 
 GET_OBJECT = sample_line(80)

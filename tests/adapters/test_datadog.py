@@ -37,6 +37,7 @@ from app.events import (
     ProcessExit,
 )
 from app.framing import BadJson, json_values
+from tests.adapters.fuzz import JSON, paths, replaced
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "datadog"
 SCHEMA = Path(__file__).resolve().parents[3] / "shared/datasets/datadog-cws-schema"
@@ -572,38 +573,6 @@ def test_bad_process_fields_reject_the_record() -> None:
     [result] = parse_value(payload)
     assert isinstance(result, Rejected)
     assert "timestamp out of range" in result.reason
-
-
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
-    ),
-    max_leaves=6,
-)
-
-
-def paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Lists the path of every node of a JSON value, the root included."""
-    found = [prefix]
-    if isinstance(value, dict):
-        for key, child in value.items():
-            found += paths(child, (*prefix, key))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            found += paths(child, (*prefix, index))
-    return found
-
-
-def replaced(value: Any, path: tuple[Any, ...], new: Any) -> Any:
-    if not path:
-        return new
-    copy = deepcopy(value)
-    node = copy
-    for step in path[:-1]:
-        node = node[step]
-    node[path[-1]] = new
-    return copy
 
 
 # one payload of each fixture file, so every section of the schema that they use is mutated
