@@ -384,6 +384,7 @@ def write_rows(db: Database, rows: Rows, rejected: list[deadletter.Letter]) -> N
             if params[name]:
                 extra = {"fields": list(PROCESS_FIELDS)} if name == "processes" else {}
                 tx.run(cypher(statement), rows=params[name], **extra).consume()
+        tx.run(cypher("ingest/clear_fresh")).consume()
         if rejected:
             deadletter.store(tx, rejected)
 
@@ -423,8 +424,9 @@ class Report:
 
 
 Progress = Callable[[Report], None]
-AfterBatch = Callable[[Database, list[str]], Any]
-"""What runs after each batch is committed, given the batch's event ids."""
+AfterBatch = Callable[[Database, list[dict[str, Any]]], Any]
+"""What runs after each batch is committed, given the batch's event rows
+({id, ts, process_key, props})."""
 
 
 def outcomes(format_name: str, text_lines: Iterable[str]) -> Iterator[Outcome]:
@@ -473,7 +475,7 @@ def ingest(
             return
         write_rows(db, rows, rejected)
         report.batches += 1
-        after_batch(db, list(rows.events))
+        after_batch(db, list(rows.events.values()))
         rows, rejected, pending = Rows(), [], 0
         report.seconds = time.monotonic() - started
         if progress is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from app.layers import stamp
 from app.neo4j.database import Database
@@ -35,7 +36,7 @@ class Pipeline:
         settings = Settings.from_env()
         return cls(active_rules(settings.rule_dirs, settings.sigma_dirs))
 
-    def __call__(self, db: Database, event_ids: Sequence[str]) -> None:
-        detect(db, event_ids, self.rules)
+    def __call__(self, db: Database, events: Sequence[dict[str, Any]]) -> None:
+        detect(db, events, self.rules)
         stamp(db)
         refresh(db)

@@ -1,6 +1,7 @@
 """Detection: match rules on the events of a batch, write a Signal per match.
 
-Rules see event views built from the graph (cypher/rules/event_views.cypher),
+Rules see event views: the event as written plus its process lineage from the graph
+(cypher/rules/process_lineages.cypher),
 so the parent's and ancestors' fields are there even when the sensor did not
 ship them. A signal's id is `rule id:event id`: matching the same event twice
 writes nothing new. A rule with `compromises: true` marks the process, which
@@ -20,35 +21,34 @@ from app.rules.model import Rule, View
 VIEW_CHUNK = 2000
 
 
-def view_of(row: dict[str, Any]) -> View:
-    """Turns a row of event_views.cypher into the view rules match."""
-
-    def proc(props: dict[str, Any] | None) -> dict[str, Any] | None:
-        if props is None:
-            return None
-        out = {k: v for k, v in props.items() if not k.startswith(("ctx_", "_"))}
-        args = out.get("args")
-        out["cmdline"] = " ".join(args) if isinstance(args, list) else None
-        return out
-
-    event = dict(row["event"])
-    event["ts"] = str(event["ts"]) if event.get("ts") is not None else None
-    return {
-        "event": event,
-        "process": proc(row["process"]) or {},
-        "parent": proc(row["parent"]),
-        "ancestors": [proc(a) for a in row["ancestors"]],
-        "container": row["container"],
-        "pod": row["pod"],
-    }
+def _proc(props: dict[str, Any] | None) -> dict[str, Any] | None:
+    if props is None:
+        return None
+    out = {k: v for k, v in props.items() if not k.startswith(("ctx_", "_"))}
+    args = out.get("args")
+    out["cmdline"] = " ".join(args) if isinstance(args, list) else None
+    return out
 
 
-def views(db: Database, event_ids: Sequence[str]) -> list[View]:
-    """Builds the views of events, in chunks."""
+def views(db: Database, events: Sequence[dict[str, Any]]) -> list[View]:
+    """Builds the views of events ({id, ts, process_key, props}), one lineage read per process."""
+    keys = sorted({e["process_key"] for e in events})
+    lineage: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(keys), VIEW_CHUNK):
+        for row in db.read("rules/process_lineages", keys=keys[start : start + VIEW_CHUNK]):
+            lineage[row["key"]] = {
+                "process": _proc(row["process"]) or {},
+                "parent": _proc(row["parent"]),
+                "ancestors": [_proc(a) for a in row["ancestors"]],
+                "container": row["container"],
+                "pod": row["pod"],
+            }
     out: list[View] = []
-    for start in range(0, len(event_ids), VIEW_CHUNK):
-        chunk = list(event_ids[start : start + VIEW_CHUNK])
-        out += [view_of(r) for r in db.read("rules/event_views", ids=chunk)]
+    for e in events:
+        if e["props"].get("kind") == "alert" or e["process_key"] not in lineage:
+            continue
+        event = {**e["props"], "id": e["id"], "ts": str(e["ts"])}
+        out.append({"event": event, **lineage[e["process_key"]]})
     return out
 
 
@@ -106,13 +106,17 @@ def signal_rows(rules: Iterable[Rule], event_views: Iterable[View]) -> list[dict
     return rows
 
 
-def detect(db: Database, event_ids: Sequence[str], rules: Sequence[Rule]) -> int:
-    """Matches rules on the given events and on events of relinked processes; returns signals."""
-    relinked = [r["id"] for r in db.run("rules/relinked_events")]
-    ids = list(dict.fromkeys([*event_ids, *relinked]))
-    if not rules or not ids:
+def detect(db: Database, events: Sequence[dict[str, Any]], rules: Sequence[Rule]) -> int:
+    """Matches rules on a batch's events and on events of relinked processes; returns signals.
+
+    `events` are the writer's rows: {id, ts, process_key, props}.
+    """
+    relinked = db.run("rules/relinked_events")
+    seen = {e["id"] for e in events}
+    batch = [*events, *(r for r in relinked if r["id"] not in seen)]
+    if not rules or not batch:
         return 0
-    rows = signal_rows(rules, views(db, ids))
+    rows = signal_rows(rules, views(db, batch))
     if rows:
         db.run("ingest/merge_signals", rows=rows)
     return len(rows)

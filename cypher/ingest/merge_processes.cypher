@@ -13,10 +13,10 @@
 //   one row per key; a stamp is '' where the value is null; uuids are the
 //   deterministic session context keys uuid5(namespace, layer + key).
 // Writes: (:Process), (:Process)-[:ON_HOST]->(:Host), (:Process)-[:IN_CONTAINER]->(:Container),
-//         :Unstamped labels
+//         :Unstamped labels, :Fresh on processes new in this batch (cleared at its end)
 UNWIND $rows AS row
 MERGE (p:Process {key: row.key})
-ON CREATE SET p:Unstamped, p.session_uuids = row.uuids
+ON CREATE SET p:Unstamped, p:Fresh, p.session_uuids = row.uuids
 // Setting a property takes the node's write lock before the provenance is read,
 // so two concurrent writers of one process cannot lose each other's fields.
 SET p.key = row.key

@@ -6,4 +6,4 @@ REMOVE p:Relinked
 WITH p
 MATCH (e:Event)-[:BY]->(p)
 WHERE e.kind <> 'alert'
-RETURN e.id AS id
+RETURN e.id AS id, toString(e.ts) AS ts, p.key AS process_key, properties(e) AS props
