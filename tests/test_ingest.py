@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from app import deadletter
 from app.adapters import Rejected
 from app.ingest import ingest, resubmit
+from app.layers import stamp
 from app.neo4j.database import Database
 from tests.graphstate import counts, diff, rows, snapshot
 
@@ -273,3 +274,35 @@ def test_a_signal_before_its_event_joins_it_when_it_arrives(db: Database) -> Non
     assert rows(db, "MATCH (s:Signal)-[:ON]->(e:Event)-[:BY]->(p) RETURN e.id, e.kind, p.key") == {
         ("ev-9", "process_exec", "guid-sh")
     }
+
+
+def test_two_concurrent_writers_give_the_graph_one_writer_gives(
+    db: Database, neo4j_target: Any
+) -> None:
+    import threading
+
+    from app.generate import lines
+
+    events = [line + "\n" for line in lines(5, 4000)]
+    ingest(db, "storyline", events)
+    sequential = snapshot(db)
+    with db.session() as s:
+        s.run("MATCH (n) DETACH DELETE n").consume()
+    errors: list[BaseException] = []
+
+    def write(part: list[str]) -> None:
+        try:
+            with Database(neo4j_target) as own:
+                ingest(own, "storyline", part, batch_size=250)
+        except BaseException as exc:  # reported below: a thread cannot fail the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(p,)) for p in (events[:2000], events[2000:])]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    stamp(db)  # a queue left by one writer's last round is the other's to finish
+    parallel = snapshot(db)
+    assert parallel == sequential, diff(sequential, parallel)

@@ -146,9 +146,14 @@ def build(facts: dict[str, Any]) -> dict[str, Any]:
 def refresh(db: Database) -> int:
     """Rebuilds the stories of every key whose signals changed; returns how many."""
     dirty = db.read("stories/dirty_signals")
-    if not dirty:
+    restory = db.read("stories/restory_keys")
+    if not dirty and not restory:
         return 0
-    keys = sorted({r["key"] for r in dirty} | {r["old_key"] for r in dirty if r["old_key"]})
+    keys = sorted(
+        {r["key"] for r in dirty}
+        | {r["old_key"] for r in dirty if r["old_key"]}
+        | {r["key"] for r in restory}
+    )
     facts = db.read("stories/story_facts", keys=keys)
     rows = [build(f) for f in facts if f["signals"]]
     if rows:
@@ -172,6 +177,7 @@ def refresh(db: Database) -> int:
         if key not in living:
             db.run("stories/delete_story", id=story_id(key))
     db.run("stories/clear_dirty", ids=[r["signal"] for r in dirty])
+    db.run("stories/clear_restory", ids=[r["id"] for r in restory])
     return len(rows)
 
 

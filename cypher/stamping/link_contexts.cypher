@@ -3,7 +3,8 @@
 // started it (the earliest by start time, then key, when several start the same
 // ambient key); first_seen and last_seen span its processes.
 // $layers: [layer name]; $session_layers: [layer name]
-// Writes: (:Context), (:Process)-[:IN_CONTEXT]->(:Context)
+// A story on a context that changed is rebuilt by the stories step (:Restory).
+// Writes: (:Context), (:Process)-[:IN_CONTEXT]->(:Context), :Restory on stories
 UNWIND $layers AS layer
 MATCH (p:Frontier)
 WITH p, layer, p['ctx_' + layer] AS key, p['ctx_' + layer + '_reason'] AS reason
@@ -20,3 +21,6 @@ SET c.first_seen = CASE WHEN p.start_time IS NOT NULL AND (c.first_seen IS NULL 
                        THEN coalesce(p.exit_time, p.start_time) ELSE c.last_seen END
 FOREACH (_ IN CASE WHEN reason IS NOT NULL AND (c.root_rank IS NULL OR rank <= c.root_rank) THEN [1] ELSE [] END |
   SET c.root = p.key, c.reason = reason, c.root_rank = rank)
+WITH DISTINCT c
+MATCH (st:Story)-[:OF]->(c)
+SET st:Restory

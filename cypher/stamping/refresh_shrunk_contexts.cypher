@@ -1,6 +1,7 @@
 // Stamping step 5: recomputes root, reason, first_seen and last_seen of the
 // contexts that lost a member or their root, from the processes left in them.
-// Parameters: none. Writes: Context properties; removes :Shrunk
+// Its story, if any, is rebuilt by the stories step (:Restory).
+// Parameters: none. Writes: Context properties; removes :Shrunk; :Restory on stories
 MATCH (c:Shrunk)
 REMOVE c:Shrunk
 WITH c
@@ -19,3 +20,6 @@ SET c.root = starter.p.key, c.root_rank = starter.rank,
     c.last_seen = reduce(t = null, m IN members |
       CASE WHEN coalesce(m.exit_time, m.start_time) IS NOT NULL AND (t IS NULL OR coalesce(m.exit_time, m.start_time) > t)
            THEN coalesce(m.exit_time, m.start_time) ELSE t END)
+WITH c
+MATCH (st:Story)-[:OF]->(c)
+SET st:Restory

@@ -1,8 +1,9 @@
 // Merges a story whose signals all moved to another key into the story they
 // moved to. Its triage history moves along; the target takes its status and
 // assignee when it has no triage of its own; a 'merge' change is recorded
-// when there was history to keep. The emptied story (and its context, when
-// no process is left in it) is deleted.
+// (and the old id kept in merged_from) when there was history to keep, so that
+// a story nobody touched leaves no trace of arrival order. The emptied story
+// (and its context, when no process is left in it) is deleted.
 // $from: story id; $into: story id; $change_id, $ts: the merge record's id and time
 // Writes: moves (:Story)-[:TRIAGE]->(:TriageChange), deletes the old (:Story)
 MATCH (old:Story {id: $from}), (new:Story {id: $into})
@@ -14,8 +15,8 @@ FOREACH (_ IN CASE WHEN size(history) > 0 AND NOT new_has_history THEN [1] ELSE 
 FOREACH (_ IN CASE WHEN size(history) > 0 THEN [1] ELSE [] END |
   CREATE (new)-[:TRIAGE]->(:TriageChange {id: $change_id, ts: datetime($ts), actor: 'storyline',
     field: 'merge', from: old.id, to: new.id,
-    comment: 'late evidence moved this story\'s events here: ' + coalesce(old.title, old.id)}))
-SET new.merged_from = coalesce(new.merged_from, []) + [old.id]
+    comment: 'late evidence moved this story\'s events here: ' + coalesce(old.title, old.id)})
+  SET new.merged_from = coalesce(new.merged_from, []) + [old.id])
 WITH old
 OPTIONAL MATCH (old)-[:OF]->(c:Context)
 DETACH DELETE old
