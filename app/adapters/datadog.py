@@ -130,9 +130,6 @@ def _outcomes(position: int, value: Any, raw: str, where: str) -> Iterator[Outco
     except ValidationError as exc:
         yield Rejected(position, f"{where}{describe(exc)}", raw)
         return
-    except OverflowError as exc:  # app.events.normalize_ts lets a huge epoch number through
-        yield Rejected(position, f"{where}a value is out of range: {exc}", raw)
-        return
     for index, item in enumerate(items):
         yield Accepted(position, item, warnings if index == 0 else ())
 

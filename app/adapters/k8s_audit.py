@@ -91,9 +91,6 @@ def _one(position: int, event: Any, raw: str, where: str) -> Iterator[Outcome]:
     except ValidationError as exc:
         yield Rejected(position, f"{where}{describe(exc)}", raw)
         return
-    except OverflowError as exc:  # app.events.normalize_ts lets a huge epoch number through
-        yield Rejected(position, f"{where}a value is out of range: {exc}", raw)
-        return
     yield Accepted(position, record, warnings)
 
 
