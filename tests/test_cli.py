@@ -75,3 +75,23 @@ def test_cypher_runs_call_in_transactions(
     query = "UNWIND range(1, 5) AS i CALL (i) { CREATE (:Host {id: toString(i)}) } IN TRANSACTIONS"
     assert main(["cypher", "--write", query]) == 0
     assert db.query("MATCH (h:Host) RETURN count(h) AS n")[1] == [{"n": 5}]
+
+
+def test_generate_writes_exactly_n_events_and_the_truth(tmp_path, capsys) -> None:
+    out, truth = tmp_path / "w.ndjson", tmp_path / "truth.json"
+    args = ["generate", "--seed", "4", "--events", "2500", "-o", str(out), "--truth", str(truth)]
+    assert main(args) == 0
+    lines = out.read_text().splitlines()
+    assert len(lines) == 2500
+    chains = json.loads(truth.read_text())["chains"]
+    assert {c["kind"] for c in chains} == {"webshell", "jvm_revshell", "kubectl_exec"}
+    assert main(["generate", "--seed", "4", "--events", "2500"]) == 0
+    assert capsys.readouterr().out.splitlines() == lines  # same seed, same bytes
+
+
+def test_demo_loads_a_scenario(
+    db: Database, neo4j_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--events", "1500"]) == 0
+    assert "loaded 1500 events (0 rejected)" in capsys.readouterr().out
+    assert db.query("MATCH (e:Event) RETURN count(e) AS n")[1] == [{"n": 1500}]
