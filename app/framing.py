@@ -74,6 +74,7 @@ def json_values(text_lines: Iterable[str]) -> Iterator[RawRecord]:
     """Frames text as JSON values; position is the line the value starts on."""
     iterator = iter(enumerate(text_lines, start=1))
     buffer: list[str] = []
+    depth = _Depth()
     start = 0
     for number, line in iterator:
         if not buffer:
@@ -87,19 +88,22 @@ def json_values(text_lines: Iterable[str]) -> Iterator[RawRecord]:
                 yield RawRecord(number, line.strip(), json.loads(line))
                 continue
             except json.JSONDecodeError as exc:
-                if not line.lstrip().startswith("{") or _balanced(line):
+                depth = _Depth()
+                if not line.lstrip().startswith("{") or depth.feed(line):
                     yield RawRecord(number, BadJson(line.strip(), _where(exc, number)))
                     continue
             buffer = [line]
             continue
-        if line.startswith("{") and buffer:
+        if line.startswith("{"):
             # a new top-level object starts: the buffered one never closed
             yield _bad("".join(buffer), start)
-            buffer, start = [line], number
+            buffer, start, depth = [line], number, _Depth()
+            complete = depth.feed(line)
         else:
             buffer.append(line)
-        text = "".join(buffer)
-        if _balanced(text):
+            complete = depth.feed(line)
+        if complete:
+            text = "".join(buffer)
             try:
                 yield RawRecord(start, text.strip(), json.loads(text))
             except json.JSONDecodeError:
@@ -121,25 +125,31 @@ def _array(first: str, rest: Iterator[tuple[int, str]], number: int) -> Iterator
         yield RawRecord(index, json.dumps(value, separators=(",", ":")), value)
 
 
-def _balanced(text: str) -> bool:
-    """Tells whether braces and brackets outside strings balance (the value may be complete)."""
-    depth = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
+class _Depth:
+    """Tracks brace and bracket depth outside strings, line by line (linear in the input)."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.in_string = False
+        self.escaped = False
+
+    def feed(self, text: str) -> bool:
+        """Consumes text; tells whether the value may be complete (balanced, not in a string)."""
+        for char in text:
+            if self.in_string:
+                if self.escaped:
+                    self.escaped = False
+                elif char == "\\":
+                    self.escaped = True
+                elif char == '"':
+                    self.in_string = False
             elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "{[":
-            depth += 1
-        elif char in "}]":
-            depth -= 1
-    return depth <= 0 and not in_string
+                self.in_string = True
+            elif char in "{[":
+                self.depth += 1
+            elif char in "}]":
+                self.depth -= 1
+        return self.depth <= 0 and not self.in_string
 
 
 def _bad(text: str, start: int) -> RawRecord:

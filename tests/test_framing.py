@@ -72,3 +72,12 @@ def test_gzip_bodies_are_inflated_within_the_limit() -> None:
 def test_open_stream_reads_plain_and_gzip_files() -> None:
     for raw in (b"x\ny\n", gzip.compress(b"x\ny\n")):
         assert list(open_stream(io.BytesIO(raw))) == ["x\n", "y\n"]
+
+
+def test_escaped_quotes_and_braces_inside_strings_of_pretty_values() -> None:
+    import json
+
+    first = {"cmd": 'echo "}" \\" {', "items": [{"k": i} for i in range(50)]}
+    text = json.dumps(first, indent=2) + "\n" + json.dumps({"a": "]"}, indent=2) + "\n"
+    got = frame(text)
+    assert got == [(1, first), (len(json.dumps(first, indent=2).splitlines()) + 1, {"a": "]"})]
