@@ -45,6 +45,7 @@ from pydantic import ValidationError
 from app.adapters import Accepted, Outcome, RawRecord, Rejected
 from app.adapters.fields import Unusable as _Unusable
 from app.adapters.fields import array as _list
+from app.adapters.fields import mapping as _obj
 from app.adapters.fields import text as _str
 from app.adapters.native import describe
 from app.events import EVENT_ADAPTER, EventBase, record_id
@@ -532,15 +533,6 @@ def _family(value: str | None) -> str | None:
 
 
 # readers that fail with a reason -------------------------------------------------
-
-
-def _obj(parent: dict[str, Any], key: str, where: str = "") -> dict[str, Any]:
-    value = parent.get(key)
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise _Unusable(f"{where}{key}: expected an object, got {type(value).__name__}")
-    return value
 
 
 def _item(value: Any, where: str) -> dict[str, Any]:
