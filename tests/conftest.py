@@ -9,6 +9,7 @@ Where it comes from, in order:
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import subprocess
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from app.neo4j.database import Database, Target
-from app.neo4j.launcher import LocalNeo4j
+from app.neo4j.launcher import LocalNeo4j, port_free
 from app.settings import LocalNeo4jSettings, Secret, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +40,15 @@ def docker_answers() -> bool:
     except subprocess.TimeoutExpired:
         return False
     return probe.returncode == 0
+
+
+def free_ports(count: int) -> list[int]:
+    """Free loopback ports below the ephemeral range: a port probed free there cannot
+    be taken by some outgoing connection before our server binds it."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    found = list(itertools.islice((p for p in range(low - 3000, low) if port_free(p)), count))
+    assert len(found) == count, "no free ports below the ephemeral range"
+    return found
 
 
 def local_settings_for(home: Path, bolt: int, http: int) -> LocalNeo4jSettings:

@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 from app.api.app import create_app
 from app.neo4j.database import Database, Target
 from app.settings import Secret
+from tests.conftest import free_ports
 
 
 def test_health_and_readiness(db: Database) -> None:
@@ -56,14 +57,8 @@ def test_graphiql_is_served_to_browsers(db: Database) -> None:
     assert "graphiql" in page.text.lower()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_serve_runs_and_stops_cleanly_on_sigterm(db: Database, neo4j_env: dict[str, str]) -> None:
-    port = _free_port()
+    [port] = free_ports(1)
     env = {**os.environ, **neo4j_env}
     proc = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],

@@ -12,7 +12,7 @@ import pytest
 from app.errors import FetchFailed, JavaNotFound, PortInUse
 from app.neo4j.database import Database, Target
 from app.neo4j.launcher import LocalNeo4j, find_java, neo4j_version
-from tests.conftest import local_settings_for
+from tests.conftest import free_ports, local_settings_for
 
 needs_local = pytest.mark.usefixtures("neo4j_backend")
 
@@ -93,10 +93,7 @@ def test_start_then_stop_with_sigterm(
     neo4j_backend: tuple[str, Target, LocalNeo4j | None], tmp_path: Path
 ) -> None:
     _local_only(neo4j_backend)
-    with socket.socket() as a, socket.socket() as b:
-        a.bind(("127.0.0.1", 0))
-        b.bind(("127.0.0.1", 0))
-        bolt, http = a.getsockname()[1], b.getsockname()[1]
+    bolt, http = free_ports(2)
     local = LocalNeo4j(local_settings_for(tmp_path, bolt, http))
     status, started = local.start()
     try:
