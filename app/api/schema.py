@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 from starlette.concurrency import run_in_threadpool
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.types import Info
 
 from app import __version__
@@ -222,4 +223,16 @@ class Query:
         return await run_in_threadpool(_about, database(info))
 
 
-schema = strawberry.Schema(query=Query, mutation=Mutation)
+# Abusive queries are refused before they run: nesting, aliases and size are bounded
+# (page sizes are bounded by each connection's `first`).
+MAX_DEPTH = 10
+MAX_ALIASES = 30
+MAX_TOKENS = 2000
+
+LIMITS = [
+    lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+    lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+    lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+]
+
+schema = strawberry.Schema(query=Query, mutation=Mutation, extensions=LIMITS)

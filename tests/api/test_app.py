@@ -10,9 +10,11 @@ import sys
 import time
 
 import httpx2 as httpx
+import strawberry
 from starlette.testclient import TestClient
 
 from app.api.app import create_app
+from app.api.schema import LIMITS, MAX_DEPTH
 from app.neo4j.database import Database, Target
 from app.settings import Secret
 from tests.conftest import free_ports
@@ -83,3 +85,44 @@ def test_serve_runs_and_stops_cleanly_on_sigterm(db: Database, neo4j_env: dict[s
         output = proc.communicate(timeout=30)[0].decode()
     assert proc.returncode == 0, output
     assert "applied" in output and "Finished server process" in output
+
+
+def test_abusive_queries_are_refused(db: Database) -> None:
+    deep = "{ about { version } " + "".join(f"a{i}: about {{ version }} " for i in range(40)) + "}"
+    huge = "{ about { " + "version " * 2500 + "} }"
+    with TestClient(create_app(db)) as client:
+        aliases = client.post("/graphql", json={"query": deep}).json()
+        tokens = client.post("/graphql", json={"query": huge}).json()
+    assert "aliases" in aliases["errors"][0]["message"]
+    assert "token" in tokens["errors"][0]["message"].lower()
+
+
+@strawberry.type
+class _Node:
+    """A recursive type, so that a query can be as deep as one likes."""
+
+    @strawberry.field
+    def child(self) -> _Node:
+        return _Node()
+
+    @strawberry.field
+    def name(self) -> str:
+        return "n"
+
+
+@strawberry.type
+class _Root:
+    @strawberry.field
+    def node(self) -> _Node:
+        return _Node()
+
+
+def test_the_depth_limit_refuses_deeper_queries() -> None:
+    limited = strawberry.Schema(query=_Root, extensions=LIMITS)
+
+    def nested(levels: int) -> str:
+        return "{ node { " + "child { " * levels + "name" + " }" * levels + " } }"
+
+    assert limited.execute_sync(nested(MAX_DEPTH - 2)).errors is None
+    refused = limited.execute_sync(nested(MAX_DEPTH + 1)).errors
+    assert refused is not None and "exceeds maximum operation depth" in refused[0].message
