@@ -14,7 +14,6 @@ committed, and nothing is dropped silently.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from typing import Any
 from neo4j.time import DateTime, Duration
 
 from app import deadletter
-from app.adapters import Accepted, Item, Outcome, RawRecord, Rejected, get_adapter
+from app.adapters import Item, Outcome, RawRecord, Rejected, get_adapter
 from app.events import (
     AlertEvent,
     AuditRecord,
@@ -502,16 +501,6 @@ def ingest(
     flush()
     report.seconds = time.monotonic() - started
     return report
-
-
-def accepted_items(format_name: str, text_lines: Iterable[str]) -> list[Accepted]:
-    """Returns what an adapter accepts from text, without writing (for tests and tools)."""
-    return [o for o in outcomes(format_name, text_lines) if isinstance(o, Accepted)]
-
-
-def dumps(report: Report) -> str:
-    """Returns a report as JSON."""
-    return json.dumps(report.as_dict(), indent=2)
 
 
 def resubmit(

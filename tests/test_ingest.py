@@ -150,6 +150,11 @@ def test_the_graph_of_a_scenario(db: Database) -> None:
         ("sensor.shell_from_webserver", "high", True, "ev-9"),  # the sensor's alert
         ("linux.shell_from_web_server", "high", True, "ev-9"),  # the built-in rule
     }
+    [(actions,)] = rows(
+        db, "MATCH (s:Signal {rule_id: 'linux.shell_from_web_server'}) RETURN s.actions"
+    )
+    assert "Look for uploaded scripts under the document root of nginx (cwd ?)" in actions
+    assert "Isolate container c0ffee if the server runs in one" in actions
     assert rows(
         db,
         "MATCH (p:Process)-[:IN_CONTAINER]->(c:Container)-[:IN_POD]->(pod:Pod), "

@@ -17,6 +17,7 @@ from typing import Any
 
 from app.neo4j.database import Database
 from app.rules.model import Rule, View
+from app.rules.yamlrules import render_actions
 
 VIEW_CHUNK = 2000
 
@@ -52,27 +53,6 @@ def views(db: Database, events: Sequence[dict[str, Any]]) -> list[View]:
     return out
 
 
-def render(template: str, view: View) -> str:
-    """Fills `{section.field}` placeholders from a view; missing values read '?'."""
-    out, i = [], 0
-    while i < len(template):
-        j = template.find("{", i)
-        if j < 0:
-            out.append(template[i:])
-            break
-        k = template.find("}", j)
-        if k < 0:
-            out.append(template[i:])
-            break
-        out.append(template[i:j])
-        section, _, name = template[j + 1 : k].partition(".")
-        holder = view.get(section) or {}
-        value = holder.get(name) if isinstance(holder, dict) else None
-        out.append("?" if value is None else str(value))
-        i = k + 1
-    return "".join(out)
-
-
 def signal_rows(rules: Iterable[Rule], event_views: Iterable[View]) -> list[dict[str, Any]]:
     """Matches rules on views; returns one merge_signals row per match."""
     rows = []
@@ -100,7 +80,7 @@ def signal_rows(rules: Iterable[Rule], event_views: Iterable[View]) -> list[dict
                     "description": rule.description,
                     "source": rule.source,
                     "ts": event["ts"],
-                    "actions": [render(a, view) for a in rule.actions],
+                    "actions": render_actions(rule, view),
                 }
             )
     return rows

