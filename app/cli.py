@@ -391,7 +391,7 @@ def cmd_story(args: argparse.Namespace) -> int:
         story = found[0]["story"]
         events = db.read(
             "queries/story_events",
-            key=story["correlation_key"],
+            keys=story.get("correlation_keys") or [story["correlation_key"]],
             kinds=None,
             after_ts=None,
             after_id=None,
@@ -403,7 +403,9 @@ def cmd_story(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         return 0
     print(f"{story['title']}  [{story['severity']}, {story['status']}, score {story['score']}]")
-    print(f"id {story['id']}  key {story['correlation_key']} ({story.get('layer')})")
+    keys = story.get("correlation_keys") or [story["correlation_key"]]
+    more = f" and {len(keys) - 1} more (routine)" if len(keys) > 1 else ""
+    print(f"id {story['id']}  key {story['correlation_key']}{more} ({story.get('layer')})")
     print(story.get("summary") or "")
     print("\nsignals:")
     for sig in found[0]["signals"]:

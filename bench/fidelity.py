@@ -23,7 +23,7 @@ def chain_report(db: Database, chain: dict[str, Any]) -> dict[str, Any]:
     """Where a chain's signals landed, and what else its story holds."""
     _, found = db.query(
         "UNWIND $ids AS id MATCH (st:Story)-[:HAS]->(:Signal)-[:ON]->(:Event {id: id}) "
-        "RETURN DISTINCT st.id AS story, st.correlation_key AS key",
+        "RETURN DISTINCT st.id AS story, st.correlation_keys AS keys",
         {"ids": chain["events"]},
     )
     _, keys = db.query(
@@ -38,13 +38,13 @@ def chain_report(db: Database, chain: dict[str, Any]) -> dict[str, Any]:
     }
     if len(found) == 1:
         _, members = db.query(
-            "MATCH (p:Process)-[:IN_CONTEXT]->(:Context {key: $key}) RETURN p.key AS key",
-            {"key": found[0]["key"]},
+            "MATCH (p:Process)-[:IN_CONTEXT]->(c:Context) WHERE c.key IN $keys RETURN p.key AS key",
+            {"keys": found[0]["keys"]},
         )
         _, keyed = db.query(
-            "MATCH (e:Event {correlation_key: $key})-[:BY]->(p:Process) "
+            "MATCH (e:Event)-[:BY]->(p:Process) WHERE e.correlation_key IN $keys "
             "RETURN DISTINCT p.key AS key",
-            {"key": found[0]["key"]},
+            {"keys": found[0]["keys"]},
         )
         story_processes = {m["key"] for m in members} | {k["key"] for k in keyed}
         unrelated = story_processes - set(chain["processes"])
@@ -52,7 +52,7 @@ def chain_report(db: Database, chain: dict[str, Any]) -> dict[str, Any]:
         out["unrelated_examples"] = sorted(unrelated)[:5]
         _, story = db.query(
             "MATCH (s:Story {id: $id}) RETURN s.title AS title, s.score AS score, "
-            "s.severity AS severity",
+            "s.severity AS severity, s.routine AS routine",
             {"id": found[0]["story"]},
         )
         out.update(story[0])
@@ -76,12 +76,21 @@ def main() -> None:
     seconds = timed(lambda: ingest(db, "storyline", text))
     signals = db.query("MATCH (s:Signal) RETURN count(s) AS n")[1][0]["n"]
     stories = db.query("MATCH (s:Story) RETURN count(s) AS n")[1][0]["n"]
+    keyed = db.query(
+        "MATCH (s:Signal) WHERE EXISTS { (:Story)-[:HAS]->(s) } "
+        "RETURN count(DISTINCT s.correlation_key) AS n"
+    )[1][0]["n"]
+    routine = db.query(
+        "MATCH (s:Story {routine: true}) "
+        "RETURN count(s) AS n, sum(size(s.correlation_keys)) AS keys"
+    )[1][0]
     _, by_rule = db.query(
         "MATCH (s:Signal) RETURN s.rule_id AS rule, count(*) AS n ORDER BY n DESC, rule"
     )
     _, top = db.query(
         "MATCH (s:Story) RETURN s.title AS title, s.severity AS severity, s.score AS score, "
-        "s.layer AS layer, s.signal_count AS signals ORDER BY s.score DESC LIMIT 10"
+        "s.layer AS layer, s.signal_count AS signals, size(s.correlation_keys) AS contexts "
+        "ORDER BY s.score DESC, s.id LIMIT 10"
     )
     chains = [chain_report(db, c) for c in truth.to_dict()["chains"]]
     result = {
@@ -91,6 +100,11 @@ def main() -> None:
         "signals": signals,
         "stories": stories,
         "stories_per_signal": round(stories / signals, 3) if signals else None,
+        "routine_stories": routine["n"],
+        "contexts_in_routine_stories": routine["keys"] or 0,
+        # what the ratio would be with one story per key, routine repeats not grouped
+        "keys_with_signals": keyed,
+        "keys_per_signal": round(keyed / signals, 3) if signals else None,
         "chains": len(chains),
         "chains_in_exactly_one_story": sum(1 for c in chains if c["stories"] == 1),
         "chains_with_unrelated_processes": sum(

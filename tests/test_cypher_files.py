@@ -43,3 +43,24 @@ def test_every_file_is_used(path: Path) -> None:
         return  # analysts' saved queries: run by people, compiled above
     sources = "\n".join(p.read_text() for p in APP.rglob("*.py"))
     assert f'"{name}"' in sources, f"no code in app/ names cypher file {name!r}"
+
+
+def _readme_queries() -> list[str]:
+    """The README's example Cypher: each statement after a // comment in a cypher block."""
+    text = (APP.parent / "README.md").read_text()
+    found = []
+    for block in text.split("```cypher\n")[1:]:
+        body = block.split("```", 1)[0]
+        for chunk in body.split("\n\n"):
+            query = "\n".join(x for x in chunk.splitlines() if not x.startswith("//")).strip()
+            if query:
+                found.append(query)
+    return found
+
+
+def test_the_readme_example_queries_compile(db: Database) -> None:
+    queries = _readme_queries()
+    assert len(queries) >= 4
+    with db.session() as s:
+        for query in queries:
+            s.run("EXPLAIN " + query).consume()

@@ -95,10 +95,23 @@ class StoryEventConnection:
     page_info: PageInfo
 
 
-@strawberry.type(description="An attack story: the signals of one execution context.")
+@strawberry.type(
+    description="An attack story: the signals of one execution context, or of the routine "
+    "contexts (only low or info signals, none compromising) that share a layer, host, user "
+    "and rules."
+)
 class Story:
     id: strawberry.ID
-    correlation_key: str
+    correlation_key: str = strawberry.field(
+        description="The context's key; for a routine story, its first context's key."
+    )
+    correlation_keys: list[str] = strawberry.field(
+        description="Every context the story covers (one, except for a routine story)."
+    )
+    routine: bool = strawberry.field(
+        description="True when the story groups repeats of low-severity activity; a context "
+        "that gains a stronger signal leaves it for a story of its own."
+    )
     layer: str | None
     title: str
     summary: str
@@ -139,7 +152,7 @@ class Story:
         found = await run_in_threadpool(
             _db(info).read,
             "queries/story_events",
-            key=self.correlation_key,
+            keys=self.correlation_keys,
             kinds=kinds,
             after_ts=after_ts,
             after_id=after_id,
@@ -217,6 +230,8 @@ def story_of(props: dict[str, Any]) -> Story:
     return Story(
         id=strawberry.ID(props["id"]),
         correlation_key=props["correlation_key"],
+        correlation_keys=props.get("correlation_keys") or [props["correlation_key"]],
+        routine=bool(props.get("routine")),
         layer=props.get("layer"),
         title=props.get("title") or "",
         summary=props.get("summary") or "",

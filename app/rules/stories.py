@@ -1,5 +1,9 @@
 """Stories: one per correlation key with at least one signal; scored, titled, triaged.
 
+Routine keys (only low or info signals, none compromising) with the same layer,
+host, user and rules share one story: the same low-grade activity repeated is
+one entry in the analyst's queue, not one per session.
+
 After each batch (app/pipeline.py), the signals that are new or whose events
 were re-keyed (:Unstoried) name the keys whose stories change. Each such story
 is rebuilt from its signals: severity (the highest), a score that ranks real
@@ -91,9 +95,52 @@ def score(signals: list[dict[str, Any]], layer: str | None) -> float:
     return round(value, 2)
 
 
-def build(facts: dict[str, Any]) -> dict[str, Any]:
-    """Builds the merge_stories row of one key from story_facts.cypher."""
+def routine_signature(facts: dict[str, Any]) -> str | None:
+    """Returns what a routine key shares with its repeats, or None when it is not routine.
+
+    A key is routine when all its signals are of low or info severity and none
+    marks a compromise; routine keys with the same layer, host(s), user and set
+    of rules are the same activity repeated (an admin's `sudo -i` in every SSH
+    session, a nightly backup archiving /etc) and share one story.
+    """
     signals = facts["signals"]
+    if not signals or any(
+        SEVERITY_RANK.get(s["severity"], 2) > SEVERITY_RANK["low"] or s.get("compromises")
+        for s in signals
+    ):
+        return None
+    hosts = ",".join(sorted({s["host"] for s in signals if s["host"]}))
+    rules = ",".join(sorted({s["rule_id"] for s in signals}))
+    return "\x1f".join((facts["layer"] or "", hosts, facts.get("root_user") or "", rules))
+
+
+def routine_story_id(signature: str) -> str:
+    """Returns the id of the story routine keys with this signature share."""
+    return str(uuid.uuid5(NAMESPACE, "routine" + signature))
+
+
+def target_of(facts: dict[str, Any]) -> tuple[str, bool]:
+    """Returns the story a key's signals belong to, and whether it is a routine story."""
+    signature = routine_signature(facts)
+    if signature is None:
+        return story_id(facts["key"]), False
+    return routine_story_id(signature), True
+
+
+def _first_signal(facts: dict[str, Any]) -> tuple[str, str]:
+    return (facts["signals"][0]["ts"], facts["key"])
+
+
+def build(members: list[dict[str, Any]], sid: str | None = None, routine: bool = False) -> dict:
+    """Builds the merge_stories row of a story from story_facts.cypher rows of its keys.
+
+    A story has one key, except a routine story, which has every routine key of
+    its signature; the first of them (by first signal, then key) is its
+    `correlation_key` and names the root and reason in the summary.
+    """
+    members = sorted(members, key=_first_signal)
+    facts = members[0]
+    signals = sorted((s for m in members for s in m["signals"]), key=lambda s: (s["ts"], s["id"]))
     key = facts["key"]
     layer = facts["layer"]
     # signals come sorted by (ts, id): max and sorted keep the first of equals
@@ -108,6 +155,11 @@ def build(facts: dict[str, Any]) -> dict[str, Any]:
     title = top["title"] + (f" on {hosts[0]}" if hosts else "")
     if len(rules) > 1:
         title += f" (+{len(rules) - 1} more rule{'s' if len(rules) > 2 else ''})"
+    repeats = len(members)
+    unit = "sessions" if layer in SESSION_LAYERS or layer == "auid" else "contexts"
+    if repeats > 1:
+        who = f" by {facts['root_user']}" if facts.get("root_user") else ""
+        title += f", {repeats} {unit}{who}"
     chain = " → ".join(t.replace("_", " ") for t in tactics) or "no ATT&CK tactic"
     summary = (
         f"{len(signals)} signal{'s' if len(signals) != 1 else ''} from {len(rules)} "
@@ -116,21 +168,38 @@ def build(facts: dict[str, Any]) -> dict[str, Any]:
         + (f" ({facts['reason']})" if facts.get("reason") else "")
         + f", {signals[0]['ts']} to {signals[-1]['ts']}."
     )
+    if routine:
+        summary = (
+            f"Routine: {repeats} {layer or 'unknown'} {unit if repeats > 1 else unit[:-1]}"
+            + (f" of {facts['root_user']}" if facts.get("root_user") else "")
+            + " with only low-severity signals from the same rules, grouped in one story; "
+            "any stronger signal takes a session out into a story of its own. "
+            + ("The first: " if repeats > 1 else "")
+            + summary
+        )
     actions: list[str] = []
     ranked = sorted(signals, key=lambda s: -SEVERITY_RANK.get(s["severity"], 2))
     for s in ranked:
         for action in s["actions"] or []:
             if action not in actions:
                 actions.append(action)
-    times = [s["ts"] for s in signals] + [t for t in (facts["first_seen"], facts["last_seen"]) if t]
+    times = [s["ts"] for s in signals] + [
+        t for m in members for t in (m["first_seen"], m["last_seen"]) if t
+    ]
+    value = max(score(m["signals"], layer) for m in members)
+    if routine:
+        # rarity: a pattern that repeats ranks lower the more it repeats
+        value = round(max(0.0, value - 5 * math.log2(repeats)), 2)
     return {
-        "id": story_id(key),
+        "id": sid or story_id(key),
         "key": key,
+        "keys": sorted(m["key"] for m in members),
+        "routine": routine,
         "layer": layer,
         "title": title,
         "summary": summary,
         "severity": severity,
-        "score": score(signals, layer),
+        "score": value,
         "first_seen": min(times),
         "last_seen": max(times),
         "hosts": hosts,
@@ -144,38 +213,69 @@ def build(facts: dict[str, Any]) -> dict[str, Any]:
 
 
 def refresh(db: Database) -> int:
-    """Rebuilds the stories of every key whose signals changed; returns how many."""
+    """Rebuilds the stories whose signals or contexts changed; returns how many.
+
+    The stories touched are those that held a dirty signal and those whose
+    context changed; every key they cover and every dirty key is placed again
+    (its own story, or the routine story of its signature, rebuilt whole with
+    all its keys). A touched story that no key is placed in any more is merged
+    into the story most of its signals went to, its triage history kept.
+    """
     dirty = db.read("stories/dirty_signals")
     restory = db.read("stories/restory_keys")
     if not dirty and not restory:
         return 0
-    keys = sorted(
-        {r["key"] for r in dirty}
-        | {r["old_key"] for r in dirty if r["old_key"]}
-        | {r["key"] for r in restory}
-    )
-    facts = db.read("stories/story_facts", keys=keys)
-    rows = [build(f) for f in facts if f["signals"]]
+    touched = {r["old_story"] for r in dirty if r["old_story"]} | {r["id"] for r in restory}
+    before: dict[str, dict[str, Any]] = {}
+    facts: dict[str, dict[str, Any]] = {}
+    target: dict[str, tuple[str, bool]] = {}
+    keys = {r["key"] for r in dirty}
+    # Close over what a change reaches: the stories holding a key's signals, the
+    # keys of those stories, and the routine stories the keys go to (rebuilt whole).
+    asked: set[str] = set()
+    while touched or keys:
+        asked |= touched
+        for m in db.read("stories/story_members", ids=sorted(touched)) if touched else ():
+            before[m["id"]] = m
+            keys.update(m["keys"])
+            keys.update(k for k in m["signal_keys"] if k)
+        keys -= set(facts)
+        found = db.read("stories/story_facts", keys=sorted(keys)) if keys else []
+        for f in found:
+            facts[f["key"]] = f
+            if f["signals"]:
+                target[f["key"]] = target_of(f)
+        reached = {h for f in found for h in f["holders"]}
+        reached |= {target[f["key"]][0] for f in found if f["key"] in target}
+        touched, keys = reached - asked, set()
+    members: dict[tuple[str, bool], list[dict[str, Any]]] = {}
+    for key, placed in sorted(target.items()):
+        members.setdefault(placed, []).append(facts[key])
+    rows = [build(m, sid, routine) for (sid, routine), m in sorted(members.items())]
     if rows:
         db.run("stories/merge_stories", rows=rows)
-    living = {r["key"] for r in rows}
-    # Stories whose key kept no signal: merge each into where most of its signals went.
-    moved: dict[str, Counter[str]] = {}
-    for r in dirty:
-        if r["old_story"] and r["old_key"] not in living and r["old_key"] != r["key"]:
-            moved.setdefault(r["old_story"], Counter())[r["key"]] += 1
-    for old, targets in sorted(moved.items()):
-        into_key = max(sorted(targets), key=lambda k: targets[k])
+    living = {sid for sid, _ in members}
+    for old, story in sorted(before.items()):
+        if old in living:
+            continue
+        went = Counter(target[k] for k in story["signal_keys"] if k in target)
+        if not went:
+            db.run("stories/delete_story", id=old)
+            continue
+        (into, routine), _ = min(went.items(), key=lambda kv: (-kv[1], kv[0]))
         db.run(
             "stories/merge_story_into",
             **{"from": old},
-            into=story_id(into_key),
-            change_id=f"merge:{old}:{story_id(into_key)}",
+            into=into,
+            take_status=routine == story["routine"],
+            comment=(
+                "late evidence moved this story's events here: "
+                if routine == story["routine"]
+                else "this story's signals now belong here: "
+            ),
+            change_id=f"merge:{old}:{into}",
             ts=datetime.now(UTC).isoformat(),
         )
-    for key in keys:
-        if key not in living:
-            db.run("stories/delete_story", id=story_id(key))
     db.run("stories/clear_dirty", ids=[r["signal"] for r in dirty])
     db.run("stories/clear_restory", ids=[r["id"] for r in restory])
     return len(rows)

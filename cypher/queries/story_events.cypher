@@ -1,10 +1,12 @@
-// A story's events (every event of its correlation key) in time order, ties
+// A story's events (every event of its correlation keys) in time order, ties
 // broken by id, one page after a cursor, optionally of some kinds only.
-// $key: correlation key; $kinds: [kind] or null; $after_ts, $after_id: cursor or null;
+// $keys: the story's correlation keys; $kinds: [kind] or null;
+// $after_ts, $after_id: cursor or null;
 // $limit: page size + 1
 // Writes: nothing
-MATCH (e:Event {correlation_key: $key})
-WHERE ($kinds IS NULL OR e.kind IN $kinds)
+MATCH (e:Event)
+WHERE e.correlation_key IN $keys
+  AND ($kinds IS NULL OR e.kind IN $kinds)
   AND ($after_ts IS NULL OR e.ts > datetime($after_ts)
        OR (e.ts = datetime($after_ts) AND e.id > $after_id))
 OPTIONAL MATCH (e)-[:BY]->(p:Process)

@@ -5,8 +5,11 @@
 MATCH (st:Story {id: $id})
 WHERE NOT EXISTS { (st)-[:HAS]->() } AND NOT EXISTS { (st)-[:TRIAGE]->() }
 OPTIONAL MATCH (st)-[:OF]->(c:Context)
+WITH st, collect(c) AS contexts
 DETACH DELETE st
+WITH contexts
+UNWIND contexts AS c
 WITH c
-WHERE c IS NOT NULL AND NOT EXISTS { (:Process)-[:IN_CONTEXT]->(c) }
+WHERE NOT EXISTS { (:Process)-[:IN_CONTEXT]->(c) }
   AND NOT EXISTS { (:Story)-[:OF]->(c) }
 DETACH DELETE c

@@ -5,5 +5,4 @@
 MATCH (s:Unstoried)
 WHERE s.correlation_key IS NOT NULL
 OPTIONAL MATCH (old:Story)-[:HAS]->(s)
-RETURN s.id AS signal, s.correlation_key AS key, old.id AS old_story,
-       old.correlation_key AS old_key
+RETURN s.id AS signal, s.correlation_key AS key, old.id AS old_story

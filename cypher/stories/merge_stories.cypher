@@ -1,13 +1,16 @@
-// Writes stories: one per correlation key with at least one signal, its
-// properties computed by app/rules/stories.py, its signals and its context.
+// Writes stories: one per correlation key with at least one signal, except that
+// routine keys (only low or info signals, none compromising) with the same
+// layer, host, user and rules share one story. Properties are computed by
+// app/rules/stories.py; the story holds its signals and is OF its contexts.
 // A new story is open; triage (status, assignee) is never overwritten here.
-// $rows: [{id, key, layer, title, summary, severity, score, first_seen, last_seen,
-//          hosts, tactics, rules, signal_ids, signal_count, actions, root}]
+// $rows: [{id, key, keys, routine, layer, title, summary, severity, score, first_seen,
+//          last_seen, hosts, tactics, rules, signal_ids, signal_count, actions, root}]
 // Writes: (:Story), (:Story)-[:HAS]->(:Signal), (:Story)-[:OF]->(:Context)
 UNWIND $rows AS row
 MERGE (st:Story {id: row.id})
 ON CREATE SET st.status = 'open'
-SET st.correlation_key = row.key, st.layer = row.layer, st.title = row.title,
+SET st.correlation_key = row.key, st.correlation_keys = row.keys, st.routine = row.routine,
+    st.layer = row.layer, st.title = row.title,
     st.summary = row.summary, st.severity = row.severity, st.score = row.score,
     st.first_seen = datetime(row.first_seen), st.last_seen = datetime(row.last_seen),
     st.hosts = row.hosts, st.tactics = row.tactics, st.rules = row.rules,
@@ -26,10 +29,11 @@ CALL (st, row) {
 }
 CALL (st, row) {
   MATCH (st)-[of:OF]->(c:Context)
-  WHERE c.key <> row.key
+  WHERE NOT c.key IN row.keys
   DELETE of
 }
 CALL (st, row) {
-  MATCH (c:Context {key: row.key})
+  UNWIND row.keys AS key
+  MATCH (c:Context {key: key})
   MERGE (st)-[:OF]->(c)
 }

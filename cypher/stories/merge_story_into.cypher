@@ -1,26 +1,33 @@
 // Merges a story whose signals all moved to another key into the story they
 // moved to. Its triage history moves along; the target takes its status and
-// assignee when it has no triage of its own; a 'merge' change is recorded
+// assignee when it has no triage of its own and $take_status (false between a
+// routine story and a story of one key: archiving a routine pattern must not
+// archive a session that escalated out of it); a 'merge' change is recorded
 // (and the old id kept in merged_from) when there was history to keep, so that
 // a story nobody touched leaves no trace of arrival order. The emptied story
 // (and its context, when no process is left in it) is deleted.
-// $from: story id; $into: story id; $change_id, $ts: the merge record's id and time
+// $comment: why, before the old story's title;
+// $from: story id; $into: story id; $take_status: bool;
+// $change_id, $ts: the merge record's id and time
 // Writes: moves (:Story)-[:TRIAGE]->(:TriageChange), deletes the old (:Story)
 MATCH (old:Story {id: $from}), (new:Story {id: $into})
 OPTIONAL MATCH (old)-[:TRIAGE]->(t:TriageChange)
 WITH old, new, collect(t) AS history, EXISTS { (new)-[:TRIAGE]->() } AS new_has_history
 FOREACH (t IN history | MERGE (new)-[:TRIAGE]->(t))
-FOREACH (_ IN CASE WHEN size(history) > 0 AND NOT new_has_history THEN [1] ELSE [] END |
+FOREACH (_ IN CASE WHEN size(history) > 0 AND NOT new_has_history AND $take_status THEN [1] ELSE [] END |
   SET new.status = old.status, new.assignee = old.assignee)
 FOREACH (_ IN CASE WHEN size(history) > 0 THEN [1] ELSE [] END |
   CREATE (new)-[:TRIAGE]->(:TriageChange {id: $change_id, ts: datetime($ts), actor: 'storyline',
     field: 'merge', from: old.id, to: new.id,
-    comment: 'late evidence moved this story\'s events here: ' + coalesce(old.title, old.id)})
+    comment: $comment + coalesce(old.title, old.id)})
   SET new.merged_from = coalesce(new.merged_from, []) + [old.id])
 WITH old
 OPTIONAL MATCH (old)-[:OF]->(c:Context)
+WITH old, collect(c) AS contexts
 DETACH DELETE old
+WITH contexts
+UNWIND contexts AS c
 WITH c
-WHERE c IS NOT NULL AND NOT EXISTS { (:Process)-[:IN_CONTEXT]->(c) }
+WHERE NOT EXISTS { (:Process)-[:IN_CONTEXT]->(c) }
   AND NOT EXISTS { (:Story)-[:OF]->(c) }
 DETACH DELETE c

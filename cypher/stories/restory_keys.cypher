@@ -1,5 +1,5 @@
 // Stories whose context changed (root, reason, time span, members) since they
-// were built: their keys are rebuilt with the dirty signals' keys.
+// were built: they are rebuilt with the stories of the dirty signals.
 // Parameters: none. Writes: nothing
 MATCH (st:Restory)
-RETURN st.correlation_key AS key, st.id AS id
+RETURN st.id AS id

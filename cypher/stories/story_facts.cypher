@@ -1,5 +1,7 @@
 // What a story is built from, per correlation key: its signals (with the rule,
-// the event, the process and the host), and the context the key names.
+// the event, the process and the host), and the context the key names with the
+// user its root process ran for (the session user, else the account), and the
+// stories that hold its signals now.
 // $keys: [correlation key]
 // Writes: nothing
 UNWIND $keys AS key
@@ -12,9 +14,16 @@ CALL (key) {
   RETURN [x IN collect(CASE WHEN s IS NULL THEN null ELSE {
     id: s.id, rule_id: s.rule_id, title: s.title, severity: s.severity, tactic: s.tactic,
     technique: s.technique, ts: toString(s.ts), actions: s.actions, source: s.source,
+    compromises: coalesce(s.compromises, false),
     event: e.id, host: e.host_id, container: e.container_id, process: p.key,
     exe: p.exe, pid: p.pid} END) WHERE x IS NOT NULL] AS signals
 }
+CALL (key) {
+  OPTIONAL MATCH (st:Story)-[:HAS]->(:Signal {correlation_key: key})
+  RETURN collect(DISTINCT st.id) AS holders
+}
 RETURN key, c.layer AS layer, c.root AS root, c.reason AS reason, root.exe AS root_exe,
        root.args AS root_args, root.pid AS root_pid, toString(c.first_seen) AS first_seen,
-       toString(c.last_seen) AS last_seen, signals
+       toString(c.last_seen) AS last_seen,
+       coalesce(root.session_user, root.user, toString(root.uid)) AS root_user, signals,
+       holders

@@ -102,3 +102,27 @@ def test_bad_triage_is_a_clear_error(client: TestClient) -> None:
         json={"query": 'mutation { addStoryNote(id: "nope", note: "x") { id } }'},
     ).json()
     assert "no story 'nope'" in body["errors"][0]["message"]
+
+
+def test_a_routine_story_lists_its_contexts_and_their_events(db: Database) -> None:
+    from tests.rules.test_stories import admin_logins
+
+    events, shells = admin_logins()
+    load(db, events)
+    with TestClient(create_app(db)) as c:
+        nodes = [e["node"] for e in gql(
+            c, "{ stories(first: 10) { edges { node { id routine correlationKey correlationKeys "
+               "title } } } }")["stories"]["edges"]]  # fmt: skip
+        [alice] = [n for n in nodes if len(n["correlationKeys"]) == 3]
+        assert alice["routine"] and alice["correlationKey"] == shells["alice-1"]
+        assert set(alice["correlationKeys"]) == {shells[f"alice-{i}"] for i in (1, 2, 3)}
+        story = gql(
+            c,
+            """query($id: ID!) { story(id: $id) { signals { processPid }
+              events(first: 50) { edges { node { processPid signalRules } } } } }""",
+            id=alice["id"],
+        )["story"]
+    assert sorted(s["processPid"] for s in story["signals"]) == [2002, 2102, 2202]
+    flagged = [e["node"]["processPid"] for e in story["events"]["edges"]
+               if e["node"]["signalRules"]]  # fmt: skip
+    assert sorted(flagged) == [2002, 2102, 2202]

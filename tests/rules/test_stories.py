@@ -6,14 +6,16 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.cli import main
 from app.ingest import ingest
 from app.neo4j.database import Database
 from app.pipeline import Pipeline
-from app.rules.stories import progression, record, score, story_id
+from app.rules.stories import progression, record, routine_signature, score, story_id
 from tests.graphstate import rows
-from tests.test_layers import container_with_shell, jvm_exploit
+from tests.test_layers import P, container_with_shell, jvm_exploit, uuid
 
 NO_RULES = Pipeline(rules=())
 BASE_FIELDS = ("ts", "source", "host", "container", "pod", "process", "parent", "ancestors")
@@ -169,3 +171,142 @@ def test_rules_command_lists_rules_and_unsupported_sigma(
     assert sum(1 for r in listed["rules"] if r["source"] == "builtin") >= 25
     assert len(listed["unsupported"]) == 3
     assert all("DestinationHostname" in u["reason"] for u in listed["unsupported"])
+
+
+# routine stories ----------------------------------------------------------------
+
+
+def login(host: str, user: str, uid: int, ses: int, pid: int, start: int) -> tuple[list, P]:
+    """An SSH login whose shell runs `sudo -i`, flagged by a low-severity sensor alert."""
+    init = P(host, 1, 0, "/sbin/init", ["/sbin/init"], attrs={"cgroup": "/init.scope"})
+    sshd = init.child(800, 1, "/usr/sbin/sshd", ["/usr/sbin/sshd", "-D"],
+                      cgroup="/system.slice/ssh.service", auid=4294967295)  # fmt: skip
+    scope = f"/user.slice/user-{uid}.slice/session-{ses}.scope"
+    priv = sshd.child(pid, start, "/usr/sbin/sshd", [f"sshd: {user} [priv]"], auid=uid,
+                      session_id=ses, cgroup=scope)  # fmt: skip
+    bash = priv.child(pid + 1, start + 1, "/bin/bash", ["-bash"], tty="pts/0", uid=uid, user=user)
+    sudo = bash.child(pid + 2, start + 2, "/usr/bin/sudo", ["sudo", "-i"])
+    events = [p.exec() for p in (init, sshd, priv, bash, sudo)]
+    events.append(alert(events[-1], "sudo_root_shell", "low", "privilege_escalation"))
+    return events, bash
+
+
+def admin_logins() -> tuple[list[dict], dict[str, str]]:
+    """alice three times and bob once on node-1, alice once on node-2; the shells' keys."""
+    events: list[dict] = []
+    shells: dict[str, str] = {}
+    for name, host, user, uid, ses, pid in (
+        ("alice-1", "node-1", "alice", 1000, 11, 2000),
+        ("alice-2", "node-1", "alice", 1000, 12, 2100),
+        ("alice-3", "node-1", "alice", 1000, 13, 2200),
+        ("bob-1", "node-1", "bob", 1001, 14, 2300),
+        ("alice-4", "node-2", "alice", 1000, 15, 2400),
+    ):
+        e, bash = login(host, user, uid, ses, pid, 60 * len(shells) + 10)
+        events += e
+        shells[name] = uuid(bash, "interactive_shell")
+    return events, shells
+
+
+ROUTINE = "MATCH (s:Story) RETURN s.id, s.correlation_keys, s.routine, s.status, s.title"
+
+
+def test_repeats_of_low_severity_activity_share_one_routine_story(db: Database) -> None:
+    events, shells = admin_logins()
+    load(db, events)
+    stories = {keys: (routine, status, title) for _, keys, routine, status, title in
+               rows(db, ROUTINE)}  # fmt: skip
+    alice_1 = tuple(sorted(shells[f"alice-{i}"] for i in (1, 2, 3)))
+    assert stories == {
+        alice_1: (True, "open", "sudo root shell on node-1, 3 sessions by alice"),
+        (shells["bob-1"],): (True, "open", "sudo root shell on node-1"),
+        (shells["alice-4"],): (True, "open", "sudo root shell on node-2"),
+    }
+    # every key with a signal is in exactly one story, and the story is OF its contexts
+    assert rows(db, "MATCH (st:Story)-[:OF]->(c:Context) RETURN c.key, st.routine") == {
+        (k, True) for k in shells.values()
+    }
+    scores = dict(rows(db, "MATCH (s:Story) RETURN size(s.correlation_keys), max(s.score)"))
+    assert scores[3] < scores[1]  # a pattern that repeats ranks lower
+    [(summary,)] = rows(db, "MATCH (s:Story) WHERE size(s.correlation_keys) = 3 RETURN s.summary")
+    assert summary.startswith("Routine: 3 interactive_shell sessions of alice")
+
+
+def test_a_session_that_escalates_leaves_its_routine_story(db: Database) -> None:
+    events, shells = admin_logins()
+    load(db, events)
+    [(routine_id,)] = rows(db, "MATCH (s:Story) WHERE size(s.correlation_keys) = 3 RETURN s.id")
+    record(db, routine_id, "status", "archived", "carol", "alice administers node-1")
+    sudo_2 = [e for e in events if e["kind"] == "process_exec"][9]  # alice-2's sudo
+    assert sudo_2["process"]["pid"] == 2102
+    load(db, [alert(sudo_2, "shadow_read", "medium", "credential_access")])
+    escalated = story_id(shells["alice-2"])
+    assert rows(db, ROUTINE) >= {
+        (routine_id, tuple(sorted((shells["alice-1"], shells["alice-3"]))), True, "archived",
+         "sudo root shell on node-1, 2 sessions by alice"),
+        (escalated, (shells["alice-2"],), False, "open",
+         "shadow read on node-1 (+1 more rule)"),
+    }  # fmt: skip
+    assert rows(db, "MATCH (:Story {id: $id})-[:HAS]->(s) RETURN s.rule_id", id=escalated) == {
+        ("sudo_root_shell",),
+        ("shadow_read",),
+    }
+
+
+def test_a_routine_story_left_empty_keeps_its_history_but_not_its_status(db: Database) -> None:
+    events, shell = login("node-1", "alice", 1000, 11, 2000, 10)
+    load(db, events)
+    [(routine_id,)] = rows(db, "MATCH (s:Story) RETURN s.id")
+    record(db, routine_id, "status", "archived", "carol", "expected")
+    load(db, [alert(events[4], "shadow_read", "medium", "credential_access")])
+    escalated = story_id(uuid(shell, "interactive_shell"))
+    assert rows(db, "MATCH (s:Story) RETURN s.id, s.status, s.routine, s.merged_from") == {
+        (escalated, "open", False, (routine_id,))
+    }
+    assert rows(db, "MATCH (:Story)-[:TRIAGE]->(t) RETURN t.field, t.to, t.actor") == {
+        ("status", "archived", "carol"),
+        ("merge", escalated, "storyline"),
+    }
+
+
+def test_what_makes_a_key_routine() -> None:
+    def facts(*severities: str, compromises: bool = False) -> dict[str, Any]:
+        signals = [{"severity": s, "compromises": compromises, "host": "h", "rule_id": f"r{i}"}
+                   for i, s in enumerate(severities)]  # fmt: skip
+        return {"key": "k", "layer": "auid", "root_user": "alice", "signals": signals}
+
+    assert routine_signature(facts("low", "info")) == "auid\x1fh\x1falice\x1fr0,r1"
+    assert routine_signature(facts("low", "medium")) is None
+    assert routine_signature(facts("low", compromises=True)) is None
+    assert routine_signature(facts()) is None
+
+
+SNAPSHOT = (
+    "MATCH (s:Story) OPTIONAL MATCH (s)-[:HAS]->(g:Signal) "
+    "RETURN s.id, s.correlation_key, s.correlation_keys, s.routine, s.title, s.summary, "
+    "s.severity, s.score, s.signal_count, toString(s.first_seen), toString(s.last_seen), "
+    "collect(g.id)"
+)
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_routine_stories_do_not_depend_on_arrival_order(db: Database, data: st.DataObject) -> None:
+    events, _ = admin_logins()
+    escalation = alert(events[10], "shadow_read", "medium", "credential_access")
+    events = [*events, escalation]
+    with db.session() as s:
+        s.run("MATCH (n) DETACH DELETE n").consume()
+    load(db, events)
+    expected = {(*r[:-1], tuple(sorted(r[-1]))) for r in rows(db, SNAPSHOT)}
+    shuffled = data.draw(st.permutations(events), label="order")
+    cut = data.draw(st.integers(min_value=1, max_value=len(events)), label="batch size")
+    with db.session() as s:
+        s.run("MATCH (n) DETACH DELETE n").consume()
+    for i in range(0, len(shuffled), cut):
+        load(db, shuffled[i : i + cut])
+    assert {(*r[:-1], tuple(sorted(r[-1]))) for r in rows(db, SNAPSHOT)} == expected
