@@ -114,7 +114,7 @@ def main() -> None:
         "signals_by_rule": by_rule,
         "top_stories": top,
     }
-    save(f"fidelity-{args.seed}-{args.events}", result)
+    save(f"fidelity-{args.seed}-{args.events}" + ("-no-alerts" if args.no_alerts else ""), result)
     db.close()
 
 

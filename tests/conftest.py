@@ -26,6 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 TEST_BOLT_PORT = int(os.environ.get("STORYLINE_TEST_BOLT_PORT", "17687"))
 TEST_HTTP_PORT = int(os.environ.get("STORYLINE_TEST_HTTP_PORT", "17474"))
+# another home (with other ports) lets two checkouts' suites run at once
+TEST_HOME = Path(os.environ.get("STORYLINE_TEST_HOME", ROOT / ".storyline" / "test"))
 
 
 def docker_answers() -> bool:
@@ -89,9 +91,7 @@ def neo4j_backend() -> Iterator[tuple[str, Target, LocalNeo4j | None]]:
             )
             yield "testcontainers", target, None
         return
-    local = LocalNeo4j(
-        local_settings_for(ROOT / ".storyline" / "test", TEST_BOLT_PORT, TEST_HTTP_PORT)
-    )
+    local = LocalNeo4j(local_settings_for(TEST_HOME, TEST_BOLT_PORT, TEST_HTTP_PORT))
     _, started = local.start()
     try:
         yield "local", Target(local.bolt_uri, local.user, local.password(), None), local
