@@ -3,6 +3,7 @@
     write batch (app/ingest.py)
       -> detect: rules on the batch's events -> signals (app/rules/signals.py)
       -> stamp: the six context layers -> correlation keys (app/layers.py)
+      -> relate: audit records -> what they concern, RELATES_TO (app/relate.py)
       -> stories: signals grouped per correlation key (app/rules/stories.py)
 
 Detection runs before stamping so that a rule's compromise mark roots its
@@ -17,6 +18,7 @@ from typing import Any
 
 from app.layers import stamp
 from app.neo4j.database import Database
+from app.relate import relate
 from app.rules.model import Rule
 from app.rules.signals import active_rules, detect
 from app.rules.stories import refresh
@@ -39,4 +41,5 @@ class Pipeline:
     def __call__(self, db: Database, events: Sequence[dict[str, Any]]) -> None:
         detect(db, events, self.rules)
         stamp(db)
+        relate(db, events)
         refresh(db)

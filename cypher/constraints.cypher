@@ -35,3 +35,5 @@ CREATE INDEX process_correlation_key IF NOT EXISTS FOR (n:Process) ON (n.correla
 CREATE INDEX signal_correlation_key IF NOT EXISTS FOR (n:Signal) ON (n.correlation_key);
 CREATE CONSTRAINT triage_change_id IF NOT EXISTS FOR (n:TriageChange) REQUIRE n.id IS UNIQUE;
 CREATE INDEX story_severity IF NOT EXISTS FOR (n:Story) ON (n.severity);
+CREATE INDEX event_access_key_id IF NOT EXISTS FOR (n:Event) ON (n.access_key_id);
+CREATE INDEX audit_record_access_key_id IF NOT EXISTS FOR (n:AuditRecord) ON (n.access_key_id);

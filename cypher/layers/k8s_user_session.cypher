@@ -6,7 +6,8 @@
 // Kubernetes audit pods/exec or pods/attach record for its pod and container.
 // Otherwise it inherits its parent's key. Key: uuid5(namespace, 'k8s_user_session' + root key).
 // Run by `storyline layers run` after select_frontier; see README.
-// Parameters: none. Writes: p.ctx_k8s_user_session, p.ctx_k8s_user_session_reason
+// Parameters: none. Writes: p.ctx_k8s_user_session, p.ctx_k8s_user_session_reason,
+// p.ctx_k8s_user_session_audit (the audit record's id, when one started the session)
 MATCH (p:Frontier)
 OPTIONAL MATCH (par:Process {key: p.stamp_parent})
 OPTIONAL CALL (p, par) {
@@ -36,4 +37,5 @@ SET p.ctx_k8s_user_session = CASE WHEN starts THEN p.session_uuids[0]
       WHEN starts AND carries THEN 'Kubernetes user session of ' + coalesce(p.session_user, 'an unknown user')
       WHEN starts THEN 'Kubernetes audit ' + a.action + ' by ' + coalesce(a.actor, 'an unknown user')
                        + ' (audit record ' + a.id + ')'
-      ELSE null END
+      ELSE null END,
+    p.ctx_k8s_user_session_audit = CASE WHEN starts AND a IS NOT NULL THEN a.id ELSE null END

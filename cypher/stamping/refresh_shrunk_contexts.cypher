@@ -1,7 +1,8 @@
 // Stamping step 5: recomputes root, reason, first_seen and last_seen of the
 // contexts that lost a member or their root, from the processes left in them.
 // Its story, if any, is rebuilt by the stories step (:Restory).
-// Parameters: none. Writes: Context properties; removes :Shrunk; :Restory on stories
+// Parameters: none. Writes: Context properties; removes :Shrunk; :Restory on stories;
+// :Unrelated on the contexts (their audit record is linked again by the relate step)
 MATCH (c:Shrunk)
 REMOVE c:Shrunk
 WITH c
@@ -15,11 +16,13 @@ CALL (c) {
 }
 SET c.root = starter.p.key, c.root_rank = starter.rank,
     c.reason = starter.p['ctx_' + c.layer + '_reason'],
+    c.audit_record = starter.p['ctx_' + c.layer + '_audit'],
     c.first_seen = reduce(t = null, m IN members |
       CASE WHEN m.start_time IS NOT NULL AND (t IS NULL OR m.start_time < t) THEN m.start_time ELSE t END),
     c.last_seen = reduce(t = null, m IN members |
       CASE WHEN coalesce(m.exit_time, m.start_time) IS NOT NULL AND (t IS NULL OR coalesce(m.exit_time, m.start_time) > t)
            THEN coalesce(m.exit_time, m.start_time) ELSE t END)
+SET c:Unrelated
 WITH c
 MATCH (st:Story)-[:OF]->(c)
 SET st:Restory
