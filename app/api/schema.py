@@ -8,6 +8,7 @@ from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDept
 from strawberry.types import Info
 
 from app import __version__
+from app.api.processes import Process, get_process
 from app.api.stories import (
     Story,
     StoryConnection,
@@ -213,6 +214,12 @@ class Query:
     @strawberry.field(description="One story by id.")
     async def story(self, info: Info, id: strawberry.ID) -> Story | None:
         return await get_story(info, str(id))
+
+    @strawberry.field(
+        description="One process by key, with its lineage, events and execution contexts."
+    )
+    async def process(self, info: Info, key: strawberry.ID) -> Process | None:
+        return await get_process(info, str(key))
 
     @strawberry.field(description="One event by id, with the explanation of its correlation key.")
     async def event(self, info: Info, id: strawberry.ID) -> Event | None:
