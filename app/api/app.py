@@ -1,4 +1,4 @@
-"""The Starlette application: /graphql, /healthz and /readyz."""
+"""The Starlette application: /graphql, /healthz, /readyz and a story's graph export."""
 
 from __future__ import annotations
 
@@ -11,10 +11,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
+from app.api.graph import build_graph, to_cytoscape, to_graphml
+from app.api.rest import error
 from app.api.rest import routes as rest_routes
 from app.api.schema import schema
 from app.neo4j.database import Database
 from app.settings import Settings
+
+GRAPH_FORMATS = ("json", "cytoscape", "graphml")
 
 
 class StorylineGraphQL(GraphQL):
@@ -41,11 +45,24 @@ def create_app(db: Database, settings: Settings | None = None) -> Starlette:
             return JSONResponse({"status": "ready", "neo4j": "answers"})
         return JSONResponse({"status": "not ready", "neo4j": "does not answer"}, status_code=503)
 
+    async def story_graph(request: Request) -> Response:
+        fmt = request.query_params.get("format", "json")
+        if fmt not in GRAPH_FORMATS:
+            return error(400, f"unknown format {fmt!r}: use one of {', '.join(GRAPH_FORMATS)}")
+        story_id = request.path_params["id"]
+        graph = await run_in_threadpool(build_graph, db, story_id)
+        if graph is None:
+            return error(404, f"no story {story_id!r}")
+        if fmt == "graphml":
+            return Response(to_graphml(graph), media_type="application/graphml+xml")
+        return JSONResponse(to_cytoscape(graph) if fmt == "cytoscape" else graph)
+
     graphql = StorylineGraphQL(db, settings)
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/api/v1/stories/{id}/graph", story_graph, methods=["GET"]),
         *rest_routes(db, settings),
     ]
     app = Starlette(routes=routes)

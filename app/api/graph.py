@@ -1,0 +1,743 @@
+"""A story's investigation graph, its exports (Cytoscape.js JSON, GraphML) and GraphQL types.
+
+The graph holds the story's processes with their lineage up to the top, what
+they touched, where they ran (with status), the audit records related to them
+and the findings on their hosts and containers. It is compact, and the
+compaction never changes what the graph says about a process:
+
+- The events of one process of one kind on one target are one edge, with the
+  events' `count`, `first_seen` and `last_seen` (`kinds` holds the event kind).
+- Sibling processes become one `ProcessGroup` node (with `count` and the
+  `members`' keys) only when every question about them has the same answer:
+  they are leaves (no children, so no descendants to tell apart), not a
+  context root, with the same parents (so the same ancestors), the same
+  executable and arguments, user, hosts and containers, and the same set of
+  (event kind, target) touches, signal rules and related audit records.
+  A member's ancestors, descendants and touched resources are then its group's.
+
+It is bounded: at most `max_nodes` nodes and `max_activity` merged activity
+edges. Past that it is cut deterministically (members by start time, then
+nodes by kind and lineage depth) and says so with `truncated: true`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+import strawberry
+from starlette.concurrency import run_in_threadpool
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from app.neo4j.database import Database
+from app.rules.stories import SEVERITY_RANK
+
+MAX_NODES = 5000
+MAX_ACTIVITY = 20000
+
+NODE_KINDS = (
+    "Process", "ProcessGroup", "File", "Endpoint", "Domain", "Host", "Container", "Pod",
+    "AuditRecord", "Finding",
+)  # fmt: skip
+EDGE_TYPES = (
+    "CHILD_OF", "TOUCHES", "CONNECTS", "RESOLVES", "ON_HOST", "IN_CONTAINER", "IN_POD",
+    "RELATES_TO", "AFFECTS",
+)  # fmt: skip
+RESOURCE_KIND = {"TOUCHES": "File", "CONNECTS": "Endpoint", "RESOLVES": "Domain"}
+STATUSES = ("running", "exited", "unknown")
+# status values other writers may use for hosts, containers and pods
+STATUS_ALIASES = {"stopped": "exited", "terminated": "exited", "dead": "exited", "up": "running"}
+# what the members of a process group share, by construction (see _groups)
+GROUP_SHARED = (
+    "exe", "args", "user", "uid", "host_id", "container_id", "in_story", "signal_rules",
+    "signal_severity",
+)  # fmt: skip
+# the order in which a cut keeps nodes: lineage first, then where it ran, then the rest
+CUT_ORDER = {
+    "Process": 0, "ProcessGroup": 0, "Host": 1, "Container": 1, "Pod": 1,
+    "AuditRecord": 2, "Finding": 2, "File": 3, "Endpoint": 3, "Domain": 3,
+}  # fmt: skip
+
+
+# -- building -------------------------------------------------------------------
+
+
+def node_id(kind: str, key: str) -> str:
+    """Returns the id of a graph node: its kind and its key in the database."""
+    return f"{kind}:{key}"
+
+
+def _iso(value: Any) -> str:
+    """Returns a Neo4j temporal value as Neo4j's toString() writes it (as the rest of the
+    API does): UTC as Z, fractional seconds without trailing zeros."""
+    text = value.iso_format()
+    if text.endswith("+00:00"):
+        text = text[:-6] + "Z"
+    head, dot, tail = text.partition(".")
+    if dot:
+        digits = len(tail) - len(tail.lstrip("0123456789"))
+        fraction = tail[:digits].rstrip("0")
+        text = head + ("." + fraction if fraction else "") + tail[digits:]
+    return text
+
+
+def _sortable(value: Any) -> str:
+    """Returns a value as text that sorts in time order (fixed-width ISO 8601)."""
+    if value is None:
+        return "~"
+    return value.iso_format() if hasattr(value, "iso_format") else str(value)
+
+
+def _plain(value: Any) -> Any:
+    """Returns a value with Neo4j temporal values as ISO 8601 strings, maps sorted by key."""
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in sorted(value.items())}
+    if hasattr(value, "iso_format"):
+        return _iso(value)
+    return value
+
+
+def _props(raw: dict[str, Any]) -> dict[str, Any]:
+    """Returns node properties without nulls or internal fields (named `_...`)."""
+    return {k: v for k, v in raw.items() if v is not None and not k.startswith("_")}
+
+
+def _latest(*values: Any) -> Any:
+    present = [v for v in values if v is not None]
+    return max(present) if present else None
+
+
+def _earliest(*values: Any) -> Any:
+    present = [v for v in values if v is not None]
+    return min(present) if present else None
+
+
+def place_status(props: dict[str, Any]) -> str:
+    """Returns a host's, container's or pod's status: its `status` property when it
+    says running or exited (or a synonym), else unknown (nothing says either)."""
+    raw = str(props.get("status") or "").lower()
+    status = STATUS_ALIASES.get(raw, raw)
+    return status if status in STATUSES else "unknown"
+
+
+def process_status(props: dict[str, Any], places: list[str]) -> str:
+    """Returns a process's status: exited once its exit was seen (exit_time) or the
+    container or host it ran in has exited; unknown for a placeholder (only named
+    as a parent or ancestor, never seen itself); else running (no exit seen)."""
+    if props.get("exit_time") is not None or props.get("exit_code") is not None:
+        return "exited"
+    if "exited" in places:
+        return "exited"
+    if props.get("placeholder"):
+        return "unknown"
+    return "running"
+
+
+def _label(kind: str, key: str, props: dict[str, Any]) -> str:
+    if kind == "Process":
+        name = PurePosixPath(props.get("exe") or props.get("comm") or "?").name
+        return f"{name} ({props['pid']})" if props.get("pid") is not None else name
+    if kind == "ProcessGroup":
+        return f"{PurePosixPath(props.get('exe') or '?').name} x{props['count']}"
+    if kind == "File":
+        return props.get("path") or key
+    if kind == "Host":
+        return props.get("name") or key
+    if kind == "Container":
+        return props.get("name") or key
+    if kind == "Pod":
+        name = props.get("name")
+        return f"{props['namespace']}/{name}" if name and props.get("namespace") else name or key
+    if kind == "AuditRecord":
+        return props.get("action") or key
+    if kind == "Finding":
+        return props.get("ref") or props.get("title") or key
+    return key
+
+
+@dataclass
+class _Edge:
+    type: str
+    source: str
+    target: str
+    kind: str | None = None
+    count: int = 0
+    first_seen: Any = None
+    last_seen: Any = None
+
+    @property
+    def id(self) -> str:
+        base = f"{self.type}:{self.source}->{self.target}"
+        return f"{base}:{self.kind}" if self.kind else base
+
+
+@dataclass
+class _Builder:
+    """Accumulates nodes and edges; an edge added twice is merged (counts add up)."""
+
+    nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    edges: dict[tuple[str, str, str, str | None], _Edge] = field(default_factory=dict)
+    rank: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+
+    def node(self, kind: str, key: str, props: dict[str, Any], rank: tuple[Any, ...]) -> str:
+        nid = node_id(kind, key)
+        if nid not in self.nodes:
+            props = _plain({k: v for k, v in props.items() if v is not None})
+            label = _label(kind, key, props)
+            self.nodes[nid] = {"id": nid, "kind": kind, "label": label, "properties": props}
+            self.rank[nid] = (CUT_ORDER[kind], *rank, nid)
+        return nid
+
+    def edge(
+        self,
+        type_: str,
+        source: str,
+        target: str,
+        kind: str | None = None,
+        count: int = 1,
+        first_seen: Any = None,
+        last_seen: Any = None,
+    ) -> None:
+        slot = (type_, source, target, kind)
+        edge = self.edges.get(slot)
+        if edge is None:
+            edge = self.edges[slot] = _Edge(type_, source, target, kind)
+        edge.count += count
+        edge.first_seen = _earliest(edge.first_seen, first_seen)
+        edge.last_seen = _latest(edge.last_seen, last_seen)
+
+    def finish(self, max_nodes: int, truncated: bool) -> tuple[list[dict], list[dict], bool]:
+        keep = sorted(self.nodes, key=lambda nid: self.rank[nid])
+        if len(keep) > max_nodes:
+            keep, truncated = keep[:max_nodes], True
+        kept = set(keep)
+        nodes = [self.nodes[nid] for nid in sorted(kept)]
+        edges = sorted(
+            (e for e in self.edges.values() if e.source in kept and e.target in kept),
+            key=lambda e: e.id,
+        )
+        return nodes, [_edge_data(e) for e in edges], truncated
+
+
+def _edge_data(e: _Edge) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "source": e.source,
+        "target": e.target,
+        "type": e.type,
+        "count": e.count,
+        "first_seen": _plain(e.first_seen),
+        "last_seen": _plain(e.last_seen),
+        "kinds": [e.kind] if e.kind else [],
+    }
+
+
+def _depths(parents: dict[str, list[str]]) -> dict[str, int]:
+    """Returns each process's distance from the top of its lineage (the longest way up)."""
+    depth: dict[str, int] = {}
+    for start in sorted(parents):
+        stack, open_ = [start], {start}
+        while stack:
+            key = stack[-1]
+            # a parent already open is a CHILD_OF cycle (bad input): it is not followed
+            todo = [p for p in parents[key] if p not in depth and p not in open_]
+            if todo:
+                stack.append(todo[0])
+                open_.add(todo[0])
+                continue
+            stack.pop()
+            open_.discard(key)
+            depth[key] = 1 + max((depth[p] for p in parents[key] if p in depth), default=-1)
+    return depth
+
+
+def _groups(
+    procs: dict[str, dict[str, Any]],
+    roots: set[str],
+    touches: dict[str, dict[tuple, list]],
+    signals: dict[str, dict[str, Any]],
+    audits: dict[str, set[str]],
+) -> dict[str, list[str]]:
+    """Returns the sibling groups worth merging (two members or more), by first member.
+
+    Siblings merge only when the graph answers every question about them the
+    same way: leaves that are no context root, with the same parents, executable,
+    arguments, user, hosts, containers, touches, signal rules and audit records."""
+    has_children = {parent for row in procs.values() for parent in row["parents"]}
+    by_signature: dict[tuple, list[str]] = defaultdict(list)
+    for key, row in procs.items():
+        if key in has_children or key in roots or not row["parents"]:
+            continue
+        props = row["props"]
+        signature = (
+            tuple(sorted(row["parents"])),
+            props.get("exe"),
+            tuple(props.get("args") or ()),
+            props.get("uid"),
+            props.get("user"),
+            tuple(sorted(row["hosts"])),
+            tuple(sorted(row["containers"])),
+            row["member"],
+            tuple(sorted(touches.get(key, {}))),
+            tuple(sorted(signals.get(key, {}).get("rules", ()))),
+            tuple(sorted(audits.get(key, ()))),
+        )
+        by_signature[signature].append(key)
+    groups = {}
+    for members in by_signature.values():
+        if len(members) > 1:
+            members.sort()
+            groups[members[0]] = members
+    return groups
+
+
+def _signal_marks(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    marks = {}
+    for r in rows:
+        severity = max(r["severities"], key=lambda s: SEVERITY_RANK.get(s, 2))
+        marks[r["key"]] = {"rules": sorted(r["rules"]), "severity": severity, "count": r["count"]}
+    return marks
+
+
+@dataclass
+class _Found:
+    """What the database holds for one story's graph, before compaction."""
+
+    story: dict[str, Any]
+    contexts: list[dict[str, Any]]
+    procs: dict[str, dict[str, Any]]
+    activity: list[dict[str, Any]]
+    signals: dict[str, dict[str, Any]]
+    containers: dict[str, dict[str, Any]]
+    hosts: dict[str, dict[str, Any]]
+    audit: list[dict[str, Any]]
+    findings: list[dict[str, Any]]
+    truncated: bool
+
+
+def _find(db: Database, story_id: str, max_nodes: int, max_activity: int) -> _Found | None:
+    """Reads a story's processes, activity, places, audit records and findings, each
+    query bounded by the limits."""
+    found = db.read("graph/story", id=story_id)
+    if not found:
+        return None
+    story, contexts = found[0]["story"], found[0]["contexts"]
+    keys = sorted(set(story["correlation_keys"]) | {c["key"] for c in contexts})
+    members = [r["key"] for r in db.read("graph/members", keys=keys, limit=max_nodes + 1)]
+    truncated = len(members) > max_nodes
+    members = members[:max_nodes]
+    procs = {r["key"]: r for r in db.read("graph/processes", keys=members)}
+    activity = db.read("graph/activity", keys=members, limit=max_activity + 1)
+    truncated |= len(activity) > max_activity
+    container_ids = sorted({c for r in procs.values() for c in r["containers"]})
+    containers = {r["id"]: r for r in db.read("graph/containers", ids=container_ids)}
+    host_ids = sorted(
+        {h for r in procs.values() for h in r["hosts"]}
+        | {h for r in containers.values() for h in r["hosts"]}
+    )
+    pod_uids = sorted({p["uid"] for r in containers.values() for p in r["pods"]})
+    audit = db.read(
+        "graph/audit_records",
+        process_keys=sorted(procs),
+        context_keys=keys,
+        container_ids=container_ids,
+        pod_uids=pod_uids,
+        limit=max_nodes + 1,
+    )
+    findings = db.read(
+        "graph/findings", host_ids=host_ids, container_ids=container_ids, limit=max_nodes + 1
+    )
+    truncated |= len(audit) > max_nodes or len(findings) > max_nodes
+    return _Found(
+        story=story,
+        contexts=contexts,
+        procs=procs,
+        activity=activity[:max_activity],
+        signals=_signal_marks(db.read("graph/signals", id=story_id)),
+        containers=containers,
+        hosts={r["id"]: r for r in db.read("graph/hosts", ids=host_ids)},
+        audit=audit[:max_nodes],
+        findings=findings[:max_nodes],
+        truncated=truncated,
+    )
+
+
+class _Compactor:
+    """Turns what was found into the compact graph."""
+
+    def __init__(self, found: _Found) -> None:
+        self.found = found
+        self.procs = found.procs
+        self.roots = {c["root"] for c in found.contexts if c.get("root")}
+        # activity merged per (process, kind, target): each process's (type, kind, target) slots
+        self.touches: dict[str, dict[tuple[str, str, str], list[Any]]] = defaultdict(dict)
+        self.resources: dict[tuple[str, str], dict[str, Any]] = {}
+        for r in found.activity:
+            slot = (r["type"], r["kind"], r["target"])
+            self.touches[r["process"]][slot] = [r["count"], r["first_seen"], r["last_seen"]]
+            self.resources[RESOURCE_KIND[r["type"]], r["target"]] = r["props"]
+        audited: dict[str, set[str]] = defaultdict(set)
+        for r in found.audit:
+            if r["target_kind"] == "Process":
+                audited[r["target"]].add(r["id"])
+        self.groups = _groups(self.procs, self.roots, self.touches, found.signals, audited)
+        self.depth = _depths({k: [p for p in r["parents"] if p in self.procs]
+                              for k, r in self.procs.items()})  # fmt: skip
+        self.node_of: dict[str, str] = {}
+        self.status_of: dict[str, tuple[str, Any]] = {}
+        self.b = _Builder()
+
+    def graph(self, max_nodes: int) -> dict[str, Any]:
+        self.places()
+        self.processes()
+        self.lineage_and_activity()
+        self.audit_and_findings()
+        nodes, edges, truncated = self.b.finish(max_nodes, self.found.truncated)
+        story = {**_props(self.found.story), "contexts": [_props(c) for c in self.found.contexts]}
+        return {"story": _plain(story), "nodes": nodes, "edges": edges, "truncated": truncated}
+
+    def places(self) -> None:
+        for hid, r in self.found.hosts.items():
+            status = place_status(r["props"])
+            self.status_of[node_id("Host", hid)] = (status, r["props"].get("last_seen"))
+            self.b.node("Host", hid, {**_props(r["props"]), "status": status}, (hid,))
+        for r in self.found.containers.values():
+            for pod in r["pods"]:
+                props = {**_props(pod), "status": place_status(pod)}
+                self.b.node("Pod", pod["uid"], props, (pod["uid"],))
+        for cid, r in self.found.containers.items():
+            status = place_status(r["props"])
+            self.status_of[node_id("Container", cid)] = (status, r["props"].get("last_seen"))
+            nid = self.b.node("Container", cid, {**_props(r["props"]), "status": status}, (cid,))
+            for hid in r["hosts"]:
+                self.b.edge("ON_HOST", nid, node_id("Host", hid))
+            for pod in r["pods"]:
+                self.b.edge("IN_POD", nid, node_id("Pod", pod["uid"]))
+
+    def process_props(self, key: str) -> dict[str, Any]:
+        r, props = self.procs[key], self.procs[key]["props"]
+        places = [node_id("Host", h) for h in r["hosts"]]
+        places += [node_id("Container", c) for c in r["containers"]]
+        known = [self.status_of[p] for p in places if p in self.status_of]
+        status = process_status(props, [s for s, _ in known])
+        if props.get("exit_time") is not None:
+            last_seen = props["exit_time"]
+        else:
+            ended = [seen for s, seen in known if s == "exited"] if status == "exited" else []
+            last_seen = _earliest(*ended) or _latest(r["last_event"], props.get("start_time"))
+        mark = self.found.signals.get(key)
+        return {
+            **_props(props),
+            "key": key,
+            "status": status,
+            "last_seen": last_seen,
+            "in_story": r["member"],
+            "context_root": key in self.roots,
+            "signal_rules": mark["rules"] if mark else [],
+            "signal_severity": mark["severity"] if mark else None,
+            "signal_count": mark["count"] if mark else 0,
+        }
+
+    def rank(self, key: str, start: Any) -> tuple[Any, ...]:
+        # ancestors before descendants, so that a cut keeps every kept process's lineage
+        return (self.depth[key], _sortable(start), key)
+
+    def processes(self) -> None:
+        grouped = {m: first for first, ms in self.groups.items() for m in ms}
+        for key in sorted(self.procs):
+            if key in grouped:
+                self.node_of[key] = node_id("ProcessGroup", grouped[key])
+            else:
+                start = self.procs[key]["props"].get("start_time")
+                props = self.process_props(key)
+                self.node_of[key] = self.b.node("Process", key, props, self.rank(key, start))
+        for first, members in sorted(self.groups.items()):
+            each = [self.process_props(m) for m in members]
+            statuses = {p["status"] for p in each}
+            if "running" in statuses:
+                status = "running"
+            else:
+                status = "exited" if statuses == {"exited"} else "unknown"
+            starts = [self.procs[m]["props"].get("start_time") for m in members]
+            props = {
+                "count": len(members),
+                "members": members,
+                "pids": [p.get("pid") for p in each],
+                **{k: each[0].get(k) for k in GROUP_SHARED},
+                "signal_count": sum(p["signal_count"] for p in each),
+                "first_start": _earliest(*starts),
+                "last_start": _latest(*starts),
+                "status": status,
+                "last_seen": _latest(*(p["last_seen"] for p in each)),
+            }
+            self.b.node("ProcessGroup", first, props, self.rank(first, _earliest(*starts)))
+
+    def lineage_and_activity(self) -> None:
+        for key, r in sorted(self.procs.items()):
+            source = self.node_of[key]
+            for parent in r["parents"]:
+                if parent in self.procs:
+                    self.b.edge("CHILD_OF", source, self.node_of[parent])
+            for hid in r["hosts"]:
+                self.b.edge("ON_HOST", source, node_id("Host", hid))
+            for cid in r["containers"]:
+                self.b.edge("IN_CONTAINER", source, node_id("Container", cid))
+            for (type_, kind, target), (n, first, last) in sorted(self.touches[key].items()):
+                target_id = node_id(RESOURCE_KIND[type_], target)
+                self.b.edge(type_, source, target_id, kind, n, first, last)
+        first_touch: dict[str, Any] = {}
+        for e in self.b.edges.values():
+            if e.kind is not None:
+                first_touch[e.target] = _earliest(first_touch.get(e.target), e.first_seen)
+        for (kind, key), raw in sorted(self.resources.items()):
+            self.b.node(kind, key, raw, (_sortable(first_touch.get(node_id(kind, key))),))
+
+    def audit_and_findings(self) -> None:
+        root_of = {c["key"]: c.get("root") for c in self.found.contexts}
+        records: dict[str, dict[str, Any]] = {}
+        for r in self.found.audit:
+            props = records.setdefault(r["id"], {**_props(r["props"]), "contexts": []})
+            if r["target_kind"] == "Context":
+                props["contexts"].append(r["target"])
+        for aid, props in sorted(records.items()):
+            self.b.node("AuditRecord", aid, props, (_sortable(props.get("ts")),))
+        for r in self.found.audit:
+            source = node_id("AuditRecord", r["id"])
+            if r["target_kind"] == "Process":
+                self.b.edge("RELATES_TO", source, self.node_of[r["target"]])
+            elif r["target_kind"] == "Context":
+                # contexts are not nodes of the graph: the record points at the context's root
+                root = root_of.get(r["target"])
+                if root in self.node_of:
+                    self.b.edge("RELATES_TO", source, self.node_of[root])
+            else:
+                self.b.edge("RELATES_TO", source, node_id(r["target_kind"], r["target"]))
+        for r in self.found.findings:
+            fid = self.b.node("Finding", r["id"], _props(r["props"]), (r["id"],))
+            self.b.edge("AFFECTS", fid, node_id(r["target_kind"], r["target"]))
+
+
+def build_graph(
+    db: Database,
+    story_id: str,
+    *,
+    max_nodes: int = MAX_NODES,
+    max_activity: int = MAX_ACTIVITY,
+) -> dict[str, Any] | None:
+    """Builds a story's investigation graph as plain data; None when no story has the id.
+
+    Returns {story, nodes: [{id, kind, label, properties}], edges: [{id, source,
+    target, type, count, first_seen, last_seen, kinds}], truncated}, sorted by id."""
+    found = _find(db, story_id, max_nodes, max_activity)
+    return _Compactor(found).graph(max_nodes) if found is not None else None
+
+
+# -- exports --------------------------------------------------------------------
+
+
+def to_cytoscape(graph: dict[str, Any]) -> dict[str, Any]:
+    """Returns a graph as Cytoscape.js JSON (`cy.json()` / `cytoscape({elements})`).
+
+    Node data holds id, kind, label and the properties (under `properties`, so
+    that no property shadows a field Cytoscape.js reserves, such as `parent`);
+    classes say kind, status and signal severity, for styling."""
+
+    def classes(n: dict[str, Any]) -> str:
+        props = n["properties"]
+        found = [n["kind"].lower()]
+        if props.get("status"):
+            found.append(props["status"])
+        if props.get("signal_severity"):
+            found += ["signal", f"signal-{props['signal_severity']}"]
+        return " ".join(found)
+
+    return {
+        "data": {"story": graph["story"], "truncated": graph["truncated"]},
+        "elements": {
+            "nodes": [
+                {
+                    "data": {
+                        "id": n["id"],
+                        "kind": n["kind"],
+                        "label": n["label"],
+                        "properties": n["properties"],
+                    },
+                    "classes": classes(n),
+                }
+                for n in graph["nodes"]
+            ],
+            "edges": [{"data": dict(e)} for e in graph["edges"]],
+        },
+    }
+
+
+GRAPHML_NS = "http://graphml.graphdrawing.org/xmlns"
+# characters XML 1.0 cannot hold, even escaped (process arguments may carry any byte)
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_text(value: Any) -> str:
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, list | dict):
+        text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    else:
+        text = str(value)
+    return _NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _graphml_type(values: list[Any]) -> str:
+    types = {type(v) for v in values}
+    if types == {bool}:
+        return "boolean"
+    if types == {int}:
+        return "long"
+    if types <= {int, float}:
+        return "double"
+    return "string"
+
+
+def to_graphml(graph: dict[str, Any]) -> str:
+    """Returns a graph as GraphML: a <key> for every attribute, lists and maps as JSON
+    text. Node attributes are `kind`, `label` and `properties.<name>`; edge
+    attributes `type`, `count`, `first_seen`, `last_seen`, `kinds`."""
+    ET.register_namespace("", GRAPHML_NS)
+    root = ET.Element(f"{{{GRAPHML_NS}}}graphml")
+
+    def attributes(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+        found: dict[str, list[Any]] = defaultdict(list)
+        for row in rows:
+            for name, value in row.items():
+                if value is not None:
+                    found[name].append(value)
+        return found
+
+    node_rows = [
+        {"kind": n["kind"], "label": n["label"],
+         **{f"properties.{k}": v for k, v in n["properties"].items()}}
+        for n in graph["nodes"]
+    ]  # fmt: skip
+    edge_rows = [
+        {k: v for k, v in e.items() if k not in ("id", "source", "target")} for e in graph["edges"]
+    ]
+    graph_row = {"story": graph["story"]["id"], "truncated": graph["truncated"]}
+    key_ids: dict[tuple[str, str], str] = {}
+    for domain, prefix, rows in (
+        ("graph", "g", [graph_row]),
+        ("node", "n", node_rows),
+        ("edge", "e", edge_rows),
+    ):
+        for i, (name, values) in enumerate(sorted(attributes(rows).items())):
+            key_ids[domain, name] = f"{prefix}{i}"
+            ET.SubElement(
+                root,
+                f"{{{GRAPHML_NS}}}key",
+                {"id": f"{prefix}{i}", "for": domain, "attr.name": name,
+                 "attr.type": _graphml_type(values)},
+            )  # fmt: skip
+
+    def data(parent: ET.Element, domain: str, row: dict[str, Any]) -> None:
+        for name, value in sorted(row.items()):
+            if value is not None:
+                element = ET.SubElement(
+                    parent, f"{{{GRAPHML_NS}}}data", {"key": key_ids[domain, name]}
+                )
+                element.text = _xml_text(value)
+
+    g = ET.SubElement(root, f"{{{GRAPHML_NS}}}graph", {"id": "G", "edgedefault": "directed"})
+    data(g, "graph", graph_row)
+    for n, row in zip(graph["nodes"], node_rows, strict=True):
+        data(ET.SubElement(g, f"{{{GRAPHML_NS}}}node", {"id": _xml_text(n["id"])}), "node", row)
+    for e, row in zip(graph["edges"], edge_rows, strict=True):
+        ends = {"id": _xml_text(e["id"]), "source": _xml_text(e["source"]),
+                "target": _xml_text(e["target"])}  # fmt: skip
+        data(ET.SubElement(g, f"{{{GRAPHML_NS}}}edge", ends), "edge", row)
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+# -- GraphQL --------------------------------------------------------------------
+
+
+@strawberry.type(description="A node of a story's investigation graph.")
+class GraphNode:
+    id: strawberry.ID = strawberry.field(description="The node's kind and key, `Kind:key`.")
+    kind: str = strawberry.field(
+        description="Process, ProcessGroup, File, Endpoint, Domain, Host, Container, Pod, "
+        "AuditRecord or Finding."
+    )
+    label: str = strawberry.field(description="Display text.")
+    properties: JSON = strawberry.field(
+        description="The node's properties; processes and groups carry status, last_seen, "
+        "signal_rules and signal_severity, a group its count and members."
+    )
+
+
+@strawberry.type(description="An edge of a story's investigation graph; repeats are merged.")
+class GraphEdge:
+    id: strawberry.ID
+    source: str
+    target: str
+    type: str = strawberry.field(
+        description="CHILD_OF, TOUCHES, CONNECTS, RESOLVES, ON_HOST, IN_CONTAINER, IN_POD, "
+        "RELATES_TO or AFFECTS."
+    )
+    count: int = strawberry.field(
+        description="How many events (or, from a group, relationships) the edge stands for."
+    )
+    first_seen: str | None
+    last_seen: str | None
+    kinds: list[str] = strawberry.field(description="The event kind of an activity edge.")
+
+
+@strawberry.type(
+    description="A story's processes with their lineage, what they touched, where they ran, "
+    "related audit records and findings; compact, and cut (truncated) past a size limit."
+)
+class InvestigationGraph:
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]
+    truncated: bool
+
+
+def investigation_graph(graph: dict[str, Any]) -> InvestigationGraph:
+    """Builds the GraphQL type from build_graph's data."""
+    return InvestigationGraph(
+        nodes=[
+            GraphNode(
+                id=strawberry.ID(n["id"]),
+                kind=n["kind"],
+                label=n["label"],
+                properties=n["properties"],
+            )
+            for n in graph["nodes"]
+        ],
+        edges=[
+            GraphEdge(
+                id=strawberry.ID(e["id"]),
+                source=e["source"],
+                target=e["target"],
+                type=e["type"],
+                count=e["count"],
+                first_seen=e["first_seen"],
+                last_seen=e["last_seen"],
+                kinds=e["kinds"],
+            )
+            for e in graph["edges"]
+        ],
+        truncated=graph["truncated"],
+    )
+
+
+async def story_graph(info: Info, story_id: str) -> InvestigationGraph | None:
+    """Returns a story's investigation graph, or None when no story has the id."""
+    graph = await run_in_threadpool(build_graph, info.context["db"], story_id)
+    return investigation_graph(graph) if graph is not None else None

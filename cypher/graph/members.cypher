@@ -1,0 +1,23 @@
+// The processes of a story's contexts: those linked to the contexts, those whose
+// events carry one of the keys, and the contexts' root processes. Earliest first
+// (by start time, then key; unknown start times last), at most $limit of them,
+// so that a cut keeps the start of the story.
+// $keys: the story's correlation keys; $limit: how many at most
+// Writes: nothing
+CALL () {
+  UNWIND $keys AS key
+  MATCH (p:Process)-[:IN_CONTEXT]->(:Context {key: key})
+  RETURN p
+  UNION
+  UNWIND $keys AS key
+  MATCH (:Event {correlation_key: key})-[:BY]->(p:Process)
+  RETURN p
+  UNION
+  UNWIND $keys AS key
+  MATCH (c:Context {key: key})
+  MATCH (p:Process {key: c.root})
+  RETURN p
+}
+WITH p ORDER BY p.start_time, p.key
+LIMIT $limit
+RETURN p.key AS key
