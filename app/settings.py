@@ -69,6 +69,7 @@ class Settings:
     port: int = 8000
     max_body_bytes: int = 64 * 1024 * 1024
     ingest_batch_size: int = 2000
+    subscription_poll_ms: int = 2000
     rule_dirs: tuple[str, ...] = ()
     sigma_dirs: tuple[str, ...] = ()
 
@@ -103,6 +104,7 @@ class Settings:
             port=_int(env, "STORYLINE_PORT", 8000),
             max_body_bytes=_int(env, "STORYLINE_MAX_BODY_BYTES", 64 * 1024 * 1024),
             ingest_batch_size=_int(env, "STORYLINE_INGEST_BATCH_SIZE", 2000),
+            subscription_poll_ms=_int(env, "STORYLINE_SUBSCRIPTION_POLL_MS", 2000),
             rule_dirs=_paths(env.get("STORYLINE_RULES_DIRS")),
             sigma_dirs=_paths(env.get("STORYLINE_SIGMA_DIRS")),
         )

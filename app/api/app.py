@@ -8,7 +8,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 
 from app.api.graph import build_graph, to_cytoscape, to_graphml
@@ -62,6 +62,7 @@ def create_app(db: Database, settings: Settings | None = None) -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),  # subscriptions: graphql-transport-ws, graphql-ws
         Route("/api/v1/stories/{id}/graph", story_graph, methods=["GET"]),
         *rest_routes(db, settings),
     ]

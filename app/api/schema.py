@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
+
 import strawberry
 from starlette.concurrency import run_in_threadpool
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
@@ -18,6 +20,7 @@ from app.api.stories import (
     list_stories,
     triage,
 )
+from app.api.subscriptions import story_updates
 from app.neo4j.database import Database
 
 
@@ -230,6 +233,19 @@ class Query:
         return await run_in_threadpool(_about, database(info))
 
 
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="Stories as they are created or change (signals, score, triage), from "
+        "the moment of subscribing, oldest change first; filter as in `stories`."
+    )
+    async def story_updates(
+        self, info: Info, filter: StoryFilter | None = None
+    ) -> AsyncGenerator[Story, None]:
+        async for story in story_updates(info, filter):
+            yield story
+
+
 # Abusive queries are refused before they run: nesting, aliases and size are bounded
 # (page sizes are bounded by each connection's `first`).
 MAX_DEPTH = 10
@@ -242,4 +258,6 @@ LIMITS = [
     lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
 ]
 
-schema = strawberry.Schema(query=Query, mutation=Mutation, extensions=LIMITS)
+schema = strawberry.Schema(
+    query=Query, mutation=Mutation, subscription=Subscription, extensions=LIMITS
+)

@@ -3,13 +3,20 @@
 // layer, host, user and rules share one story. Properties are computed by
 // app/rules/stories.py; the story holds its signals and is OF its contexts.
 // A new story is open; triage (status, assignee) is never overwritten here.
+// updated_at (the server's clock) moves when what a reader sees changes.
 // $rows: [{id, key, keys, routine, layer, title, summary, severity, score, first_seen,
 //          last_seen, hosts, tactics, rules, signal_ids, signal_count, actions, root}]
 // Writes: (:Story), (:Story)-[:HAS]->(:Signal), (:Story)-[:OF]->(:Context)
 UNWIND $rows AS row
 MERGE (st:Story {id: row.id})
 ON CREATE SET st.status = 'open'
-SET st.correlation_key = row.key, st.correlation_keys = row.keys, st.routine = row.routine,
+WITH st, row,
+     st.title IS NULL OR st.title <> row.title OR st.severity <> row.severity
+     OR st.score <> row.score OR st.signal_count <> row.signal_count
+     OR st.correlation_keys IS NULL OR st.correlation_keys <> row.keys
+     OR st.last_seen <> datetime(row.last_seen) AS changed
+SET st.updated_at = CASE WHEN changed THEN datetime() ELSE st.updated_at END,
+    st.correlation_key = row.key, st.correlation_keys = row.keys, st.routine = row.routine,
     st.layer = row.layer, st.title = row.title,
     st.summary = row.summary, st.severity = row.severity, st.score = row.score,
     st.first_seen = datetime(row.first_seen), st.last_seen = datetime(row.last_seen),

@@ -14,6 +14,7 @@ MATCH (old:Story {id: $from}), (new:Story {id: $into})
 OPTIONAL MATCH (old)-[:TRIAGE]->(t:TriageChange)
 WITH old, new, collect(t) AS history, EXISTS { (new)-[:TRIAGE]->() } AS new_has_history
 FOREACH (t IN history | MERGE (new)-[:TRIAGE]->(t))
+SET new.updated_at = datetime()
 FOREACH (_ IN CASE WHEN size(history) > 0 AND NOT new_has_history AND $take_status THEN [1] ELSE [] END |
   SET new.status = old.status, new.assignee = old.assignee)
 FOREACH (_ IN CASE WHEN size(history) > 0 THEN [1] ELSE [] END |

@@ -1,0 +1,68 @@
+"""GraphQL subscription: stories as they are created or change.
+
+The app is stateless and any number of replicas may serve one Neo4j, so the
+change feed is the database itself: every story write moves `Story.updated_at`
+(the server's clock) when what a reader sees changes, and each subscription
+polls for stories updated since its last poll. Transactions may commit a little
+after the time they stamp, so each poll looks back OVERLAP further and drops
+what it already sent (same id, same updated_at).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from datetime import datetime, timedelta
+
+from starlette.concurrency import run_in_threadpool
+from strawberry.types import Info
+
+from app.api.stories import Story, StoryFilter, story_of
+
+OVERLAP = timedelta(seconds=10)
+BATCH = 200
+
+
+def _parse(ts: str) -> datetime:
+    # Neo4j prints nanoseconds and a Z; Python's fromisoformat takes microseconds
+    head, _, frac = ts.rstrip("Z").partition(".")
+    return datetime.fromisoformat(f"{head}.{(frac + '000000')[:6]}+00:00")
+
+
+async def story_updates(
+    info: Info, filter: StoryFilter | None = None
+) -> AsyncGenerator[Story, None]:
+    """Yields each story created or changed after the subscription starts, in order."""
+    db = info.context["db"]
+    interval = info.context["settings"].subscription_poll_ms / 1000
+    statuses = [s.value for s in filter.status] if filter and filter.status else None
+    severities = [s.value for s in filter.severity] if filter and filter.severity else None
+    _, now = await run_in_threadpool(db.query, "RETURN toString(datetime()) AS now")
+    since = _parse(now[0]["now"])
+    sent: dict[str, str] = {}  # story id -> the updated_at last sent
+    while True:
+        after_ts, after_id = (since - OVERLAP).isoformat(), ""
+        while True:  # page through everything updated since the look-back point
+            found = await run_in_threadpool(
+                db.read,
+                "queries/stories_updated_since",
+                after_ts=after_ts,
+                after_id=after_id,
+                statuses=statuses,
+                severities=severities,
+                limit=BATCH,
+            )
+            for row in found:
+                props = row["story"]
+                stamp = props["updated_at"]
+                after_ts, after_id = stamp, props["id"]
+                if sent.get(props["id"]) == stamp:
+                    continue
+                sent[props["id"]] = stamp
+                since = max(since, _parse(stamp))
+                yield story_of(props)
+            if len(found) < BATCH:
+                break
+        horizon = since - OVERLAP
+        sent = {k: v for k, v in sent.items() if _parse(v) >= horizon}
+        await asyncio.sleep(interval)
