@@ -11,6 +11,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from app.api.auth import (
+    Authenticator,
+    add_token,
+    exposure_problem,
+    read_tokens,
+    revoke_token,
+)
 from app.errors import InputError, StorylineError
 from app.settings import Settings
 
@@ -126,6 +133,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(handler=cmd_demo)
 
+    tokens = commands.add_parser("tokens", help="manage API tokens (bearer, with scopes)")
+    tokens.add_argument("action", choices=["add", "list", "revoke"])
+    tokens.add_argument("name", nargs="?", help="the token's name (who made a change)")
+    tokens.add_argument(
+        "--scope",
+        action="append",
+        default=[],
+        choices=["read", "triage", "ingest", "admin"],
+        help="what the token may do (repeat); triage implies read, admin everything",
+    )
+    tokens.set_defaults(handler=cmd_tokens)
+
     schema = commands.add_parser("schema", help="print the GraphQL schema (SDL)")
     schema.add_argument(
         "--events", action="store_true", help="print the native event JSON Schema instead"
@@ -146,6 +165,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # SystemExit(0) lets the `finally` below stop the Neo4j this command started.
     signal.signal(signal.SIGTERM, _exit_cleanly)
     settings = Settings.from_env()
+    host = args.host or settings.host
+    port = args.port or settings.port
+    auth = Authenticator(settings.tokens_path)
+    problem = exposure_problem(host, auth, settings.auth_off)
+    if problem:
+        raise InputError(problem)
+    if auth.enabled:
+        print(f"API tokens required (from {settings.tokens_path})")
+    else:
+        print(f"no API token in {settings.tokens_path}: the API is open on {host}")
     local: LocalNeo4j | None = None
     started = False
     if settings.uses_local_neo4j:
@@ -161,8 +190,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         count = db.apply_constraints()
         print(f"applied {count} constraint and index statements")
         app = create_app(db, settings)
-        host = args.host or settings.host
-        port = args.port or settings.port
         print(f"GraphiQL at http://{host}:{port}/graphql")
         uvicorn.run(app, host=host, port=port, log_level="info")
     finally:
@@ -170,6 +197,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if started and local is not None:
             print("stopping the Neo4j this command started")
             local.stop()
+    return 0
+
+
+def cmd_tokens(args: argparse.Namespace) -> int:
+    """Adds (printing the token once), lists or revokes API tokens."""
+    settings = Settings.from_env()
+    path = settings.tokens_path
+    if args.action == "list":
+        for entry in read_tokens(path):
+            print(f"{entry.name}\t{','.join(sorted(entry.scopes))}")
+        return 0
+    if not args.name:
+        raise InputError(f"tokens {args.action} needs a NAME")
+    if args.action == "revoke":
+        if not revoke_token(path, args.name):
+            raise InputError(f"no token named {args.name!r} in {path}")
+        print(f"revoked {args.name}")
+        return 0
+    if not args.scope:
+        raise InputError("tokens add needs at least one --scope (read, triage, ingest, admin)")
+    token = add_token(path, args.name, args.scope)
+    print(token)
+    print(f"(shown once; its digest is in {path})", file=sys.stderr)
     return 0
 
 

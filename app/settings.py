@@ -70,8 +70,15 @@ class Settings:
     max_body_bytes: int = 64 * 1024 * 1024
     ingest_batch_size: int = 2000
     subscription_poll_ms: int = 2000
+    api_tokens_file: Path | None = None
+    auth_off: bool = False
     rule_dirs: tuple[str, ...] = ()
     sigma_dirs: tuple[str, ...] = ()
+
+    @property
+    def tokens_path(self) -> Path:
+        """Where the API tokens are kept (see app/api/auth.py)."""
+        return self.api_tokens_file or self.local.data_dir / "api-tokens"
 
     @property
     def uses_local_neo4j(self) -> bool:
@@ -105,6 +112,10 @@ class Settings:
             max_body_bytes=_int(env, "STORYLINE_MAX_BODY_BYTES", 64 * 1024 * 1024),
             ingest_batch_size=_int(env, "STORYLINE_INGEST_BATCH_SIZE", 2000),
             subscription_poll_ms=_int(env, "STORYLINE_SUBSCRIPTION_POLL_MS", 2000),
+            api_tokens_file=Path(
+                env.get("STORYLINE_API_TOKENS_FILE") or local.data_dir / "api-tokens"
+            ).expanduser(),
+            auth_off=env.get("STORYLINE_AUTH", "on").lower() == "off",
             rule_dirs=_paths(env.get("STORYLINE_RULES_DIRS")),
             sigma_dirs=_paths(env.get("STORYLINE_SIGMA_DIRS")),
         )

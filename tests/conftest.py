@@ -28,6 +28,9 @@ TEST_BOLT_PORT = int(os.environ.get("STORYLINE_TEST_BOLT_PORT", "17687"))
 TEST_HTTP_PORT = int(os.environ.get("STORYLINE_TEST_HTTP_PORT", "17474"))
 # another home (with other ports) lets two checkouts' suites run at once
 TEST_HOME = Path(os.environ.get("STORYLINE_TEST_HOME", ROOT / ".storyline" / "test"))
+# The suite's apps are open (no API token) unless a test gives them a token file:
+# a developer's own tokens must not change what the tests see.
+os.environ["STORYLINE_API_TOKENS_FILE"] = str(TEST_HOME / "no-api-tokens")
 
 
 def docker_answers() -> bool:

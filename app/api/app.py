@@ -6,11 +6,13 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 
+from app.api.auth import Authenticator, AuthMiddleware, principal_of
 from app.api.graph import build_graph, to_cytoscape, to_graphml
 from app.api.rest import error
 from app.api.rest import routes as rest_routes
@@ -46,6 +48,8 @@ def create_app(db: Database, settings: Settings | None = None) -> Starlette:
         return JSONResponse({"status": "not ready", "neo4j": "does not answer"}, status_code=503)
 
     async def story_graph(request: Request) -> Response:
+        if not principal_of(request).can("read"):
+            return error(403, "this API token lacks the 'read' scope")
         fmt = request.query_params.get("format", "json")
         if fmt not in GRAPH_FORMATS:
             return error(400, f"unknown format {fmt!r}: use one of {', '.join(GRAPH_FORMATS)}")
@@ -66,7 +70,9 @@ def create_app(db: Database, settings: Settings | None = None) -> Starlette:
         Route("/api/v1/stories/{id}/graph", story_graph, methods=["GET"]),
         *rest_routes(db, settings),
     ]
-    app = Starlette(routes=routes)
+    auth = Authenticator(settings.tokens_path)
+    app = Starlette(routes=routes, middleware=[Middleware(AuthMiddleware, auth=auth)])
+    app.state.auth = auth
     app.state.db = db
     app.state.settings = settings
     return app

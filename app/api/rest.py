@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app.adapters import UnknownFormat, get_adapter
+from app.api.auth import principal_of
 from app.deadletter import list_letters
 from app.errors import InputError, PayloadTooLarge
 from app.framing import decode_body
@@ -37,10 +38,19 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def denied(request: Request, scope: str) -> JSONResponse | None:
+    """Returns a 403 when the request's token lacks a scope, else None."""
+    if principal_of(request).can(scope):
+        return None
+    return error(403, f"this API token lacks the {scope!r} scope")
+
+
 def routes(db: Database, settings: Settings) -> list[Route]:
     """Returns the REST routes bound to a database."""
 
     async def post_events(request: Request) -> Response:
+        if refused := denied(request, "ingest"):
+            return refused
         format_name = request.query_params.get("format", "storyline")
         try:
             get_adapter(format_name)
@@ -78,6 +88,8 @@ def routes(db: Database, settings: Settings) -> list[Route]:
         return JSONResponse(report)
 
     async def get_dead_letters(request: Request) -> Response:
+        if refused := denied(request, "admin"):
+            return refused
         try:
             limit = int(request.query_params.get("limit", "100"))
         except ValueError:
@@ -87,6 +99,8 @@ def routes(db: Database, settings: Settings) -> list[Route]:
         return JSONResponse({"dead_letters": letters})
 
     async def post_resubmit(request: Request) -> Response:
+        if refused := denied(request, "admin"):
+            return refused
         ids = request.query_params.getlist("id") or None
         result = await run_in_threadpool(resubmit, db, ids)
         return JSONResponse(result)

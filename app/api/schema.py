@@ -7,9 +7,11 @@ from collections.abc import AsyncGenerator
 import strawberry
 from starlette.concurrency import run_in_threadpool
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.permission import BasePermission
 from strawberry.types import Info
 
 from app import __version__
+from app.api.auth import principal_of
 from app.api.processes import Process, get_process
 from app.api.stories import (
     Story,
@@ -22,6 +24,30 @@ from app.api.stories import (
 )
 from app.api.subscriptions import story_updates
 from app.neo4j.database import Database
+
+
+class _Scoped(BasePermission):
+    """Lets a root field run only for tokens holding `scope` (app/api/auth.py)."""
+
+    scope = "admin"
+
+    def has_permission(self, source: object, info: Info, **kwargs: object) -> bool:
+        return principal_of(info.context.get("request")).can(self.scope)
+
+
+class CanRead(_Scoped):
+    scope = "read"
+    message = "this API token lacks the 'read' scope"
+
+
+class CanTriage(_Scoped):
+    scope = "triage"
+    message = "this API token lacks the 'triage' scope"
+
+
+class CanIngest(_Scoped):
+    scope = "ingest"
+    message = "this API token lacks the 'ingest' scope"
 
 
 def database(info: Info) -> Database:
@@ -114,24 +140,32 @@ def _ingest(info: Info, format: str, records: str) -> IngestReport:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Sets a story's triage status, with a comment; recorded.")
+    @strawberry.mutation(
+        description="Sets a story's triage status, with a comment; recorded.",
+        permission_classes=[CanTriage],
+    )
     async def set_story_status(
         self, info: Info, id: strawberry.ID, status: StoryStatus, comment: str | None = None
     ) -> Story:
         return await triage(info, str(id), "status", status.value, comment)
 
-    @strawberry.mutation(description="Assigns a story (null unassigns); recorded.")
+    @strawberry.mutation(
+        description="Assigns a story (null unassigns); recorded.", permission_classes=[CanTriage]
+    )
     async def assign_story(
         self, info: Info, id: strawberry.ID, assignee: str | None, comment: str | None = None
     ) -> Story:
         return await triage(info, str(id), "assignee", assignee, comment)
 
-    @strawberry.mutation(description="Adds a note to a story's triage history.")
+    @strawberry.mutation(
+        description="Adds a note to a story's triage history.", permission_classes=[CanTriage]
+    )
     async def add_story_note(self, info: Info, id: strawberry.ID, note: str) -> Story:
         return await triage(info, str(id), "note", note, None)
 
     @strawberry.mutation(
-        description="Ingests records of a format (JSON array, NDJSON or log lines, as text)."
+        description="Ingests records of a format (JSON array, NDJSON or log lines, as text).",
+        permission_classes=[CanIngest],
     )
     async def ingest(self, info: Info, records: str, format: str = "storyline") -> IngestReport:
         return await run_in_threadpool(_ingest, info, format, records)
@@ -204,7 +238,10 @@ def _event(db: Database, event_id: str) -> Event | None:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="Stories by score, highest first (Relay cursor pagination).")
+    @strawberry.field(
+        description="Stories by score, highest first (Relay cursor pagination).",
+        permission_classes=[CanRead],
+    )
     async def stories(
         self,
         info: Info,
@@ -214,21 +251,27 @@ class Query:
     ) -> StoryConnection:
         return await list_stories(info, filter, first, after)
 
-    @strawberry.field(description="One story by id.")
+    @strawberry.field(description="One story by id.", permission_classes=[CanRead])
     async def story(self, info: Info, id: strawberry.ID) -> Story | None:
         return await get_story(info, str(id))
 
     @strawberry.field(
-        description="One process by key, with its lineage, events and execution contexts."
+        description="One process by key, with its lineage, events and execution contexts.",
+        permission_classes=[CanRead],
     )
     async def process(self, info: Info, key: strawberry.ID) -> Process | None:
         return await get_process(info, str(key))
 
-    @strawberry.field(description="One event by id, with the explanation of its correlation key.")
+    @strawberry.field(
+        description="One event by id, with the explanation of its correlation key.",
+        permission_classes=[CanRead],
+    )
     async def event(self, info: Info, id: strawberry.ID) -> Event | None:
         return await run_in_threadpool(_event, database(info), str(id))
 
-    @strawberry.field(description="The service's version and the Neo4j behind it.")
+    @strawberry.field(
+        description="The service's version and the Neo4j behind it.", permission_classes=[CanRead]
+    )
     async def about(self, info: Info) -> About:
         return await run_in_threadpool(_about, database(info))
 
@@ -237,7 +280,8 @@ class Query:
 class Subscription:
     @strawberry.subscription(
         description="Stories as they are created or change (signals, score, triage), from "
-        "the moment of subscribing, oldest change first; filter as in `stories`."
+        "the moment of subscribing, oldest change first; filter as in `stories`.",
+        permission_classes=[CanRead],
     )
     async def story_updates(
         self, info: Info, filter: StoryFilter | None = None

@@ -11,6 +11,7 @@ import strawberry
 from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
+from app.api.auth import actor_name
 from app.neo4j.database import Database
 from app.rules import stories as story_logic
 
@@ -341,10 +342,8 @@ async def get_story(info: Info, story_id: str) -> Story | None:
 
 
 def actor(info: Info) -> str:
-    """Returns who makes a change: the X-Storyline-Actor header, else 'api'."""
-    request = info.context.get("request")
-    name = request.headers.get("x-storyline-actor") if request is not None else None
-    return (name or "api")[:200]
+    """Returns who makes a change: the API token's name (app/api/auth.py)."""
+    return actor_name(info.context.get("request"))
 
 
 async def triage(
