@@ -37,4 +37,7 @@ CREATE CONSTRAINT triage_change_id IF NOT EXISTS FOR (n:TriageChange) REQUIRE n.
 CREATE INDEX story_severity IF NOT EXISTS FOR (n:Story) ON (n.severity);
 CREATE INDEX event_access_key_id IF NOT EXISTS FOR (n:Event) ON (n.access_key_id);
 CREATE INDEX audit_record_access_key_id IF NOT EXISTS FOR (n:AuditRecord) ON (n.access_key_id);
+CREATE INDEX event_correlation_key_ts IF NOT EXISTS FOR (n:Event) ON (n.correlation_key, n.ts);
+CREATE INDEX event_correlation_key_kind_ts IF NOT EXISTS FOR (n:Event) ON (n.correlation_key, n.kind, n.ts);
 CREATE INDEX story_updated_at IF NOT EXISTS FOR (n:Story) ON (n.updated_at);
+CREATE INDEX signal_correlation_key_severity IF NOT EXISTS FOR (n:Signal) ON (n.correlation_key, n.severity);

@@ -19,9 +19,9 @@ from app.api.stories import (
     StoryEvent,
     StoryEventConnection,
     StoryEventEdge,
-    _decode,
-    _encode,
-    _page_size,
+    decode_cursor,
+    encode_cursor,
+    page_size,
 )
 from app.layers import LAYERS
 from app.neo4j.database import Database
@@ -92,8 +92,8 @@ class Process:
     async def children(
         self, info: Info, first: int = 50, after: str | None = None
     ) -> ProcessConnection:
-        first = _page_size(first)
-        rank = _decode(after)[0] if after else None
+        first = page_size(first)
+        rank = decode_cursor(after)[0] if after else None
 
         def find() -> ProcessConnection:
             found = _db(info).read(
@@ -102,7 +102,7 @@ class Process:
             page = found[:first]
             nodes = _processes(_db(info), [r["key"] for r in page])
             edges = [
-                ProcessEdge(cursor=_encode(r["rank"], None), node=n)
+                ProcessEdge(cursor=encode_cursor(r["rank"], None), node=n)
                 for r, n in zip(page, nodes, strict=True)
             ]
             return ProcessConnection(
@@ -158,8 +158,8 @@ class Process:
         after: str | None = None,
         kinds: list[str] | None = None,
     ) -> StoryEventConnection:
-        first = _page_size(first)
-        after_ts, after_id = _decode(after) if after else (None, None)
+        first = page_size(first)
+        after_ts, after_id = decode_cursor(after) if after else (None, None)
         found = await run_in_threadpool(
             _db(info).read,
             "queries/process_events",
@@ -171,7 +171,7 @@ class Process:
         )
         edges = [
             StoryEventEdge(
-                cursor=_encode(r["ts"], r["id"]),
+                cursor=encode_cursor(r["ts"], r["id"]),
                 node=StoryEvent(
                     id=strawberry.ID(r["id"]),
                     kind=r["kind"],

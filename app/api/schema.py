@@ -14,6 +14,7 @@ from app import __version__
 from app.api.auth import principal_of
 from app.api.processes import Process, get_process
 from app.api.stories import (
+    Explanation,
     Story,
     StoryConnection,
     StoryFilter,
@@ -169,22 +170,6 @@ class Mutation:
     )
     async def ingest(self, info: Info, records: str, format: str = "storyline") -> IngestReport:
         return await run_in_threadpool(_ingest, info, format, records)
-
-
-@strawberry.type(description="Why an event has its correlation key.")
-class Explanation:
-    layer: str = strawberry.field(description="The context layer the key comes from.")
-    context_class: str = strawberry.field(description="session or ambient.")
-    correlation_key: str
-    root_process_key: str | None = strawberry.field(
-        description="The process that started the context."
-    )
-    root_process_exe: str | None
-    root_process_pid: int | None
-    root_process_args: list[str] | None
-    reason: str | None = strawberry.field(
-        description="The attribute or signal that started the context."
-    )
 
 
 @strawberry.type(description="A normalised event.")

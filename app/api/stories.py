@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from starlette.concurrency import run_in_threadpool
@@ -14,6 +14,10 @@ from strawberry.types import Info
 from app.api.auth import actor_name
 from app.neo4j.database import Database
 from app.rules import stories as story_logic
+
+if TYPE_CHECKING:
+    from app.api.graph import InvestigationGraph
+    from app.api.timeline import TimelineConnection
 
 MAX_PAGE = 200
 
@@ -97,6 +101,24 @@ class StoryEventConnection:
 
 
 @strawberry.type(
+    description="Why an event has its correlation key, or why a story's context exists."
+)
+class Explanation:
+    layer: str = strawberry.field(description="The context layer the key comes from.")
+    context_class: str = strawberry.field(description="session or ambient.")
+    correlation_key: str
+    root_process_key: str | None = strawberry.field(
+        description="The process that started the context."
+    )
+    root_process_exe: str | None
+    root_process_pid: int | None
+    root_process_args: list[str] | None
+    reason: str | None = strawberry.field(
+        description="The attribute or signal that started the context."
+    )
+
+
+@strawberry.type(
     description="An attack story: the signals of one execution context, or of the routine "
     "contexts (only low or info signals, none compromising) that share a layer, host, user "
     "and rules."
@@ -129,6 +151,43 @@ class Story:
     root_process_key: str | None
     recommended_actions: list[str]
     merged_from: list[str]
+    updated_at: str | None = strawberry.field(
+        description="When what this story shows last changed (signals, score, triage)."
+    )
+
+    @strawberry.field(
+        description="Why each of the story's contexts exists: its layer, the process that "
+        "started it and the attribute, signal or audit record that made it start."
+    )
+    async def explain(self, info: Info) -> list[Explanation]:
+        found = await run_in_threadpool(
+            _db(info).read, "queries/story_contexts", keys=self.correlation_keys
+        )
+        return [
+            Explanation(
+                layer=r["layer"],
+                context_class=r["context_class"],
+                correlation_key=r["key"],
+                root_process_key=r["root_key"],
+                root_process_exe=r["root_exe"],
+                root_process_pid=r["root_pid"],
+                root_process_args=r["root_args"],
+                reason=r["reason"],
+            )
+            for r in found
+        ]
+
+    @strawberry.field(
+        description="The story's investigation graph (also GET /api/v1/stories/{id}/graph): "
+        "its processes with their lineage, what they touched, where they ran, related audit "
+        "records and findings; repeated activity merged."
+    )
+    async def graph(
+        self, info: Info
+    ) -> Annotated[InvestigationGraph, strawberry.lazy("app.api.graph")] | None:
+        from app.api.graph import story_graph  # it imports this module's types
+
+        return await story_graph(info, str(self.id))
 
     @strawberry.field(description="The story's signals, in time order.")
     async def signals(self, info: Info) -> list[Signal]:
@@ -148,8 +207,8 @@ class Story:
         after: str | None = None,
         kinds: list[str] | None = None,
     ) -> StoryEventConnection:
-        first = _page_size(first)
-        after_ts, after_id = _decode(after) if after else (None, None)
+        first = page_size(first)
+        after_ts, after_id = decode_cursor(after) if after else (None, None)
         found = await run_in_threadpool(
             _db(info).read,
             "queries/story_events",
@@ -161,7 +220,7 @@ class Story:
         )
         edges = [
             StoryEventEdge(
-                cursor=_encode(r["ts"], r["id"]),
+                cursor=encode_cursor(r["ts"], r["id"]),
                 node=StoryEvent(
                     id=strawberry.ID(r["id"]),
                     kind=r["kind"],
@@ -182,6 +241,28 @@ class Story:
                 has_next_page=len(found) > first,
                 end_cursor=edges[-1].cursor if edges else None,
             ),
+        )
+
+    @strawberry.field(
+        description="The story's threat timeline (Relay cursor pagination): every event of its "
+        "correlation keys, with the signals on it and their recommended actions, its triage "
+        "changes and its related audit records, in time order; ties follow causality (a "
+        "parent's exec before its child's). `kinds`: event kinds, `triage`, `audit_record`. "
+        "`severities`: only events carrying a signal of one of them (with it, triage changes "
+        "and audit records appear only when `kinds` names them). An empty list filters nothing."
+    )
+    async def timeline(
+        self,
+        info: Info,
+        first: int = 50,
+        after: str | None = None,
+        kinds: list[str] | None = None,
+        severities: list[Severity] | None = None,
+    ) -> Annotated[TimelineConnection, strawberry.lazy("app.api.timeline")]:
+        from app.api.timeline import resolve_timeline  # it imports this module's types
+
+        return await resolve_timeline(
+            info, str(self.id), self.correlation_keys, first, after, kinds, severities
         )
 
 
@@ -208,17 +289,17 @@ def _db(info: Info) -> Database:
     return info.context["db"]
 
 
-def _page_size(first: int) -> int:
+def page_size(first: int) -> int:
     if first < 1 or first > MAX_PAGE:
         raise ValueError(f"first must be between 1 and {MAX_PAGE}")
     return first
 
 
-def _encode(*parts: Any) -> str:
+def encode_cursor(*parts: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(parts).encode()).decode()
 
 
-def _decode(cursor: str) -> tuple[Any, Any]:
+def decode_cursor(cursor: str) -> tuple[Any, Any]:
     try:
         first, second = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (ValueError, TypeError):
@@ -249,10 +330,11 @@ def story_of(props: dict[str, Any]) -> Story:
         root_process_key=props.get("root"),
         recommended_actions=props.get("recommended_actions") or [],
         merged_from=props.get("merged_from") or [],
+        updated_at=props.get("updated_at"),
     )
 
 
-def _signal(s: dict[str, Any]) -> Signal:
+def signal_of(s: dict[str, Any]) -> Signal:
     return Signal(
         id=strawberry.ID(s["id"]),
         rule_id=s["rule_id"],
@@ -273,7 +355,7 @@ def _signal(s: dict[str, Any]) -> Signal:
     )
 
 
-def _change(t: dict[str, Any]) -> TriageChange:
+def change_of(t: dict[str, Any]) -> TriageChange:
     return TriageChange(
         id=strawberry.ID(t["id"]),
         ts=t["ts"],
@@ -292,8 +374,8 @@ async def _detail(info: Info, story_id: str) -> dict[str, Any] | None:
         cache[story_id] = (
             {
                 "story": found[0]["story"],
-                "signals": [_signal(s) for s in found[0]["signals"]],
-                "history": [_change(t) for t in found[0]["history"]],
+                "signals": [signal_of(s) for s in found[0]["signals"]],
+                "history": [change_of(t) for t in found[0]["history"]],
             }
             if found
             else None
@@ -305,10 +387,10 @@ async def list_stories(
     info: Info, filter: StoryFilter | None, first: int, after: str | None
 ) -> StoryConnection:
     """Lists stories by score with Relay cursors."""
-    first = _page_size(first)
+    first = page_size(first)
     statuses = [s.value for s in filter.status] if filter and filter.status else None
     severities = [s.value for s in filter.severity] if filter and filter.severity else None
-    after_score, after_id = _decode(after) if after else (None, None)
+    after_score, after_id = decode_cursor(after) if after else (None, None)
     db = _db(info)
     found = await run_in_threadpool(
         db.read,
@@ -323,7 +405,9 @@ async def list_stories(
         db.read, "queries/count_stories", statuses=statuses, severities=severities
     )
     edges = [
-        StoryEdge(cursor=_encode(r["story"]["score"], r["story"]["id"]), node=story_of(r["story"]))
+        StoryEdge(
+            cursor=encode_cursor(r["story"]["score"], r["story"]["id"]), node=story_of(r["story"])
+        )
         for r in found[:first]
     ]
     return StoryConnection(

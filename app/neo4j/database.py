@@ -63,6 +63,9 @@ class Database:
             target.uri,
             auth=(target.user, target.password.reveal()),
             user_agent="storyline",
+            # "property key does not exist" and the like: normal on a sparse or young
+            # graph, and logged by the driver as warnings for every such query
+            notifications_disabled_classifications=["UNRECOGNIZED"],
         )
 
     def close(self) -> None:

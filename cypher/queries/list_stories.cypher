@@ -8,6 +8,7 @@ WHERE ($statuses IS NULL OR s.status IN $statuses)
   AND ($severities IS NULL OR s.severity IN $severities)
   AND ($after_score IS NULL OR s.score < $after_score
        OR (s.score = $after_score AND s.id > $after_id))
-RETURN s {.*, first_seen: toString(s.first_seen), last_seen: toString(s.last_seen)} AS story
+RETURN s {.*, first_seen: toString(s.first_seen), last_seen: toString(s.last_seen),
+          updated_at: toString(s.updated_at)} AS story
 ORDER BY s.score DESC, s.id
 LIMIT $limit

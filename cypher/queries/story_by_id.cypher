@@ -18,5 +18,6 @@ CALL (s) {
   RETURN [x IN collect(CASE WHEN t IS NULL THEN null ELSE t {.*, ts: toString(t.ts)} END)
           WHERE x IS NOT NULL] AS history
 }
-RETURN s {.*, first_seen: toString(s.first_seen), last_seen: toString(s.last_seen)} AS story,
+RETURN s {.*, first_seen: toString(s.first_seen), last_seen: toString(s.last_seen),
+          updated_at: toString(s.updated_at)} AS story,
        signals, history

@@ -126,3 +126,26 @@ def test_a_routine_story_lists_its_contexts_and_their_events(db: Database) -> No
     flagged = [e["node"]["processPid"] for e in story["events"]["edges"]
                if e["node"]["signalRules"]]  # fmt: skip
     assert sorted(flagged) == [2002, 2102, 2202]
+
+
+def test_a_story_explains_its_context_and_carries_its_graph(client: TestClient) -> None:
+    top = gql(client, LIST, first=1)["stories"]["edges"][0]["node"]
+    story = gql(
+        client,
+        """query($id: ID!) { story(id: $id) { updatedAt
+          explain { layer contextClass rootProcessExe rootProcessPid reason }
+          graph { truncated nodes { id kind } edges { type source target count } } } }""",
+        id=top["id"],
+    )["story"]
+    assert story["updatedAt"] and story["updatedAt"].endswith("Z")
+    [why] = story["explain"]
+    assert (why["layer"], why["contextClass"], why["rootProcessExe"]) == (
+        "exploit", "session", "/bin/sh"
+    )  # fmt: skip
+    assert "sensor.shell_from_jvm" in why["reason"]
+    graph = story["graph"]
+    kinds = {n["kind"] for n in graph["nodes"]}
+    assert {"Process", "Host"} <= kinds and graph["truncated"] is False
+    ids = {n["id"] for n in graph["nodes"]}
+    assert all(e["source"] in ids and e["target"] in ids for e in graph["edges"])
+    assert {"CHILD_OF", "ON_HOST"} <= {e["type"] for e in graph["edges"]}
