@@ -16,11 +16,10 @@ from strawberry.types import Info
 
 from app.api.stories import (
     PageInfo,
-    StoryEvent,
     StoryEventConnection,
-    StoryEventEdge,
     decode_cursor,
     encode_cursor,
+    event_page,
     page_size,
 )
 from app.layers import LAYERS
@@ -158,40 +157,8 @@ class Process:
         after: str | None = None,
         kinds: list[str] | None = None,
     ) -> StoryEventConnection:
-        first = page_size(first)
-        after_ts, after_id = decode_cursor(after) if after else (None, None)
-        found = await run_in_threadpool(
-            _db(info).read,
-            "queries/process_events",
-            key=str(self.key),
-            kinds=kinds,
-            after_ts=after_ts,
-            after_id=after_id,
-            limit=first + 1,
-        )
-        edges = [
-            StoryEventEdge(
-                cursor=encode_cursor(r["ts"], r["id"]),
-                node=StoryEvent(
-                    id=strawberry.ID(r["id"]),
-                    kind=r["kind"],
-                    ts=r["ts"],
-                    summary=r["summary"],
-                    host_id=r["host_id"],
-                    process_key=r["process_key"],
-                    process_pid=r["process_pid"],
-                    process_exe=r["process_exe"],
-                    signal_rules=r["rules"],
-                ),
-            )
-            for r in found[:first]
-        ]
-        return StoryEventConnection(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=len(found) > first,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
+        return await event_page(
+            info, "queries/process_events", first, after, key=str(self.key), kinds=kinds
         )
 
     @strawberry.field(description="The contexts it belongs to, in layer priority order.")

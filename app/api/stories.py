@@ -207,40 +207,8 @@ class Story:
         after: str | None = None,
         kinds: list[str] | None = None,
     ) -> StoryEventConnection:
-        first = page_size(first)
-        after_ts, after_id = decode_cursor(after) if after else (None, None)
-        found = await run_in_threadpool(
-            _db(info).read,
-            "queries/story_events",
-            keys=self.correlation_keys,
-            kinds=kinds,
-            after_ts=after_ts,
-            after_id=after_id,
-            limit=first + 1,
-        )
-        edges = [
-            StoryEventEdge(
-                cursor=encode_cursor(r["ts"], r["id"]),
-                node=StoryEvent(
-                    id=strawberry.ID(r["id"]),
-                    kind=r["kind"],
-                    ts=r["ts"],
-                    summary=r["summary"],
-                    host_id=r["host_id"],
-                    process_key=r["process_key"],
-                    process_pid=r["process_pid"],
-                    process_exe=r["process_exe"],
-                    signal_rules=r["rules"],
-                ),
-            )
-            for r in found[:first]
-        ]
-        return StoryEventConnection(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=len(found) > first,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
+        return await event_page(
+            info, "queries/story_events", first, after, keys=self.correlation_keys, kinds=kinds
         )
 
     @strawberry.field(
@@ -305,6 +273,42 @@ def decode_cursor(cursor: str) -> tuple[Any, Any]:
     except (ValueError, TypeError):
         raise ValueError("invalid cursor") from None
     return first, second
+
+
+def story_event_of(r: dict[str, Any]) -> StoryEvent:
+    """Builds a StoryEvent from an event row (rules: the rule ids of its signals)."""
+    return StoryEvent(
+        id=strawberry.ID(r["id"]),
+        kind=r["kind"],
+        ts=r["ts"],
+        summary=r["summary"],
+        host_id=r["host_id"],
+        process_key=r["process_key"],
+        process_pid=r["process_pid"],
+        process_exe=r["process_exe"],
+        signal_rules=r["rules"],
+    )
+
+
+async def event_page(
+    info: Info, query: str, first: int, after: str | None, **params: Any
+) -> StoryEventConnection:
+    """Runs an events query (story_events, process_events) for one page after a cursor."""
+    first = page_size(first)
+    after_ts, after_id = decode_cursor(after) if after else (None, None)
+    found = await run_in_threadpool(
+        _db(info).read, query, after_ts=after_ts, after_id=after_id, limit=first + 1, **params
+    )
+    edges = [
+        StoryEventEdge(cursor=encode_cursor(r["ts"], r["id"]), node=story_event_of(r))
+        for r in found[:first]
+    ]
+    return StoryEventConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=len(found) > first, end_cursor=edges[-1].cursor if edges else None
+        ),
+    )
 
 
 def story_of(props: dict[str, Any]) -> Story:

@@ -34,6 +34,7 @@ from app.api.stories import (
     change_of,
     page_size,
     signal_of,
+    story_event_of,
 )
 from app.neo4j.database import Database
 
@@ -257,17 +258,7 @@ class TimelineConnection:
 
 
 def _story_event(r: dict[str, Any]) -> StoryEvent:
-    return StoryEvent(
-        id=strawberry.ID(r["id"]),
-        kind=r["kind"],
-        ts=r["ts"],
-        summary=r["summary"],
-        host_id=r["host_id"],
-        process_key=r["process_key"],
-        process_pid=r["process_pid"],
-        process_exe=r["process_exe"],
-        signal_rules=[s["rule_id"] for s in r["signals"]],
-    )
+    return story_event_of({**r, "rules": [s["rule_id"] for s in r["signals"]]})
 
 
 def _audit_record(r: dict[str, Any]) -> AuditRecord:
