@@ -15,6 +15,7 @@ Conventions:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -57,30 +58,36 @@ def normalize_ts(value: Any) -> str:
         except (OverflowError, ArithmeticError, OSError):
             raise ValueError(f"timestamp out of range: {value!r}") from None
     if isinstance(value, str):
-        text = value.strip()
-        if re.fullmatch(r"\d+(\.\d+)?", text):
-            return normalize_ts(Decimal(text))
-        match = _ISO.match(text)
-        if not match:
-            raise ValueError(f"not an RFC 3339 timestamp: {value!r}")
-        year, month, day, hour, minute, second, frac, offset = match.groups()
-        nanos = int((frac or "").ljust(9, "0"))
-        try:
-            base = datetime(
-                int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=UTC
-            )
-        except ValueError as exc:
-            raise ValueError(f"not a valid date or time: {value!r} ({exc})") from None
-        seconds = int(base.timestamp())
-        if offset and offset not in ("Z", "z"):
-            sign = 1 if offset[0] == "+" else -1
-            digits = offset[1:].replace(":", "")
-            hours, minutes = int(digits[:2]), int(digits[2:])
-            if hours > 23 or minutes > 59:
-                raise ValueError(f"not a UTC offset: {offset!r}")
-            seconds -= sign * (hours * 3600 + minutes * 60)
-        return _from_epoch_ns(seconds * 1_000_000_000 + nanos)
+        return _normalize_text(value)
     raise ValueError(f"not a timestamp: {value!r}")
+
+
+@functools.lru_cache(maxsize=65536)
+def _normalize_text(value: str) -> str:
+    """normalize_ts for strings, cached: events repeat their processes' start times."""
+    text = value.strip()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return normalize_ts(Decimal(text))
+    match = _ISO.match(text)
+    if not match:
+        raise ValueError(f"not an RFC 3339 timestamp: {value!r}")
+    year, month, day, hour, minute, second, frac, offset = match.groups()
+    nanos = int((frac or "").ljust(9, "0"))
+    try:
+        base = datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=UTC
+        )
+    except ValueError as exc:
+        raise ValueError(f"not a valid date or time: {value!r} ({exc})") from None
+    seconds = int(base.timestamp())
+    if offset and offset not in ("Z", "z"):
+        sign = 1 if offset[0] == "+" else -1
+        digits = offset[1:].replace(":", "")
+        hours, minutes = int(digits[:2]), int(digits[2:])
+        if hours > 23 or minutes > 59:
+            raise ValueError(f"not a UTC offset: {offset!r}")
+        seconds -= sign * (hours * 3600 + minutes * 60)
+    return _from_epoch_ns(seconds * 1_000_000_000 + nanos)
 
 
 def _epoch_ns(number: Decimal) -> int:

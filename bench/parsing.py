@@ -1,0 +1,56 @@
+"""The Python side of ingest (framing, validation, rows) against bare json.loads.
+
+Before a batch reaches Neo4j, ingest frames the text, validates each record
+into the event model and pre-merges the batch's rows. This measures that work
+per event on a generated workload and divides it by the cost of json.loads on
+the same lines, in the same process: the floor any JSON ingest pays.
+
+    python -m bench.parsing [--events 40000] [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from app import events, ingest
+from app.generate import lines
+from app.ingest import Rejected, Rows, outcomes
+from bench.common import median, save, timed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=40_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    text = [x + "\n" for x in lines(5, args.events, 3)]
+
+    def parse_only() -> None:
+        for line in text:
+            json.loads(line)
+
+    def ingest_side() -> None:
+        for cached in (events._normalize_text, ingest.neo4j_datetime):
+            cached.cache_clear()  # every round starts cold, as a new process would
+        rows = Rows()
+        for outcome in outcomes("storyline", text):
+            if not isinstance(outcome, Rejected):
+                rows.add(outcome.item)
+        rows.as_params()
+
+    floor, ours = [], []
+    for _ in range(args.rounds):  # interleaved, so that noise hits both alike
+        floor.append(timed(parse_only))
+        ours.append(timed(ingest_side))
+    result = {
+        "command": f"python -m bench.parsing --events {args.events} --rounds {args.rounds}",
+        "json_loads_us_per_event": round(median(floor) / args.events * 1e6, 2),
+        "ingest_python_side_us_per_event": round(median(ours) / args.events * 1e6, 2),
+        "ratio_to_json_loads": round(median(ours) / median(floor), 1),
+    }
+    save("parsing", result)
+
+
+if __name__ == "__main__":
+    main()
