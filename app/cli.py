@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import signal
 import sys
@@ -103,9 +104,16 @@ def build_parser() -> argparse.ArgumentParser:
     stories.add_argument("--json", action="store_true")
     stories.set_defaults(handler=cmd_stories)
 
-    story = commands.add_parser("story", help="print a story's signals and events in time order")
+    story = commands.add_parser(
+        "story", help="print a story: signals, timeline, actions, triage (or its graph)"
+    )
     story.add_argument("id")
-    story.add_argument("--events", type=int, default=200, help="at most this many events")
+    story.add_argument("--events", type=int, default=200, help="at most this many timeline entries")
+    story.add_argument(
+        "--graph",
+        choices=["json", "cytoscape", "graphml"],
+        help="print the story's investigation graph in this format instead",
+    )
     story.add_argument("--json", action="store_true")
     story.set_defaults(handler=cmd_story)
 
@@ -425,7 +433,7 @@ def cmd_stories(args: argparse.Namespace) -> int:
 
 
 def cmd_story(args: argparse.Namespace) -> int:
-    """Prints one story: its summary, signals and events in time order."""
+    """Prints one story: summary, signals, timeline, actions and triage; or its graph."""
     from app.neo4j.database import connect
 
     with connect(Settings.from_env()) as db:
@@ -439,21 +447,16 @@ def cmd_story(args: argparse.Namespace) -> int:
         if not found:
             raise InputError(f"no story {args.id!r}")
         story = found[0]["story"]
-        events = db.read(
-            "queries/story_events",
-            keys=story.get("correlation_keys") or [story["correlation_key"]],
-            kinds=None,
-            after_ts=None,
-            after_id=None,
-            limit=max(args.events, 1),
-        )
+        keys = story.get("correlation_keys") or [story["correlation_key"]]
+        if args.graph:
+            return _print_graph(db, story["id"], args.graph)
+        timeline = _timeline(db, story["id"], keys, max(args.events, 1))
     if args.json:
-        out = {**found[0], "events": events}
+        out = {**found[0], "timeline": [dataclasses.asdict(item) for item in timeline]}
         json.dump(out, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
         return 0
     print(f"{story['title']}  [{story['severity']}, {story['status']}, score {story['score']}]")
-    keys = story.get("correlation_keys") or [story["correlation_key"]]
     more = f" and {len(keys) - 1} more (routine)" if len(keys) > 1 else ""
     print(f"id {story['id']}  key {story['correlation_key']}{more} ({story.get('layer')})")
     print(story.get("summary") or "")
@@ -461,10 +464,9 @@ def cmd_story(args: argparse.Namespace) -> int:
     for sig in found[0]["signals"]:
         print(f"  {sig['ts'][:23]}  {sig['severity']:<8} {sig['rule_id']}: {sig['title']}"
               f"  (pid {sig['process_pid']} {sig['process_exe']})")  # fmt: skip
-    print(f"\nevents (first {len(events)}):")
-    for e in events:
-        flag = " <- " + ", ".join(e["rules"]) if e["rules"] else ""
-        print(f"  {e['ts'][:23]}  {e['kind']:<16} pid {e['process_pid']}: {e['summary']}{flag}")
+    print(f"\ntimeline (first {len(timeline)}):")
+    for item in timeline:
+        print(f"  {item.ts[:23]:<23}  {item.kind:<16} {_timeline_line(item)}")
     if story.get("recommended_actions"):
         print("\nrecommended actions:")
         for action in story["recommended_actions"]:
@@ -474,6 +476,47 @@ def cmd_story(args: argparse.Namespace) -> int:
         for t in found[0]["history"]:
             print(f"  {t['ts'][:19]} {t['actor']}: {t['field']} {t.get('from')} -> {t.get('to')}"
                   + (f" ({t['comment']})" if t.get("comment") else ""))  # fmt: skip
+    return 0
+
+
+def _timeline(db: Any, story_id: str, keys: list[str], limit: int) -> list[Any]:
+    """Reads the first `limit` entries of a story's timeline, page by page."""
+    from app.api.timeline import timeline_page
+
+    items: list[Any] = []
+    after = None
+    while len(items) < limit:
+        page = timeline_page(db, story_id, keys, min(200, limit - len(items)), after)
+        items += page.items
+        if not page.has_next_page:
+            break
+        after = page.end_cursor
+    return items
+
+
+def _timeline_line(item: Any) -> str:
+    r = item.record
+    if item.type == "triage":
+        comment = f" ({r['comment']})" if r.get("comment") else ""
+        return f"{r['actor']}: {r['field']} {r.get('from')} -> {r.get('to')}{comment}"
+    if item.type == "audit_record":
+        target = f" {r['target']}" if r.get("target") else ""
+        return f"{r['source']} {r.get('actor')}: {r.get('action')}{target}"
+    flag = " <- " + ", ".join(s["rule_id"] for s in item.signals) if item.signals else ""
+    return f"pid {r['process_pid']}: {r['summary']}{flag}"
+
+
+def _print_graph(db: Any, story_id: str, fmt: str) -> int:
+    from app.api.graph import build_graph, to_cytoscape, to_graphml
+
+    graph = build_graph(db, story_id)
+    if graph is None:
+        raise InputError(f"no story {story_id!r}")
+    if fmt == "graphml":
+        sys.stdout.write(to_graphml(graph) + "\n")
+    else:
+        json.dump(to_cytoscape(graph) if fmt == "cytoscape" else graph, sys.stdout, indent=2)
+        sys.stdout.write("\n")
     return 0
 
 

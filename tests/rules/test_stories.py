@@ -155,7 +155,19 @@ def test_stories_and_story_commands(
     text = capsys.readouterr().out
     assert "reverse shell on node-3 (+1 more rule)" in text
     assert "signals:" in text and "sensor.shell_from_jvm" in text
-    assert "events (first 6):" in text and "<- reverse_shell" in text
+    assert "timeline (first 6):" in text and "<- reverse_shell" in text
+    record(db, sid, "note", "the JVM is log4j 2.14", "alice")
+    assert main(["story", sid[:8]]) == 0
+    text = capsys.readouterr().out
+    assert "timeline (first 7):" in text and "alice: note None -> the JVM is log4j 2.14" in text
+    assert main(["story", sid, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [i["type"] for i in out["timeline"]].count("event") == 6
+    assert main(["story", sid[:8], "--graph", "cytoscape"]) == 0
+    graph = json.loads(capsys.readouterr().out)
+    assert {n["data"]["kind"] for n in graph["elements"]["nodes"]} >= {"Process", "Host"}
+    assert main(["story", sid[:8], "--graph", "graphml"]) == 0
+    assert capsys.readouterr().out.startswith("<?xml")
     assert main(["story", "nope"]) == 1
 
 
