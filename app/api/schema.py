@@ -12,6 +12,7 @@ from strawberry.types import Info
 
 from app import __version__
 from app.api.auth import principal_of
+from app.api.cost import QueryCostLimiter
 from app.api.processes import Process, get_process
 from app.api.stories import (
     Explanation,
@@ -285,6 +286,7 @@ LIMITS = [
     lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
     lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
     lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+    QueryCostLimiter,  # last: it validates, then prices the document (app/api/cost.py)
 ]
 
 schema = strawberry.Schema(
