@@ -22,7 +22,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from app.api.timeline import decode_cursor, timeline_page
+from app.api.timeline import decode_position, timeline_page
 from app.neo4j.database import Database, cypher
 from bench.common import database, median, save, timed, wipe
 
@@ -126,7 +126,7 @@ def walk(db: Database, story: dict[str, Any]) -> tuple[int, str]:
 
 def db_hits(db: Database, name: str, story: dict[str, Any], cursor: str, first: int) -> int:
     """Returns the database hits of cypher/timeline/<name> for the page after `cursor`."""
-    ts_ns = decode_cursor(cursor)[0]
+    ts_ns = decode_position(cursor)[0]
     params = {"keys": story["keys"], "after_s": ts_ns // 10**9, "after_ns": ts_ns % 10**9,
               "limit": first + 1}  # fmt: skip
     with db.session(write=False) as s:
