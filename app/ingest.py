@@ -389,6 +389,8 @@ def write_rows(db: Database, rows: Rows, rejected: list[deadletter.Letter]) -> N
             if params[name]:
                 extra = {"fields": list(PROCESS_FIELDS)} if name == "processes" else {}
                 tx.run(cypher(statement), rows=params[name], **extra).consume()
+        if rows.events:
+            tx.run(cypher("ingest/merge_activity"), ids=sorted(rows.events)).consume()
         tx.run(cypher("ingest/clear_fresh")).consume()
         if rejected:
             deadletter.store(tx, rejected)

@@ -23,7 +23,7 @@ LABELS = {
 }  # fmt: skip
 RELATIONSHIPS = {
     "CHILD_OF", "ON_HOST", "IN_CONTAINER", "IN_POD", "BY", "TOUCHES", "CONNECTS",
-    "RESOLVES", "ON", "IN_CONTEXT", "OF", "HAS",
+    "RESOLVES", "ON", "IN_CONTEXT", "OF", "HAS", "ACTIVITY",
 }  # fmt: skip
 COMMANDS = {
     "serve", "neo4j", "cypher", "ingest", "dead-letters", "generate", "demo", "stories",

@@ -1,5 +1,7 @@
 // The processes of a story's contexts: those linked to the contexts, those whose
-// events carry one of the keys, and the contexts' root processes. Earliest first
+// correlation key is one of the keys (their events carry it too: reading the
+// process index costs what the story's processes are, not its events), and the
+// contexts' root processes. Earliest first
 // (by start time, then key; unknown start times last), at most $limit of them,
 // so that a cut keeps the start of the story.
 // $keys: the story's correlation keys; $limit: how many at most
@@ -10,7 +12,7 @@ CALL () {
   RETURN p
   UNION
   UNWIND $keys AS key
-  MATCH (:Event {correlation_key: key})-[:BY]->(p:Process)
+  MATCH (p:Process {correlation_key: key})
   RETURN p
   UNION
   UNWIND $keys AS key

@@ -1,0 +1,22 @@
+// Keeps the merged activity the investigation graph reads: one
+// (Process)-[:ACTIVITY {type, kind, count, first_seen, last_seen}]->(File|Endpoint|Domain)
+// per process, relationship type (TOUCHES, CONNECTS, RESOLVES), event kind and
+// target, over that process's events. Each event-to-target link counts once:
+// the batch's links not counted yet are added, then marked (`counted`), so a
+// repeated record adds nothing and a target that arrives later is still counted.
+// $ids: the batch's event ids
+// Writes: (:Process)-[:ACTIVITY]->(), r.counted on TOUCHES / CONNECTS / RESOLVES
+UNWIND $ids AS id
+MATCH (e:Event {id: id})-[r:TOUCHES|CONNECTS|RESOLVES]->(t)
+WHERE r.counted IS NULL
+SET r.counted = true
+WITH e, type(r) AS type, t
+MATCH (e)-[:BY]->(p:Process)
+WITH p, t, type, e.kind AS kind, count(e) AS n, min(e.ts) AS first, max(e.ts) AS last
+MERGE (p)-[a:ACTIVITY {type: type, kind: kind}]->(t)
+ON CREATE SET a.count = 0
+SET a.count = a.count + n,
+    a.first_seen = CASE WHEN a.first_seen IS NULL OR first < a.first_seen
+                        THEN first ELSE a.first_seen END,
+    a.last_seen = CASE WHEN a.last_seen IS NULL OR last > a.last_seen
+                       THEN last ELSE a.last_seen END

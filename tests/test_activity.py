@@ -1,0 +1,64 @@
+"""ACTIVITY: what a process did to a target, merged by the writer, each event once."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from app.ingest import ingest
+from app.neo4j.database import Database
+from app.pipeline import Pipeline
+from tests.graphstate import rows
+from tests.test_layers import P
+
+ACTIVITY = (
+    "MATCH (p:Process)-[a:ACTIVITY]->(t) "
+    "RETURN p.pid, a.type, a.kind, t.key, a.count, toString(a.first_seen), toString(a.last_seen)"
+)
+
+
+def at(second: int) -> str:
+    return f"2026-01-05T08:00:{second:02d}.000000000Z"
+
+
+def workload() -> list[dict[str, Any]]:
+    worker = P("node-1", 700, 0, "/usr/bin/python3", ["python3", "worker.py"])
+    events = [worker.exec()]
+    for second in (3, 1, 2):
+        events.append(worker.event("file_open", ts=at(second), file={"path": "/etc/app.conf"}))
+    events.append(worker.event("file_write", ts=at(4), file={"path": "/var/log/app.log"}))
+    for second in (5, 6):
+        events.append(worker.event("network_connect", ts=at(second),
+                                   network={"dst_ip": "10.0.0.9", "dst_port": 5432}))  # fmt: skip
+    return events
+
+
+def load(db: Database, events: list[dict[str, Any]], batch_size: int = 2000) -> None:
+    text = [json.dumps(e) + "\n" for e in events]
+    report = ingest(db, "storyline", text, batch_size, after_batch=Pipeline(rules=()))
+    assert report.rejected == []
+
+
+EXPECTED = {
+    (700, "TOUCHES", "file_open", "host:node-1:/etc/app.conf", 3, "2026-01-05T08:00:01Z",
+     "2026-01-05T08:00:03Z"),
+    (700, "TOUCHES", "file_write", "host:node-1:/var/log/app.log", 1, "2026-01-05T08:00:04Z",
+     "2026-01-05T08:00:04Z"),
+    (700, "CONNECTS", "network_connect", "10.0.0.9:5432", 2, "2026-01-05T08:00:05Z",
+     "2026-01-05T08:00:06Z"),
+}  # fmt: skip
+
+
+def test_repeated_activity_is_one_edge_with_count_and_times(db: Database) -> None:
+    load(db, workload())
+    assert rows(db, ACTIVITY) == EXPECTED
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 7])
+def test_any_order_batching_or_repeat_counts_each_event_once(db: Database, batch_size: int) -> None:
+    events = workload()
+    load(db, list(reversed(events)), batch_size)
+    load(db, events, batch_size)  # the same records again: nothing more
+    assert rows(db, ACTIVITY) == EXPECTED
