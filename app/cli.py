@@ -602,10 +602,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
           f"{report.seconds:.1f}s")  # fmt: skip
     for row in contexts:
         print(f"  {row['contexts']:>5} {row['layer']} contexts")
-    print(
-        'Try: storyline cypher "MATCH (s:Signal)-[:ON]->(e:Event) RETURN s.title, '
-        'e.correlation_key, e.summary ORDER BY e.ts LIMIT 20"'
-    )
+    print("Try: storyline stories, then storyline story <id-prefix>")
     print("or:  storyline serve, then open http://127.0.0.1:8000/graphql")
     return 0
 
