@@ -439,9 +439,7 @@ def cmd_story(args: argparse.Namespace) -> int:
     with connect(Settings.from_env()) as db:
         found = db.read("queries/story_by_id", id=args.id)
         if not found and len(args.id) < 36:
-            prefixed = db.query(
-                "MATCH (s:Story) WHERE s.id STARTS WITH $p RETURN s.id AS id", {"p": args.id}
-            )[1]
+            prefixed = db.read("queries/story_by_prefix", prefix=args.id)
             if len(prefixed) == 1:
                 found = db.read("queries/story_by_id", id=prefixed[0]["id"])
         if not found:
@@ -595,9 +593,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         db.apply_constraints()
         text = (line + "\n" for line in lines(args.seed, args.events))
         report = ingest(db, "storyline", text, settings.ingest_batch_size, origin="demo")
-        _, contexts = db.query(
-            "MATCH (c:Context) RETURN c.layer AS layer, count(*) AS contexts ORDER BY layer"
-        )
+        contexts = db.read("queries/context_counts")
     print(f"loaded {report.accepted} events ({len(report.rejected)} rejected) in "
           f"{report.seconds:.1f}s")  # fmt: skip
     for row in contexts:

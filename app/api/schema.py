@@ -74,17 +74,15 @@ class About:
 
 
 def _about(db: Database) -> About:
-    _, components = db.query("CALL dbms.components() YIELD versions, edition RETURN *")
-    _, counts = db.query(
-        "CALL db.labels() YIELD label "
-        "CALL (label) { MATCH (n) WHERE label IN labels(n) RETURN count(n) AS count } "
-        "RETURN label, count ORDER BY label"
-    )
+    [found] = db.read("queries/about")
     return About(
         version=__version__,
-        neo4j_version=components[0]["versions"][0],
-        neo4j_edition=components[0]["edition"],
-        node_counts=[LabelCount(label=r["label"], count=r["count"]) for r in counts],
+        neo4j_version=found["version"],
+        neo4j_edition=found["edition"],
+        node_counts=[
+            LabelCount(label=r["label"], count=r["count"])
+            for r in sorted(found["counts"], key=lambda r: r["label"])
+        ],
     )
 
 

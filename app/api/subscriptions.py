@@ -37,7 +37,7 @@ async def story_updates(
     interval = info.context["settings"].subscription_poll_ms / 1000
     statuses = [s.value for s in filter.status] if filter and filter.status else None
     severities = [s.value for s in filter.severity] if filter and filter.severity else None
-    _, now = await run_in_threadpool(db.query, "RETURN toString(datetime()) AS now")
+    now = await run_in_threadpool(db.read, "queries/server_time")
     since = _parse(now[0]["now"])
     sent: dict[str, str] = {}  # story id -> the updated_at last sent
     while True:
