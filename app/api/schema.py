@@ -20,6 +20,7 @@ from app.api.stories import (
     StoryConnection,
     StoryFilter,
     StoryStatus,
+    explanation_of,
     get_story,
     list_stories,
     triage,
@@ -193,18 +194,7 @@ def _event(db: Database, event_id: str) -> Event | None:
     if not found:
         return None
     r = found[0]
-    explanation = None
-    if r["layer"] is not None:
-        explanation = Explanation(
-            layer=r["layer"],
-            context_class=r["context_class"],
-            correlation_key=r["correlation_key"],
-            root_process_key=r["root_key"],
-            root_process_exe=r["root_exe"],
-            root_process_pid=r["root_pid"],
-            root_process_args=r["root_args"],
-            reason=r["reason"],
-        )
+    explanation = explanation_of(r) if r["layer"] is not None else None
     return Event(
         id=strawberry.ID(r["id"]),
         kind=r["kind"],

@@ -163,19 +163,7 @@ class Story:
         found = await run_in_threadpool(
             _db(info).read, "queries/story_contexts", keys=self.correlation_keys
         )
-        return [
-            Explanation(
-                layer=r["layer"],
-                context_class=r["context_class"],
-                correlation_key=r["key"],
-                root_process_key=r["root_key"],
-                root_process_exe=r["root_exe"],
-                root_process_pid=r["root_pid"],
-                root_process_args=r["root_args"],
-                reason=r["reason"],
-            )
-            for r in found
-        ]
+        return [explanation_of(r) for r in found]
 
     @strawberry.field(
         description="The story's investigation graph (also GET /api/v1/stories/{id}/graph): "
@@ -273,6 +261,20 @@ def decode_cursor(cursor: str) -> tuple[Any, Any]:
     except (ValueError, TypeError):
         raise ValueError("invalid cursor") from None
     return first, second
+
+
+def explanation_of(r: dict[str, Any]) -> Explanation:
+    """Builds an Explanation from a context row (event_by_id, story_contexts)."""
+    return Explanation(
+        layer=r["layer"],
+        context_class=r["context_class"],
+        correlation_key=r["correlation_key"],
+        root_process_key=r["root_key"],
+        root_process_exe=r["root_exe"],
+        root_process_pid=r["root_pid"],
+        root_process_args=r["root_args"],
+        reason=r["reason"],
+    )
 
 
 def story_event_of(r: dict[str, Any]) -> StoryEvent:
