@@ -102,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     stories.add_argument("--limit", type=int, default=50)
     stories.add_argument("--json", action="store_true")
+    stories.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="rebuild every story first (after changing STORYLINE_ROUTINE_STORIES)",
+    )
     stories.set_defaults(handler=cmd_stories)
 
     story = commands.add_parser(
@@ -403,7 +408,14 @@ def cmd_stories(args: argparse.Namespace) -> int:
     """Lists stories by score: id, severity, status, score, title, hosts, first and last seen."""
     from app.neo4j.database import connect
 
-    with connect(Settings.from_env()) as db:
+    settings = Settings.from_env()
+    with connect(settings) as db:
+        if args.rebuild:
+            from app.rules.stories import rebuild
+
+            count = rebuild(db, settings.routine_stories)
+            mode = "on" if settings.routine_stories else "off"
+            print(f"rebuilt {count} stories (routine stories {mode})", file=sys.stderr)
         found = db.read(
             "queries/list_stories",
             statuses=args.status,

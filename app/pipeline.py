@@ -29,6 +29,7 @@ class Pipeline:
     """The after-batch stages, with the rules they use."""
 
     rules: Sequence[Rule] = field(default_factory=tuple)
+    routine_stories: bool = True
 
     @classmethod
     def default(cls) -> Pipeline:
@@ -36,10 +37,10 @@ class Pipeline:
         from app.settings import Settings
 
         settings = Settings.from_env()
-        return cls(active_rules(settings.rule_dirs, settings.sigma_dirs))
+        return cls(active_rules(settings.rule_dirs, settings.sigma_dirs), settings.routine_stories)
 
     def __call__(self, db: Database, events: Sequence[dict[str, Any]]) -> None:
         detect(db, events, self.rules)
         stamp(db)
         relate(db, events)
-        refresh(db)
+        refresh(db, self.routine_stories)

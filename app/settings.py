@@ -72,6 +72,7 @@ class Settings:
     subscription_poll_ms: int = 2000
     api_tokens_file: Path | None = None
     auth_off: bool = False
+    routine_stories: bool = True
     rule_dirs: tuple[str, ...] = ()
     sigma_dirs: tuple[str, ...] = ()
 
@@ -116,6 +117,7 @@ class Settings:
                 env.get("STORYLINE_API_TOKENS_FILE") or local.data_dir / "api-tokens"
             ).expanduser(),
             auth_off=env.get("STORYLINE_AUTH", "on").lower() == "off",
+            routine_stories=env.get("STORYLINE_ROUTINE_STORIES", "on").lower() != "off",
             rule_dirs=_paths(env.get("STORYLINE_RULES_DIRS")),
             sigma_dirs=_paths(env.get("STORYLINE_SIGMA_DIRS")),
         )

@@ -119,9 +119,12 @@ def routine_story_id(signature: str) -> str:
     return str(uuid.uuid5(NAMESPACE, "routine" + signature))
 
 
-def target_of(facts: dict[str, Any]) -> tuple[str, bool]:
-    """Returns the story a key's signals belong to, and whether it is a routine story."""
-    signature = routine_signature(facts)
+def target_of(facts: dict[str, Any], routine: bool = True) -> tuple[str, bool]:
+    """Returns the story a key's signals belong to, and whether it is a routine story.
+
+    With `routine` off (STORYLINE_ROUTINE_STORIES=off) every key has its own story.
+    """
+    signature = routine_signature(facts) if routine else None
     if signature is None:
         return story_id(facts["key"]), False
     return routine_story_id(signature), True
@@ -212,7 +215,7 @@ def build(members: list[dict[str, Any]], sid: str | None = None, routine: bool =
     }
 
 
-def refresh(db: Database) -> int:
+def refresh(db: Database, routine: bool = True) -> int:
     """Rebuilds the stories whose signals or contexts changed; returns how many.
 
     The stories touched are those that held a dirty signal and those whose
@@ -244,7 +247,7 @@ def refresh(db: Database) -> int:
         for f in found:
             facts[f["key"]] = f
             if f["signals"]:
-                target[f["key"]] = target_of(f)
+                target[f["key"]] = target_of(f, routine)
         reached = {h for f in found for h in f["holders"]}
         reached |= {target[f["key"]][0] for f in found if f["key"] in target}
         touched, keys = reached - asked, set()
@@ -279,6 +282,12 @@ def refresh(db: Database) -> int:
     db.run("stories/clear_dirty", ids=[r["signal"] for r in dirty])
     db.run("stories/clear_restory", ids=[r["id"] for r in restory])
     return len(rows)
+
+
+def rebuild(db: Database, routine: bool = True) -> int:
+    """Rebuilds every story (after STORYLINE_ROUTINE_STORIES changes); returns how many."""
+    db.run("stories/mark_all_restory")
+    return refresh(db, routine)
 
 
 def record(

@@ -322,3 +322,26 @@ def test_routine_stories_do_not_depend_on_arrival_order(db: Database, data: st.D
     for i in range(0, len(shuffled), cut):
         load(db, shuffled[i : i + cut])
     assert {(*r[:-1], tuple(sorted(r[-1]))) for r in rows(db, SNAPSHOT)} == expected
+
+
+def test_routine_stories_can_be_turned_off_and_every_story_rebuilt(
+    db: Database, neo4j_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events, shells = admin_logins()
+    text = [json.dumps(e) + "\n" for e in events]
+    ingest(db, "storyline", text, after_batch=Pipeline(rules=(), routine_stories=False))
+    per_key = rows(db, "MATCH (s:Story) RETURN s.id, s.routine")
+    assert per_key == {(story_id(k), False) for k in shells.values()}
+    record(db, story_id(shells["alice-2"]), "note", "alice again", "carol")
+    monkeypatch.setenv("STORYLINE_ROUTINE_STORIES", "on")
+    assert main(["stories", "--rebuild"]) == 0
+    grouped = rows(db, "MATCH (s:Story) RETURN size(s.correlation_keys), s.routine")
+    assert grouped == {(3, True), (1, True)} and len(rows(db, "MATCH (s:Story) RETURN s.id")) == 3
+    assert rows(db, "MATCH (:Story {routine: true})-[:TRIAGE]->(t) WHERE t.field = 'note' "
+                    "RETURN t.to") == {("alice again",)}  # fmt: skip
+    monkeypatch.setenv("STORYLINE_ROUTINE_STORIES", "off")
+    assert main(["stories", "--rebuild"]) == 0
+    assert rows(db, "MATCH (s:Story) RETURN s.id, s.routine") == per_key
+    assert rows(db, "MATCH (:Story)-[:TRIAGE]->(t) WHERE t.field = 'note' RETURN t.to") == {
+        ("alice again",)
+    }
