@@ -6,7 +6,9 @@ and the findings on their hosts and containers. It is compact, and the
 compaction never changes what the graph says about a process:
 
 - The events of one process of one kind on one target are one edge, with the
-  events' `count`, `first_seen` and `last_seen` (`kinds` holds the event kind).
+  events' `count`, `first_seen` and `last_seen` (`kinds` holds the event kind),
+  read from the ACTIVITY relationships the writer keeps, so that building a
+  graph costs what the processes did, not how many events they made.
 - Sibling processes become one `ProcessGroup` node (with `count` and the
   `members`' keys) only when every question about them has the same answer:
   they are leaves (no children, so no descendants to tell apart), not a
@@ -15,9 +17,11 @@ compaction never changes what the graph says about a process:
   (event kind, target) touches, signal rules and related audit records.
   A member's ancestors, descendants and touched resources are then its group's.
 
-It is bounded: at most `max_nodes` nodes and `max_activity` merged activity
-edges. Past that it is cut deterministically (members by start time, then
-nodes by kind and lineage depth) and says so with `truncated: true`.
+Times are read as epoch nanoseconds (Instant): the driver's DateTime is slow
+to build by the tens of thousands. It is bounded: at most `max_nodes` nodes and
+`max_activity` merged activity edges. Past that it is cut deterministically
+(members by start time, then nodes by kind and lineage depth) and says so with
+`truncated: true`.
 """
 
 from __future__ import annotations
