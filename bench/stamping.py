@@ -74,11 +74,14 @@ def _leaves(parent: dict[str, Any], tag: str, count: int, pid0: int) -> list[str
 
 
 def measure(db: Database, label: str, leaves: int, rounds: int) -> dict[str, Any]:
-    shallow = _lineage(db, 1, 10_000)
-    deep = _lineage(db, 50, 20_000)
-    costs: dict[int, list[float]] = {1: [], 50: []}
+    lineages = {
+        1: _lineage(db, 1, 10_000),
+        8: _lineage(db, 8, 30_000),
+        50: _lineage(db, 50, 20_000),
+    }
+    costs: dict[int, list[float]] = {depth: [] for depth in lineages}
     for r in range(rounds):
-        for depth, parent in ((1, shallow), (50, deep)):
+        for depth, parent in lineages.items():
             batch = _leaves(
                 parent, f"{label}-{depth}-{r}", leaves, 100_000 * (r + 1) + depth * 1000
             )
@@ -94,6 +97,9 @@ def measure(db: Database, label: str, leaves: int, rounds: int) -> dict[str, Any
         "per_event_ms_depth_1": round(median(costs[1]) * 1000, 3),
         "per_event_ms_depth_50": round(median(costs[50]) * 1000, 3),
         "ratio_depth_50_to_1": round(median(costs[50]) / median(costs[1]), 3),
+        # detection reads up to eight ancestors: past depth 8 nothing should grow
+        "per_event_ms_depth_8": round(median(costs[8]) * 1000, 3),
+        "ratio_depth_50_to_8": round(median(costs[50]) / median(costs[8]), 3),
         "rekey_subtree_of_50_levels_plus_leaves_s": round(rekey, 2),
     }
 
