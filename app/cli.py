@@ -362,7 +362,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             rate = r.accepted / r.seconds if r.seconds else 0.0
             print(
                 f"{label}: {r.accepted} accepted ({r.events} events, {r.audit_records} audit "
-                f"records), {len(r.rejected)} rejected, {len(r.warnings)} with warnings, "
+                f"records, {r.findings} findings), {len(r.rejected)} rejected, "
+                f"{len(r.warnings)} with warnings, "
                 f"{r.batches} batches, {r.seconds:.1f}s, {rate:,.0f} records/s"
             )
             for item in r.rejected[:20]:

@@ -389,6 +389,33 @@ class AuditRecord(Model):
     command: list[str] | None = Field(None, description="k8s: the exec command.")
 
 
+class Finding(Model):
+    """A scanner's finding (Trivy): a vulnerable package or a failed check on an image or host."""
+
+    record: Literal["finding"] = "finding"
+    id: str = Field(min_length=1, description="Stable id: scanner, artifact, ref and package.")
+    source: Literal["trivy"]
+    kind: Literal["vulnerability", "misconfiguration"]
+    ref: str = Field(min_length=1, description="CVE (or GHSA, ...) id, or the check id.")
+    severity: Severity
+    title: str = Field(min_length=1)
+    target: OptStr = Field(None, description="What the scanner looked at: OS, lock file, ...")
+    package: OptStr = None
+    installed_version: OptStr = None
+    fixed_version: OptStr = None
+    url: OptStr = None
+    image: OptStr = Field(None, description="The scanned image as named, e.g. nginx:1.25.")
+    image_id: OptStr = Field(None, description="The image's id (sha256:...), when known.")
+    host: OptStr = Field(None, description="Host id, for a filesystem, rootfs or VM scan.")
+    scanned_at: Timestamp | None = None
+
+    @model_validator(mode="after")
+    def _affects_one(self) -> Finding:
+        if (self.image is None) == (self.host is None):
+            raise ValueError("a finding affects either an image or a host")
+        return self
+
+
 def record_id(source: str, raw: Any) -> str:
     """Returns a stable id for a record that has none: a hash of its canonical JSON."""
     canonical = raw if isinstance(raw, str) else json.dumps(raw, sort_keys=True, default=str)

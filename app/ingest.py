@@ -31,6 +31,7 @@ from app.events import (
     DnsEvent,
     EventBase,
     FileEvent,
+    Finding,
     ImdsEvent,
     NetworkEvent,
     Process,
@@ -66,6 +67,7 @@ WRITE_ORDER: tuple[tuple[str, str], ...] = (
     ("domains", "ingest/merge_domains"),
     ("signals", "ingest/merge_signals"),
     ("audit_records", "ingest/merge_audit_records"),
+    ("findings", "ingest/merge_findings"),
 )
 
 
@@ -84,11 +86,14 @@ class Rows:
     domains: list[dict[str, Any]] = field(default_factory=list)
     signals: dict[str, dict[str, Any]] = field(default_factory=dict)
     audit_records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    findings: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def add(self, item: Item) -> None:
-        """Shapes one event or audit record into rows."""
+        """Shapes one event, audit record or finding into rows."""
         if isinstance(item, AuditRecord):
             self._audit(item)
+        elif isinstance(item, Finding):
+            self._finding(item)
         else:
             self._event(item)
 
@@ -106,6 +111,7 @@ class Rows:
             "domains": self.domains,
             "signals": _sorted(self.signals),
             "audit_records": _sorted(self.audit_records),
+            "findings": _sorted(self.findings),
         }
 
     # events ---------------------------------------------------------------
@@ -269,6 +275,16 @@ class Rows:
         props = record.model_dump(exclude={"id", "ts", "record"}, exclude_none=True)
         self.audit_records[record.id] = {"id": record.id, "ts": record.ts, "props": props}
 
+    # findings -----------------------------------------------------------------
+
+    def _finding(self, finding: Finding) -> None:
+        props = finding.model_dump(exclude={"id", "record", "scanned_at"}, exclude_none=True)
+        row = {"id": finding.id, "scanned_at": finding.scanned_at, "props": props}
+        existing = self.findings.get(finding.id)
+        # the latest scan of an artifact wins, within a batch as in the graph
+        if existing is None or (finding.scanned_at or "") >= (existing["scanned_at"] or ""):
+            self.findings[finding.id] = row
+
 
 def _sorted(table: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return [table[k] for k in sorted(table)]
@@ -389,6 +405,10 @@ def write_rows(db: Database, rows: Rows, rejected: list[deadletter.Letter]) -> N
             if params[name]:
                 extra = {"fields": list(PROCESS_FIELDS)} if name == "processes" else {}
                 tx.run(cypher(statement), rows=params[name], **extra).consume()
+        if params["containers"]:
+            # a container seen after its image's findings gets their AFFECTS links here
+            statement = cypher("ingest/link_container_findings")
+            tx.run(statement, rows=params["containers"]).consume()
         if rows.events:
             tx.run(cypher("ingest/merge_activity"), ids=sorted(rows.events)).consume()
         tx.run(cypher("ingest/clear_fresh")).consume()
@@ -410,6 +430,7 @@ class Report:
     accepted: int = 0
     events: int = 0
     audit_records: int = 0
+    findings: int = 0
     batches: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[dict[str, Any]] = field(default_factory=list)
@@ -422,6 +443,7 @@ class Report:
             "accepted": self.accepted,
             "events": self.events,
             "audit_records": self.audit_records,
+            "findings": self.findings,
             "rejected_count": len(self.rejected),
             "rejected": self.rejected,
             "warnings": self.warnings,
@@ -497,6 +519,8 @@ def ingest(
             report.accepted += 1
             if isinstance(outcome.item, AuditRecord):
                 report.audit_records += 1
+            elif isinstance(outcome.item, Finding):
+                report.findings += 1
             else:
                 report.events += 1
             if outcome.warnings:

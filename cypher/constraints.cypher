@@ -41,3 +41,7 @@ CREATE INDEX event_correlation_key_ts IF NOT EXISTS FOR (n:Event) ON (n.correlat
 CREATE INDEX event_correlation_key_kind_ts IF NOT EXISTS FOR (n:Event) ON (n.correlation_key, n.kind, n.ts);
 CREATE INDEX story_updated_at IF NOT EXISTS FOR (n:Story) ON (n.updated_at);
 CREATE INDEX signal_correlation_key_severity IF NOT EXISTS FOR (n:Signal) ON (n.correlation_key, n.severity);
+CREATE INDEX finding_image IF NOT EXISTS FOR (n:Finding) ON (n.image);
+CREATE INDEX finding_host IF NOT EXISTS FOR (n:Finding) ON (n.host);
+CREATE INDEX finding_ref IF NOT EXISTS FOR (n:Finding) ON (n.ref);
+CREATE INDEX container_image IF NOT EXISTS FOR (n:Container) ON (n.image);

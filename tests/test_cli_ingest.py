@@ -24,7 +24,9 @@ def test_ingest_files_plain_and_gzip_with_a_summary(
     packed.write_bytes(gzip.compress("".join(ndjson(events[6:])).encode()))
     assert main(["ingest", "--format", "storyline", str(plain), str(packed)]) == 0
     captured = capsys.readouterr()
-    assert f"{plain}: 6 accepted (6 events, 0 audit records), 0 rejected" in captured.out
+    assert f"{plain}: 6 accepted (6 events, 0 audit records, 0 findings), 0 rejected" in (
+        captured.out
+    )
     assert f"{packed}: 6 accepted" in captured.out
     assert "events/s" in captured.err  # the progress line
     assert len(rows(db, "MATCH (e:Event) RETURN e.id")) == 12

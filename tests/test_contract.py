@@ -40,7 +40,15 @@ def test_a_generated_workload_uses_exactly_the_documented_names(db: Database) ->
 
 
 def test_every_public_name_is_in_the_readme() -> None:
-    extra = {"AuditRecord", "DeadLetter", "TriageChange", "TRIAGE", "RELATES_TO"}
+    extra = {
+        "AuditRecord",
+        "DeadLetter",
+        "TriageChange",
+        "TRIAGE",
+        "RELATES_TO",
+        "Finding",
+        "AFFECTS",
+    }
     for name in LABELS | RELATIONSHIPS | extra:
         assert f"`{name}`" in README or f":{name}]" in README, name
     for fmt in FORMATS:

@@ -2,7 +2,7 @@
 
 An adapter is chosen by name with `format=` (HTTP) or `--format` (CLI). It reads
 `RawRecord`s framed by app/framing.py (JSON values, or text lines) and yields, for
-each record, either `Accepted` items (events or audit records, possibly with
+each record, either `Accepted` items (events, audit records or findings, possibly with
 warnings about fields that were lost) or one `Rejected` with a clear reason.
 A record an adapter does not understand is rejected, never guessed at; a
 well-formed record is never rejected.
@@ -15,9 +15,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from app.events import AuditRecord, EventBase
+from app.events import AuditRecord, EventBase, Finding
 
-Item = EventBase | AuditRecord
+Item = EventBase | AuditRecord | Finding
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class RawRecord:
 
 @dataclass(frozen=True)
 class Accepted:
-    """A record turned into an event or an audit record; `warnings` say what was lost."""
+    """A record turned into an event, audit record or finding; `warnings` say what was lost."""
 
     position: int
     item: Item
@@ -69,6 +69,7 @@ FORMATS: dict[str, str] = {
     "falco": "falco",
     "k8s-audit": "k8s_audit",
     "cloudtrail": "cloudtrail",
+    "trivy": "trivy",
 }
 
 

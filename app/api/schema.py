@@ -105,6 +105,7 @@ class IngestReport:
     accepted: int
     events: int
     audit_records: int
+    findings: int
     rejected: list[Rejection]
     warnings: list[RecordWarning]
     batches: int
@@ -133,6 +134,7 @@ def _ingest(info: Info, format: str, records: str) -> IngestReport:
         accepted=report.accepted,
         events=report.events,
         audit_records=report.audit_records,
+        findings=report.findings,
         rejected=[Rejection(**r) for r in report.rejected],
         warnings=[RecordWarning(**w) for w in report.warnings],
         batches=report.batches,
