@@ -19,7 +19,7 @@ README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 
 LABELS = {
     "Host", "Container", "Pod", "Process", "Event", "File", "Endpoint", "Domain",
-    "Signal", "Context", "Story",
+    "Signal", "Context", "Story", "Lock",
 }  # fmt: skip
 RELATIONSHIPS = {
     "CHILD_OF", "ON_HOST", "IN_CONTAINER", "IN_POD", "BY", "TOUCHES", "CONNECTS",

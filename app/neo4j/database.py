@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from neo4j import READ_ACCESS, WRITE_ACCESS, Driver, GraphDatabase, Query
 from neo4j.exceptions import Neo4jError, ServiceUnavailable
@@ -52,6 +52,22 @@ class Target:
     user: str
     password: Secret
     database: str | None = None
+
+
+T = TypeVar("T")
+
+
+class Transaction:
+    """One open write transaction, with Database's read/run by cypher file name."""
+
+    def __init__(self, tx: Any) -> None:
+        self.tx = tx
+
+    def run(self, name: str, **params: Any) -> list[dict[str, Any]]:
+        """Runs the statement of cypher/<name>.cypher in this transaction; returns its rows."""
+        return [record.data() for record in self.tx.run(cypher(name), params)]
+
+    read = run
 
 
 class Database:
@@ -125,6 +141,14 @@ class Database:
     def read(self, name: str, **params: Any) -> list[dict[str, Any]]:
         """Runs the read statement of cypher/<name>.cypher; returns its rows."""
         return self.query(cypher(name), params, write=False)[1]
+
+    def transaction(self, work: Callable[[Transaction], T]) -> T:
+        """Runs `work` in one write transaction (retried whole on transient errors)."""
+        try:
+            with self.session(write=True) as s:
+                return s.execute_write(lambda tx: work(Transaction(tx)))
+        except Neo4jError as exc:
+            raise DatabaseError(f"{exc.code}: {exc.message}", exc.code) from exc
 
     def run_script(self, name: str) -> int:
         """Runs every statement of a multi-statement file, each in its own auto-commit."""

@@ -22,7 +22,7 @@ from typing import Any
 
 from app.errors import StorylineError
 from app.layers import NAMESPACE
-from app.neo4j.database import Database
+from app.neo4j.database import Database, Transaction
 
 SEVERITY_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
 STATUSES = ("open", "under_review", "archived")
@@ -223,7 +223,16 @@ def refresh(db: Database, routine: bool = True) -> int:
     (its own story, or the routine story of its signature, rebuilt whole with
     all its keys). A touched story that no key is placed in any more is merged
     into the story most of its signals went to, its triage history kept.
+    It all happens in one transaction under the stories lock, so that app
+    replicas refreshing at once cannot drop each other's keys.
     """
+    if not db.read("stories/pending")[0]["pending"]:
+        return 0
+    return db.transaction(lambda tx: _refresh(tx, routine))
+
+
+def _refresh(db: Transaction, routine: bool) -> int:
+    db.run("stories/lock")
     dirty = db.read("stories/dirty_signals")
     restory = db.read("stories/restory_keys")
     if not dirty and not restory:
