@@ -65,9 +65,12 @@ WRITE_ORDER: tuple[tuple[str, str], ...] = (
     ("files", "ingest/merge_files"),
     ("endpoints", "ingest/merge_endpoints"),
     ("domains", "ingest/merge_domains"),
+    ("activity", "ingest/merge_activity"),  # after the links to files, endpoints, domains
     ("signals", "ingest/merge_signals"),
     ("audit_records", "ingest/merge_audit_records"),
     ("findings", "ingest/merge_findings"),
+    # a container seen after its image's findings gets their AFFECTS links here
+    ("containers", "ingest/link_container_findings"),
 )
 
 
@@ -106,6 +109,7 @@ class Rows:
             "processes": _sorted(self.processes),
             "lineage": [{"child": c, "parent": p} for c, p in sorted(self.lineage)],
             "events": _sorted(self.events),
+            "activity": [{"id": event_id} for event_id in sorted(self.events)],
             "files": self.files,
             "endpoints": self.endpoints,
             "domains": self.domains,
@@ -405,12 +409,6 @@ def write_rows(db: Database, rows: Rows, rejected: list[deadletter.Letter]) -> N
             if params[name]:
                 extra = {"fields": list(PROCESS_FIELDS)} if name == "processes" else {}
                 tx.run(cypher(statement), rows=params[name], **extra).consume()
-        if params["containers"]:
-            # a container seen after its image's findings gets their AFFECTS links here
-            statement = cypher("ingest/link_container_findings")
-            tx.run(statement, rows=params["containers"]).consume()
-        if rows.events:
-            tx.run(cypher("ingest/merge_activity"), ids=sorted(rows.events)).consume()
         tx.run(cypher("ingest/clear_fresh")).consume()
         if rejected:
             deadletter.store(tx, rejected)

@@ -49,8 +49,8 @@ def build(db: Database, events: int) -> str:
         params = {"key": key, "from": start, "to": min(start + BATCH, events),
                   "per_process": events // PROCESSES}  # fmt: skip
         db.query(EVENTS, params, write=True)
-        ids = [f"{key}:e{i}" for i in range(start, min(start + BATCH, events))]
-        db.query(cypher("ingest/merge_activity"), {"ids": ids}, write=True)  # as ingest does
+        ids = [{"id": f"{key}:e{i}"} for i in range(start, min(start + BATCH, events))]
+        db.query(cypher("ingest/merge_activity"), {"rows": ids}, write=True)  # as ingest does
     return story
 
 

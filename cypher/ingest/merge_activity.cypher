@@ -4,10 +4,10 @@
 // target, over that process's events. Each event-to-target link counts once:
 // the batch's links not counted yet are added, then marked (`counted`), so a
 // repeated record adds nothing and a target that arrives later is still counted.
-// $ids: the batch's event ids
+// $rows: the batch's event ids [{id}]
 // Writes: (:Process)-[:ACTIVITY]->(), r.counted on TOUCHES / CONNECTS / RESOLVES
-UNWIND $ids AS id
-MATCH (e:Event {id: id})-[r:TOUCHES|CONNECTS|RESOLVES]->(t)
+UNWIND $rows AS row
+MATCH (e:Event {id: row.id})-[r:TOUCHES|CONNECTS|RESOLVES]->(t)
 WHERE r.counted IS NULL
 SET r.counted = true
 WITH e, type(r) AS type, t
