@@ -12,9 +12,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 
-from app.api.auth import Authenticator, AuthMiddleware, principal_of
+from app.api.auth import Authenticator, AuthMiddleware
 from app.api.graph import build_graph, to_cytoscape, to_graphml
-from app.api.rest import error
+from app.api.rest import denied, error
 from app.api.rest import routes as rest_routes
 from app.api.schema import schema
 from app.neo4j.database import Database
@@ -48,8 +48,8 @@ def create_app(db: Database, settings: Settings | None = None) -> Starlette:
         return JSONResponse({"status": "not ready", "neo4j": "does not answer"}, status_code=503)
 
     async def story_graph(request: Request) -> Response:
-        if not principal_of(request).can("read"):
-            return error(403, "this API token lacks the 'read' scope")
+        if refused := denied(request, "read"):
+            return refused
         fmt = request.query_params.get("format", "json")
         if fmt not in GRAPH_FORMATS:
             return error(400, f"unknown format {fmt!r}: use one of {', '.join(GRAPH_FORMATS)}")

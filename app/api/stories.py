@@ -241,6 +241,13 @@ class StoryFilter:
     severity: list[Severity] | None = None
 
 
+def filter_values(f: StoryFilter | None) -> tuple[list[str] | None, list[str] | None]:
+    """Returns a filter's statuses and severities as the queries take them (None: any)."""
+    statuses = [s.value for s in f.status] if f and f.status else None
+    severities = [s.value for s in f.severity] if f and f.severity else None
+    return statuses, severities
+
+
 def _db(info: Info) -> Database:
     return info.context["db"]
 
@@ -394,8 +401,7 @@ async def list_stories(
 ) -> StoryConnection:
     """Lists stories by score with Relay cursors."""
     first = page_size(first)
-    statuses = [s.value for s in filter.status] if filter and filter.status else None
-    severities = [s.value for s in filter.severity] if filter and filter.severity else None
+    statuses, severities = filter_values(filter)
     after_score, after_id = decode_cursor(after) if after else (None, None)
     db = _db(info)
     found = await run_in_threadpool(

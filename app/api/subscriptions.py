@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
-from app.api.stories import Story, StoryFilter, story_of
+from app.api.stories import Story, StoryFilter, filter_values, story_of
 
 OVERLAP = timedelta(seconds=10)
 BATCH = 200
@@ -35,8 +35,7 @@ async def story_updates(
     """Yields each story created or changed after the subscription starts, in order."""
     db = info.context["db"]
     interval = info.context["settings"].subscription_poll_ms / 1000
-    statuses = [s.value for s in filter.status] if filter and filter.status else None
-    severities = [s.value for s in filter.severity] if filter and filter.severity else None
+    statuses, severities = filter_values(filter)
     now = await run_in_threadpool(db.read, "queries/server_time")
     since = _parse(now[0]["now"])
     sent: dict[str, str] = {}  # story id -> the updated_at last sent

@@ -263,7 +263,7 @@ def _refresh(db: Transaction, routine: bool) -> int:
     members: dict[tuple[str, bool], list[dict[str, Any]]] = {}
     for key, placed in sorted(target.items()):
         members.setdefault(placed, []).append(facts[key])
-    rows = [build(m, sid, routine) for (sid, routine), m in sorted(members.items())]
+    rows = [build(m, sid, grouped) for (sid, grouped), m in sorted(members.items())]
     if rows:
         db.run("stories/merge_stories", rows=rows)
     living = {sid for sid, _ in members}
@@ -274,15 +274,16 @@ def _refresh(db: Transaction, routine: bool) -> int:
         if not went:
             db.run("stories/delete_story", id=old)
             continue
-        (into, routine), _ = min(went.items(), key=lambda kv: (-kv[1], kv[0]))
+        (into, into_routine), _ = min(went.items(), key=lambda kv: (-kv[1], kv[0]))
+        same_kind = into_routine == story["routine"]
         db.run(
             "stories/merge_story_into",
             **{"from": old},
             into=into,
-            take_status=routine == story["routine"],
+            take_status=same_kind,
             comment=(
                 "late evidence moved this story's events here: "
-                if routine == story["routine"]
+                if same_kind
                 else "this story's signals now belong here: "
             ),
             change_id=f"merge:{old}:{into}",

@@ -30,6 +30,14 @@ def receive(ws: Any, seconds: float = 30) -> dict[str, Any]:
     return box[0]
 
 
+def subscribe(ws: Any, sub_id: str, variables: dict[str, Any] | None = None) -> None:
+    """Opens a graphql-transport-ws connection and starts storyUpdates on it."""
+    ws.send_json({"type": "connection_init"})
+    assert receive(ws)["type"] == "connection_ack"
+    payload = {"query": SUBSCRIBE, "variables": variables or {}}
+    ws.send_json({"id": sub_id, "type": "subscribe", "payload": payload})
+
+
 def test_story_updates_stream_new_stories_and_triage(db: Database) -> None:
     settings = replace(Settings.from_env(), subscription_poll_ms=100)
     events, key_of, compromise = jvm_exploit()
@@ -37,9 +45,7 @@ def test_story_updates_stream_new_stories_and_triage(db: Database) -> None:
         TestClient(create_app(db, settings)) as client,
         client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws,
     ):
-        ws.send_json({"type": "connection_init"})
-        assert receive(ws)["type"] == "connection_ack"
-        ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE}})
+        subscribe(ws, "1")
         load(db, [*events, compromise])
         message = receive(ws)
         sid = story_id(key_of[4000])
@@ -62,11 +68,7 @@ def test_a_filtered_subscription_skips_other_stories(db: Database) -> None:
         TestClient(create_app(db, settings)) as client,
         client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws,
     ):
-        ws.send_json({"type": "connection_init"})
-        assert receive(ws)["type"] == "connection_ack"
-        variables = {"filter": {"severity": ["CRITICAL"]}}
-        ws.send_json({"id": "7", "type": "subscribe",
-                      "payload": {"query": SUBSCRIBE, "variables": variables}})  # fmt: skip
+        subscribe(ws, "7", {"filter": {"severity": ["CRITICAL"]}})
         load(db, [*events, compromise])  # a high story: not sent
         load(db, [alert(events[4], "reverse_shell", "critical", "command_and_control")])
         first = receive(ws)["payload"]["data"]["storyUpdates"]
