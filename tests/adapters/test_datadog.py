@@ -2,7 +2,7 @@
 
 No serialized Workload Protection event is public, so the fixtures under
 fixtures/datadog/ are written to the agent's backend schema
-(shared/datasets/datadog-cws-schema, checked below) and wrapped as the agent's
+(tests/data/datasets/datadog-cws-schema, checked below) and wrapped as the agent's
 log intake payload. They are kept readable, with `message` as an object;
 `as_sent` turns it into the JSON string the agent sends.
 - kubectl_exec_imds.json: on a Kubernetes node, `kubectl exec` into a pod, curl
@@ -38,9 +38,10 @@ from app.events import (
 )
 from app.framing import BadJson, json_values
 from tests.adapters.fuzz import JSON, paths, replaced
+from tests.conftest import DATASETS
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "datadog"
-SCHEMA = Path(__file__).resolve().parents[3] / "shared/datasets/datadog-cws-schema"
+SCHEMA = DATASETS / "datadog-cws-schema"
 NODE = "ip-10-0-1-23.ec2.internal"
 CONTAINER = "9d2c4e7f1a3b5c6d8e0f2a4b6c8d0e1f3a5b7c9d1e3f5a7b9c1d3e5f7a9b1c3d"
 

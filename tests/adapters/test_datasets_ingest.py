@@ -1,4 +1,4 @@
-"""Every shared sample ingests end to end into Neo4j with the counts the adapters pin."""
+"""Every sensor sample in tests/data ingests into Neo4j with the counts the adapters pin."""
 
 from __future__ import annotations
 
@@ -9,10 +9,8 @@ import pytest
 from app.framing import open_stream
 from app.ingest import ingest
 from app.neo4j.database import Database
-from tests.conftest import SHARED
+from tests.conftest import DATASETS
 from tests.graphstate import rows
-
-DATASETS = SHARED / "datasets"
 
 
 def _ingest(db: Database, format_name: str, paths: list[Path]) -> tuple[int, int]:

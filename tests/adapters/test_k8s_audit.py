@@ -14,8 +14,9 @@ from app.adapters import Accepted, Outcome, RawRecord, Rejected, get_adapter, k8
 from app.events import AuditRecord
 from app.framing import BadJson, json_values
 from tests.adapters.fuzz import JSON, paths, replaced
+from tests.conftest import DATASETS
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared/datasets/k8s-audit-falco/k8s_audit"
+SAMPLES = DATASETS / "k8s-audit-falco/k8s_audit"
 
 # file -> (accepted, rejected, invalid JSON); counted with the adapter, then checked
 # against the files: one Event each, six NDJSON events in

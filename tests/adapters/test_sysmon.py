@@ -10,16 +10,10 @@ from hypothesis import strategies as st
 from app.adapters import Accepted, Outcome, RawRecord, Rejected, get_adapter, sysmon
 from app.events import FileEvent, NetworkEvent, ProcessExec, record_id
 from app.framing import lines
+from tests.conftest import DATASETS
 
-ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures" / "sysmon"
-SAMPLE = (
-    ROOT.parent
-    / "shared"
-    / "datasets"
-    / "sysmon-linux-sigma-imds"
-    / "6c1f4d8a-2e5b-4c9f-a7d3-0b5e8f1c4a6d.xml"
-)
+SAMPLE = DATASETS / "sysmon-linux-sigma-imds" / "6c1f4d8a-2e5b-4c9f-a7d3-0b5e8f1c4a6d.xml"
 
 
 def parse_file(path: Path) -> list[Outcome]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import functools
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,8 +14,9 @@ from hypothesis import strategies as st
 from app.adapters import Accepted, RawRecord, Rejected, tetragon
 from app.events import record_id
 from app.framing import BadJson, json_values
+from tests.conftest import DATASETS
 
-DATASET = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "tetragon-merlin"
+DATASET = DATASETS / "tetragon-merlin"
 BOOK = "book_03_chapter/"
 GOLDEN = BOOK + "00_four_golden_signals/"
 LIFECYCLE = BOOK + "00_process_lifecycle/"

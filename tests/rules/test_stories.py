@@ -174,9 +174,9 @@ def test_stories_and_story_commands(
 def test_rules_command_lists_rules_and_unsupported_sigma(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from tests.conftest import SHARED
+    from tests.conftest import SIGMA_LINUX
 
-    assert main(["rules", "--json", "--sigma", str(SHARED / "sigma-linux")]) == 0
+    assert main(["rules", "--json", "--sigma", str(SIGMA_LINUX)]) == 0
     listed = json.loads(capsys.readouterr().out)
     sources = {r["source"].split(":")[0] for r in listed["rules"]}
     assert sources == {"builtin", "sigma"}
