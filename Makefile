@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[local,dev]'
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -50,7 +50,7 @@ lock:
 	rm -rf .lock-venv
 	$(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/pip install --quiet --upgrade pip
-	.lock-venv/bin/pip install --quiet -e '.[dev]'
+	.lock-venv/bin/pip install --quiet -e '.[local,dev]'
 	( echo "# Pinned versions of every dependency (make lock rewrites this file)."; \
 	  .lock-venv/bin/pip freeze --exclude-editable ) > constraints.txt
 	rm -rf .lock-venv

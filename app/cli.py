@@ -6,8 +6,10 @@ import argparse
 import contextlib
 import dataclasses
 import json
+import shutil
 import signal
 import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -61,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("start", "fetch (once) and start the local Neo4j; harmless when it runs"),
         ("stop", "stop the local Neo4j with SIGTERM"),
         ("status", "tell whether the local Neo4j runs and answers"),
-        ("fetch", "download the Neo4j jars with Maven into the cache, once"),
+        ("fetch", "download the Neo4j jars of the manifest into the cache, once, verified"),
     ):
         sub = neo4j_commands.add_parser(action, help=text)
         sub.set_defaults(handler=cmd_neo4j, action=action)
@@ -252,14 +254,21 @@ def cmd_neo4j(args: argparse.Namespace) -> int:
     elif args.action == "start":
         status, started = local.start(echo=True)
         print(("started: " if started else "already running: ") + status.detail)
-        print(f"Bolt {status.bolt_uri}, user neo4j, password in {local.password_file}")
+        _print_login(local, status)
     elif args.action == "stop":
         print("stopped" if local.stop() else "not running")
     else:
         status = local.status()
         print(f"Neo4j {local.version}: {status.detail} ({status.bolt_uri})")
+        if status.running:
+            _print_login(local, status)
         return 0 if status.running and status.answering else 3
     return 0
+
+
+def _print_login(local: Any, status: Any) -> None:
+    print(f"Neo4j Browser: {status.browser_url}")
+    print(f"  connect to {status.bolt_uri} as user neo4j, password: cat {local.password_file}")
 
 
 def parse_params(pairs: Sequence[str]) -> dict[str, Any]:
@@ -301,16 +310,39 @@ def cmd_cypher(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_table(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
-    """Prints rows as an aligned text table with a row count."""
+def print_table(
+    columns: Sequence[str], rows: Sequence[dict[str, Any]], shrink: str | None = None
+) -> None:
+    """Prints rows as an aligned text table with a row count.
+
+    With `shrink`, that column's cells are cut (ending in "…") so that the table
+    fits the terminal (120 columns when the output is not a terminal).
+    """
     cells = [[_cell(row.get(c)) for c in columns] for row in rows]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    if shrink is not None and columns:
+        index = list(columns).index(shrink)
+        spare = terminal_width() - (sum(widths) + 3 * (len(widths) - 1))
+        if spare < 0:
+            widths[index] = max(len(shrink), widths[index] + spare)
+            for r in cells:
+                r[index] = fit(r[index], widths[index])
     if columns:
-        print(" | ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
+        print(" | ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
         print("-+-".join("-" * w for w in widths))
     for r in cells:
-        print(" | ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)))
+        print(" | ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
     print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+
+
+def terminal_width() -> int:
+    """Returns the terminal's width, or 120 columns when the output is not a terminal."""
+    return shutil.get_terminal_size((120, 24)).columns
+
+
+def fit(text: str, width: int) -> str:
+    """Cuts text to width characters, ending in "…" when it was longer."""
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 
 
 def _cell(value: Any) -> str:
@@ -430,18 +462,17 @@ def cmd_stories(args: argparse.Namespace) -> int:
         json.dump(stories, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
         return 0
-    columns = ["id", "severity", "status", "score", "title", "hosts", "first_seen", "last_seen"]
+    columns = ["id", "severity", "status", "score", "first_seen", "hosts", "title"]
     table = [
         {
             **{c: s.get(c) for c in columns},
             "id": s["id"][:8],
-            "hosts": ",".join(s.get("hosts") or []),
-            "first_seen": (s.get("first_seen") or "")[:19],
-            "last_seen": (s.get("last_seen") or "")[:19],
+            "hosts": fit(",".join(s.get("hosts") or []), 24),
+            "first_seen": (s.get("first_seen") or "")[:16].replace("T", " "),
         }
         for s in stories
     ]
-    print_table(columns, table)
+    print_table(columns, table, shrink="title")
     return 0
 
 
@@ -467,26 +498,32 @@ def cmd_story(args: argparse.Namespace) -> int:
         json.dump(out, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
         return 0
-    print(f"{story['title']}  [{story['severity']}, {story['status']}, score {story['score']}]")
+    width = terminal_width()
+
+    def wrap(text: str, first: str = "", rest: str = "") -> None:
+        print(textwrap.fill(text, width, initial_indent=first, subsequent_indent=rest))
+
+    wrap(f"{story['title']}  [{story['severity']}, {story['status']}, score {story['score']}]")
     more = f" and {len(keys) - 1} more (routine)" if len(keys) > 1 else ""
-    print(f"id {story['id']}  key {story['correlation_key']}{more} ({story.get('layer')})")
-    print(story.get("summary") or "")
+    wrap(f"id {story['id']}  key {story['correlation_key']}{more} ({story.get('layer')})")
+    wrap(story.get("summary") or "")
     print("\nsignals:")
     for sig in found[0]["signals"]:
-        print(f"  {sig['ts'][:23]}  {sig['severity']:<8} {sig['rule_id']}: {sig['title']}"
-              f"  (pid {sig['process_pid']} {sig['process_exe']})")  # fmt: skip
+        print(fit(f"  {sig['ts'][:23]}  {sig['severity']:<8} {sig['rule_id']}: {sig['title']}"
+                  f"  (pid {sig['process_pid']} {sig['process_exe']})", width))  # fmt: skip
     print(f"\ntimeline (first {len(timeline)}):")
     for item in timeline:
-        print(f"  {item.ts[:23]:<23}  {item.kind:<16} {_timeline_line(item)}")
+        print(fit(f"  {item.ts[:23]:<23}  {item.kind:<16} {_timeline_line(item)}", width))
     if story.get("recommended_actions"):
         print("\nrecommended actions:")
         for action in story["recommended_actions"]:
-            print(f"  - {action}")
+            wrap(action, "  - ", "    ")
     if found[0]["history"]:
         print("\ntriage history:")
         for t in found[0]["history"]:
-            print(f"  {t['ts'][:19]} {t['actor']}: {t['field']} {t.get('from')} -> {t.get('to')}"
-                  + (f" ({t['comment']})" if t.get("comment") else ""))  # fmt: skip
+            comment = f" ({t['comment']})" if t.get("comment") else ""
+            line = f"{t['ts'][:19]} {t['actor']}: {t['field']} {t.get('from')} -> {t.get('to')}"
+            wrap(line + comment, "  ", "    ")
     return 0
 
 

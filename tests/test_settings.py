@@ -31,6 +31,8 @@ def test_every_variable_is_read() -> None:
             "STORYLINE_PORT": "9000",
             "STORYLINE_MAX_BODY_BYTES": "1024",
             "STORYLINE_INGEST_BATCH_SIZE": "500",
+            "STORYLINE_JAVA_HOME": "/opt/java-21",
+            "STORYLINE_MAVEN_REPO": "https://mirror.example/maven2",
         }
     )
     assert not settings.uses_local_neo4j
@@ -42,6 +44,8 @@ def test_every_variable_is_read() -> None:
     assert (settings.local.heap, settings.local.pagecache) == ("2g", "1g")
     assert (settings.host, settings.port) == ("0.0.0.0", 9000)
     assert (settings.max_body_bytes, settings.ingest_batch_size) == (1024, 500)
+    assert settings.local.java_home == Path("/opt/java-21")
+    assert settings.local.maven_repo == "https://mirror.example/maven2"
 
 
 def test_secrets_never_show_in_reprs() -> None:

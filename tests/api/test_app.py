@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
-import subprocess
-import sys
-import time
 
-import httpx2 as httpx
 import strawberry
 from starlette.testclient import TestClient
 
@@ -17,7 +11,6 @@ from app.api.app import create_app
 from app.api.schema import LIMITS, MAX_DEPTH
 from app.neo4j.database import Database, Target
 from app.settings import Secret
-from tests.conftest import free_ports
 
 
 def test_health_and_readiness(db: Database) -> None:
@@ -57,34 +50,6 @@ def test_graphiql_is_served_to_browsers(db: Database) -> None:
         page = client.get("/graphql", headers={"Accept": "text/html"})
     assert page.status_code == 200
     assert "graphiql" in page.text.lower()
-
-
-def test_serve_runs_and_stops_cleanly_on_sigterm(db: Database, neo4j_env: dict[str, str]) -> None:
-    [port] = free_ports(1)
-    env = {**os.environ, **neo4j_env}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        ready = None
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
-                break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        assert ready is not None and ready.status_code == 200
-        answer = httpx.post(
-            f"http://127.0.0.1:{port}/graphql", json={"query": "{ about { version } }"}
-        )
-        assert answer.json()["data"]["about"]["version"]
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        output = proc.communicate(timeout=30)[0].decode()
-    assert proc.returncode == 0, output
-    assert "applied" in output and "Finished server process" in output
 
 
 def test_abusive_queries_are_refused(db: Database) -> None:
