@@ -16,7 +16,7 @@ How a workload is made:
   whole: once the events left to write are only enough for the chains still
   running, only those write, so the stream has exactly N events and no chain is cut.
 
-Hosts differ in what their sensor ships (DESIGN.md section 2): `tetragon`-style
+Hosts differ in what their sensor ships (docs/model.md): `tetragon`-style
 hosts give every process a global `key` and ship ancestors; `datadog`-style hosts
 leave the key out (so it is host|pid|start_time), ship ancestors and SSH user
 sessions; `auditd`-style hosts ship neither key nor ancestors. The same (seed,

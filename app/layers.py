@@ -21,7 +21,7 @@ from typing import Any
 from app.neo4j.database import Database, cypher
 
 # Priority order: a process's correlation key is the key of the first layer here
-# that it belongs to (DESIGN.md section 4).
+# that it belongs to (docs/layers.md).
 LAYERS: tuple[str, ...] = (
     "k8s_user_session",
     "exploit",

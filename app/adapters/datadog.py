@@ -24,7 +24,7 @@ Ids: the schema has no event id (a Logs API log id is Datadog's id of the log,
 not of the event), so an event's id is a hash of the event and its host, the
 same whichever shape it came in; its alert's id is that id + ":alert".
 Identity: the schema has no global process id, so a process is keyed by
-host|pid|start, with start = exec_time, else fork_time (DESIGN.md section 2).
+host|pid|start, with start = exec_time, else fork_time (docs/model.md).
 `process.ancestors` starts with the parent (Datadog sets `process.parent` to
 ancestors[0]); the model's `ancestors` are the rest. Severity: the agent sends
 every event with log status "info", which is a log level, not the rule's

@@ -1,7 +1,7 @@
 """GraphQL for processes: one by key, with its lineage, events and contexts.
 
 `process(key) { parent children ancestors descendants(depth) events contexts }`
-(DESIGN.md section 8). Every list is bounded: children and events are Relay
+(docs/model.md). Every list is bounded: children and events are Relay
 connections of at most 200 per page, ancestors stop at 100 levels, descendants
 at 20 levels and 1,000 processes (`truncated` says when more were left out).
 """
@@ -49,7 +49,7 @@ class ProcessContext:
     last_seen: str | None
 
 
-@strawberry.type(description="A process: one exec'd image (DESIGN.md section 2).")
+@strawberry.type(description="A process: one exec'd image (docs/model.md).")
 class Process:
     key: strawberry.ID
     pid: int | None

@@ -1,4 +1,4 @@
-"""Two app replicas refreshing stories at once lose nothing (DESIGN section 9)."""
+"""Two app replicas refreshing stories at once lose nothing (docs/stories.md)."""
 
 from __future__ import annotations
 
