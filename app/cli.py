@@ -10,6 +10,7 @@ import shutil
 import signal
 import sys
 import textwrap
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--batch-size", type=int, help="events per transaction")
     ingest.add_argument("--json", action="store_true", help="print the full report as JSON")
     ingest.add_argument("--quiet", action="store_true", help="no progress line")
+    ingest.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="return once committed; `storyline serve` runs detection, stamping and stories",
+    )
     ingest.set_defaults(handler=cmd_ingest)
 
     letters = commands.add_parser("dead-letters", help="list or re-submit rejected records")
@@ -354,11 +360,17 @@ def _cell(value: Any) -> str:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    """Ingests files (or stdin); prints progress to stderr and a summary; exit 3 if any rejected."""
+    """Ingests files (or stdin); prints progress to stderr and a summary; exit 3 if any rejected.
+
+    The background stage (detection, stamping, relate, stories) runs in a thread
+    alongside the writes, and the command returns once it has processed every
+    event (unless --no-wait, which returns at commit).
+    """
     from app.adapters import UnknownFormat, get_adapter
     from app.framing import open_stream
     from app.ingest import Report, ingest
     from app.neo4j.database import connect
+    from app.pipeline import Pipeline, Worker, wait_processed
 
     try:
         get_adapter(args.format)
@@ -368,26 +380,47 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     batch_size = args.batch_size or settings.ingest_batch_size
     paths = args.files or ["-"]
     reports: list[tuple[str, Report]] = []
+    stage: dict[str, Any] | None = None
     with connect(settings) as db:
         db.apply_constraints()
-        for path in paths:
-            label = "stdin" if path == "-" else path
-            progress = None if args.quiet else _progress_line(label)
-            try:
-                with contextlib.ExitStack() as stack:
-                    if path == "-":
-                        text = open_stream(sys.stdin.buffer)
-                    else:
-                        raw = stack.enter_context(open(path, "rb"))
-                        text = stack.enter_context(open_stream(raw))
-                    report = ingest(db, args.format, text, batch_size, progress, origin="cli")
-            except OSError as exc:
-                raise InputError(f"cannot read {path}: {exc.strerror}") from exc
-            if progress is not None:
-                sys.stderr.write("\n")
-            reports.append((label, report))
+        pipeline = Pipeline.default(settings)
+        worker = None if args.no_wait else Worker(db, pipeline).start()
+        last_ids: list[str] = []
+        try:
+            for path in paths:
+                label = "stdin" if path == "-" else path
+                progress = None if args.quiet else _progress_line(label)
+                try:
+                    with contextlib.ExitStack() as stack:
+                        if path == "-":
+                            text = open_stream(sys.stdin.buffer)
+                        else:
+                            raw = stack.enter_context(open(path, "rb"))
+                            text = stack.enter_context(open_stream(raw))
+                        report = ingest(
+                            db, args.format, text, batch_size, progress, origin="cli",
+                            after_batch=None,
+                        )  # fmt: skip
+                except OSError as exc:
+                    raise InputError(f"cannot read {path}: {exc.strerror}") from exc
+                if progress is not None:
+                    sys.stderr.write("\n")
+                reports.append((label, report))
+                last_ids = report.last_batch_ids or last_ids
+        finally:
+            if worker is not None:
+                worker.stop()
+        if worker is not None:
+            committed = time.monotonic()
+            if not args.quiet:
+                sys.stderr.write("committed; waiting for detection, stamping and stories...\n")
+            cycles = worker.cycles + wait_processed(db, last_ids, pipeline)
+            stage = _stage_summary(cycles, time.monotonic() - committed)
     if args.json:
-        json.dump({label: r.as_dict() for label, r in reports}, sys.stdout, indent=2)
+        out: dict[str, Any] = {label: r.as_dict() for label, r in reports}
+        for label in out:
+            out[label]["pipeline"] = stage
+        json.dump(out, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         for label, r in reports:
@@ -404,7 +437,35 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                 print(f"  ... and {len(r.rejected) - 20} more (storyline dead-letters list)")
             for item in r.warnings[:10]:
                 print(f"  warning #{item['position']}: {'; '.join(item['warnings'])}")
+        if stage is not None:
+            print(
+                f"processed: {stage['signals']} signals, {stage['stamped']} processes stamped, "
+                f"{stage['stories']} story refreshes in {stage['cycles']} cycles; "
+                f"{stage['seconds_after_commit']:.1f}s after the last commit; stage lag p50 "
+                f"{stage['lag_ms_p50'] / 1000:.1f}s, p95 {stage['lag_ms_p95'] / 1000:.1f}s"
+            )
+        else:
+            print("committed; the background stage of `storyline serve` processes the events")
     return 3 if any(r.rejected for _, r in reports) else 0
+
+
+def _stage_summary(cycles: list[Any], after_commit: float) -> dict[str, Any]:
+    """Sums the background stage's cycles: counts, and the lag percentiles."""
+    lags = sorted(lag for c in cycles for lag in c.lags_ms)
+
+    def percentile(q: float) -> int:
+        return lags[min(int(q * len(lags)), len(lags) - 1)] if lags else 0
+
+    return {
+        "cycles": sum(1 for c in cycles if not c.idle),
+        "detected": sum(c.detected for c in cycles),
+        "signals": sum(c.signals for c in cycles),
+        "stamped": sum(c.stamped for c in cycles),
+        "stories": sum(c.stories for c in cycles),
+        "lag_ms_p50": percentile(0.5),
+        "lag_ms_p95": percentile(0.95),
+        "seconds_after_commit": round(after_commit, 2),
+    }
 
 
 def _progress_line(label: str) -> Any:

@@ -13,8 +13,11 @@ committed, and nothing is dropped silently.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -23,7 +26,7 @@ from typing import Any
 
 from neo4j.time import DateTime
 
-from app import deadletter
+from app import deadletter, metrics
 from app.adapters import Item, Outcome, RawRecord, Rejected, get_adapter
 from app.events import (
     AlertEvent,
@@ -433,6 +436,8 @@ class Report:
     rejected: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
+    # the event ids of the last committed batch: what `storyline ingest` waits on
+    last_batch_ids: list[str] = field(default_factory=list, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         """Returns the report as the HTTP and CLI responses show it."""
@@ -453,7 +458,11 @@ class Report:
 Progress = Callable[[Report], None]
 AfterBatch = Callable[[Database, list[dict[str, Any]]], Any]
 """What runs after each batch is committed, given the batch's event rows
-({id, ts, process_key, props})."""
+({id, ts, process_key, props}); a Pipeline drains the background stage there."""
+
+# Batches shaped ahead of the writer: Python parses the next batches while Neo4j
+# writes this one, and a slow database holds the parser back (backpressure).
+WRITE_AHEAD = 2
 
 
 def outcomes(format_name: str, text_lines: Iterable[str]) -> Iterator[Outcome]:
@@ -475,6 +484,83 @@ def outcomes(format_name: str, text_lines: Iterable[str]) -> Iterator[Outcome]:
     yield from bad
 
 
+class _Writer:
+    """Writes batches in a thread of its own, fed through a bounded queue."""
+
+    def __init__(
+        self, db: Database, report: Report, started: float,
+        progress: Progress | None, after_batch: AfterBatch | None,
+    ) -> None:  # fmt: skip
+        self.db = db
+        self.report = report
+        self.started = started
+        self.progress = progress
+        self.after_batch = after_batch
+        self.last_ids: list[str] = []
+        self.error: BaseException | None = None
+        self.batches: queue.Queue[tuple[Rows, list[deadletter.Letter]] | None] = queue.Queue(
+            WRITE_AHEAD
+        )
+        self.thread = threading.Thread(target=self._run, name="storyline-writer", daemon=True)
+        self.thread.start()
+
+    def put(self, rows: Rows, rejected: list[deadletter.Letter]) -> None:
+        """Hands a batch to the writer, waiting while WRITE_AHEAD batches are queued."""
+        while True:
+            if self.error is not None:
+                raise self.error
+            try:
+                self.batches.put((rows, rejected), timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def close(self) -> None:
+        """Waits for every batch to be written; raises what the writer raised."""
+        while self.thread.is_alive():
+            try:
+                self.batches.put(None, timeout=0.1)
+                break
+            except queue.Full:
+                continue
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def abandon(self) -> None:
+        """Stops the writer after the batch it is writing (the caller is failing)."""
+        self.error = self.error or InterruptedError("ingest abandoned")
+        while True:
+            try:
+                self.batches.get_nowait()
+            except queue.Empty:
+                break
+        self.close_quietly()
+
+    def close_quietly(self) -> None:
+        with contextlib.suppress(BaseException):
+            self.close()
+
+    def _run(self) -> None:
+        while True:
+            item = self.batches.get()
+            if item is None or self.error is not None:
+                return
+            rows, rejected = item
+            try:
+                write_rows(self.db, rows, rejected)
+                self.report.batches += 1
+                self.last_ids = list(rows.events)
+                if self.after_batch is not None:
+                    self.after_batch(self.db, list(rows.events.values()))
+            except BaseException as exc:
+                self.error = exc
+                return
+            self.report.seconds = time.monotonic() - self.started
+            if self.progress is not None:
+                self.progress(self.report)
+
+
 def ingest(
     db: Database,
     format_name: str,
@@ -482,54 +568,61 @@ def ingest(
     batch_size: int = 2000,
     progress: Progress | None = None,
     origin: str = "api",
-    after_batch: AfterBatch | None = None,
+    after_batch: AfterBatch | str | None = "drain",
 ) -> Report:
-    """Ingests text in a format: adapters, batched writes, then the after-batch stages.
+    """Ingests text in a format: adapters, then batched writes; returns once all is committed.
 
-    `after_batch` defaults to app.pipeline's stages (rules, layers, stories).
+    Parsing runs in the calling thread while a writer thread writes the batches
+    before it. What comes after the writes (detection, stamping, relate,
+    stories) is the background stage of app/pipeline.py, queued by the writes
+    themselves. `after_batch` runs after each committed batch (a Pipeline
+    there drains the stage after every batch); by default ("drain") the
+    configured pipeline drains once after the last batch, so that the caller
+    sees stories; None only writes (the service's worker does the rest).
     """
+    drain_at_end = after_batch == "drain"
+    if isinstance(after_batch, str):
+        after_batch = None
     started = time.monotonic()
-    if after_batch is None:
+    report = Report(format=format_name)
+    writer = _Writer(db, report, started, progress, after_batch)
+    rows, rejected, pending = Rows(), [], 0
+    try:
+        for outcome in outcomes(format_name, text_lines):
+            if isinstance(outcome, Rejected):
+                report.rejected.append({"position": outcome.position, "reason": outcome.reason})
+                rejected.append(deadletter.Letter.of(format_name, origin, outcome))
+            else:
+                rows.add(outcome.item)
+                report.accepted += 1
+                if isinstance(outcome.item, AuditRecord):
+                    report.audit_records += 1
+                elif isinstance(outcome.item, Finding):
+                    report.findings += 1
+                else:
+                    report.events += 1
+                if outcome.warnings:
+                    report.warnings.append(
+                        {"position": outcome.position, "warnings": list(outcome.warnings)}
+                    )
+                pending += 1
+            if pending >= batch_size or len(rejected) >= batch_size:
+                writer.put(rows, rejected)
+                rows, rejected, pending = Rows(), [], 0
+        if pending or rejected:
+            writer.put(rows, rejected)
+    except BaseException:
+        writer.abandon()
+        raise
+    writer.close()
+    if drain_at_end:
         from app.pipeline import Pipeline
 
-        after_batch = Pipeline.default()
-    report = Report(format=format_name)
-    rows, rejected, pending = Rows(), [], 0
-
-    def flush() -> None:
-        nonlocal rows, rejected, pending
-        if pending == 0 and not rejected:
-            return
-        write_rows(db, rows, rejected)
-        report.batches += 1
-        after_batch(db, list(rows.events.values()))
-        rows, rejected, pending = Rows(), [], 0
-        report.seconds = time.monotonic() - started
-        if progress is not None:
-            progress(report)
-
-    for outcome in outcomes(format_name, text_lines):
-        if isinstance(outcome, Rejected):
-            report.rejected.append({"position": outcome.position, "reason": outcome.reason})
-            rejected.append(deadletter.Letter.of(format_name, origin, outcome))
-        else:
-            rows.add(outcome.item)
-            report.accepted += 1
-            if isinstance(outcome.item, AuditRecord):
-                report.audit_records += 1
-            elif isinstance(outcome.item, Finding):
-                report.findings += 1
-            else:
-                report.events += 1
-            if outcome.warnings:
-                report.warnings.append(
-                    {"position": outcome.position, "warnings": list(outcome.warnings)}
-                )
-            pending += 1
-        if pending >= batch_size or len(rejected) >= batch_size:
-            flush()
-    flush()
+        Pipeline.default().drain(db)
+    report.last_batch_ids = writer.last_ids
     report.seconds = time.monotonic() - started
+    metrics.INGESTED.labels(format_name).inc(report.accepted)
+    metrics.REJECTED.labels(format_name).inc(len(report.rejected))
     return report
 
 

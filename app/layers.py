@@ -15,6 +15,7 @@ An analyst can run the same steps from cypher-shell: see the README.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,8 +69,13 @@ class StampReport:
     cycles_broken: int = 0
 
 
-def stamp(db: Database, max_rounds: int = 100_000) -> StampReport:
-    """Stamps every queued process; returns how many rounds and processes it took."""
+def stamp(
+    db: Database, max_rounds: int = 100_000, on_round: Callable[[], object] | None = None
+) -> StampReport:
+    """Stamps every queued process; returns how many rounds and processes it took.
+
+    `on_round` is called after each round (the pipeline renews its lease there).
+    """
     report = StampReport()
     params: dict[str, Any] = {"layers": list(LAYERS), "session_layers": list(SESSION_LAYERS)}
     force: list[str] = []
@@ -87,6 +93,8 @@ def stamp(db: Database, max_rounds: int = 100_000) -> StampReport:
 
         with db.session(write=True) as session:
             frontier = session.execute_write(round_)
+        if on_round is not None:
+            on_round()
         if frontier:
             report.rounds += 1
             report.stamped += frontier

@@ -1,46 +1,228 @@
-"""The stages that run after each ingest batch is written, in their one order.
+"""The background stage after the writes: its steps in their one order, and the worker.
 
-    write batch (app/ingest.py)
-      -> detect: rules on the batch's events -> signals (app/rules/signals.py)
+    write batch (app/ingest.py): events marked :Undetected, processes :Unstamped,
+    signals :Unstoried, audit records :Unrelated, in the batch's own transaction
+      -> detect: rules on queued events -> signals (app/rules/signals.py)
       -> stamp: the six context layers -> correlation keys (app/layers.py)
       -> relate: audit records -> what they concern, RELATES_TO (app/relate.py)
       -> stories: signals grouped per correlation key (app/rules/stories.py)
 
+Every step works from marks the writer set in the transaction that stored the
+data, and clears a mark in the transaction that did its work: an ingest answer
+means committed, and nothing committed can miss a step, whatever crashes.
 Detection runs before stamping so that a rule's compromise mark roots its
-exploit context in the same batch; stories run last, on the final keys.
+exploit context in the same cycle; stories run last, on the final keys.
+
+One cycle takes up to `chunk` queued events, so that each step's fixed cost
+is spread over many batches of the writer. Cycles run one at a time across
+every process that shares the database: a worker holds the pipeline lease
+(`Lock {id: 'pipeline'}`, renewed while it works, free when it is idle or
+gone), so app replicas, `storyline ingest` and the tests take turns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from app import metrics
 from app.layers import stamp
 from app.neo4j.database import Database
 from app.relate import relate
 from app.rules.model import Rule
-from app.rules.signals import active_rules, detect
+from app.rules.signals import DETECT_CHUNK, active_rules, detect
 from app.rules.stories import refresh
+from app.settings import Settings
+
+LEASE_SECONDS = 120
+
+
+@dataclass
+class Cycle:
+    """What one cycle of the stage did."""
+
+    detected: int = 0
+    signals: int = 0
+    stamped: int = 0
+    stories: int = 0
+    lags_ms: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+    full: bool = False  # it took a whole chunk: more may be waiting
+
+    @property
+    def idle(self) -> bool:
+        """Tells whether the cycle found nothing to do."""
+        return not (self.detected or self.stamped or self.stories or self.signals)
+
+
+class Lease:
+    """The pipeline lease: at most one holder runs cycles at a time."""
+
+    def __init__(self, db: Database, ttl: int = LEASE_SECONDS) -> None:
+        self.db = db
+        self.ttl = ttl
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.held = False
+
+    def try_acquire(self, cycles: int = 0) -> bool:
+        """Takes or renews the lease unless someone else holds it; adds to its cycle count."""
+        found = self.db.run("pipeline/take_lease", holder=self.holder, ttl=self.ttl, cycles=cycles)
+        self.held = bool(found)
+        return self.held
+
+    def acquire(self, poll: float = 0.05) -> None:
+        """Waits until the lease is ours."""
+        while not self.try_acquire():
+            time.sleep(poll)
+
+    def release(self) -> None:
+        """Frees the lease if this holder has it."""
+        if self.held:
+            self.db.run("pipeline/release_lease", holder=self.holder)
+            self.held = False
 
 
 @dataclass
 class Pipeline:
-    """The after-batch stages, with the rules they use."""
+    """The stage's steps, with the rules they use."""
 
     rules: Sequence[Rule] = field(default_factory=tuple)
     routine_stories: bool = True
+    chunk: int = DETECT_CHUNK
 
     @classmethod
-    def default(cls) -> Pipeline:
+    def default(cls, settings: Settings | None = None) -> Pipeline:
         """Returns the pipeline with the configured rules (built-in, user, Sigma)."""
-        from app.settings import Settings
-
-        settings = Settings.from_env()
+        settings = settings or Settings.from_env()
         return cls(active_rules(settings.rule_dirs, settings.sigma_dirs), settings.routine_stories)
 
-    def __call__(self, db: Database, events: Sequence[dict[str, Any]]) -> None:
-        detect(db, events, self.rules)
-        stamp(db)
-        relate(db, events)
-        refresh(db, self.routine_stories)
+    def cycle(self, db: Database, heartbeat: Callable[[], object] | None = None) -> Cycle:
+        """Runs each step once over what is queued; the caller holds the lease."""
+        started = time.perf_counter()
+        found = detect(db, self.rules, self.chunk)
+        beat = heartbeat or (lambda: None)
+        beat()
+        stamped = stamp(db, on_round=beat).stamped
+        relate(db)
+        stories = refresh(db, self.routine_stories)
+        done = Cycle(
+            detected=found.events,
+            signals=found.signals,
+            stamped=stamped,
+            stories=stories,
+            lags_ms=found.lags_ms,
+            seconds=time.perf_counter() - started,
+            full=found.queued >= self.chunk,
+        )
+        metrics.observe_cycle(done)
+        return done
+
+    def drain(self, db: Database) -> list[Cycle]:
+        """Runs cycles until nothing committed before the call waits; returns them."""
+        lease = Lease(db)
+        lease.acquire()
+        cycles: list[Cycle] = []
+        try:
+            while True:
+                cycles.append(self.cycle(db, lease.try_acquire))
+                lease.try_acquire(cycles=1)
+                if not cycles[-1].full:
+                    return cycles
+        finally:
+            lease.release()
+
+    def __call__(self, db: Database, events: Sequence[dict[str, Any]] = ()) -> None:
+        """Drains the stage: what `ingest(after_batch=...)` runs after each batch."""
+        self.drain(db)
+
+
+class Worker:
+    """Runs the pipeline's cycles in a background thread while there is work.
+
+    It takes the lease when it is free, runs cycles while they find work, and
+    gives the lease up when a cycle finds none, so that any other process may
+    drain in between. Errors are logged and retried after a pause: the queues
+    keep what failed.
+    """
+
+    def __init__(self, db: Database, pipeline: Pipeline, idle_seconds: float = 0.2) -> None:
+        self.db = db
+        self.pipeline = pipeline
+        self.idle_seconds = idle_seconds
+        self.cycles: list[Cycle] = []
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="storyline-pipeline", daemon=True)
+
+    def start(self) -> Worker:
+        """Starts the thread; returns self."""
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 300) -> None:
+        """Asks the thread to stop after its current cycle, and waits for it."""
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        import logging
+
+        log = logging.getLogger("storyline.pipeline")
+        lease = Lease(self.db)
+        while not self._stop.is_set():
+            try:
+                if not lease.try_acquire():
+                    self._stop.wait(self.idle_seconds)
+                    continue
+                cycle = self.pipeline.cycle(self.db, lease.try_acquire)
+                self.cycles.append(cycle)
+                if cycle.idle:
+                    lease.release()
+                    self._stop.wait(self.idle_seconds)
+                else:
+                    lease.try_acquire(cycles=1)
+            except Exception as exc:  # the queues keep the work: log, pause, retry
+                self.error = exc
+                log.exception("pipeline cycle failed; retrying")
+                metrics.CYCLE_ERRORS.inc()
+                self._stop.wait(5 * self.idle_seconds)
+        try:
+            lease.release()
+        except Exception:  # the database may be gone at shutdown; the lease expires
+            log.warning("could not release the pipeline lease; it expires by itself")
+
+
+def queued(db: Database) -> dict[str, Any]:
+    """Returns how much waits in each queue and the age of the oldest queued event."""
+    return db.read("queries/pipeline_state")[0]
+
+
+def wait_processed(
+    db: Database, event_ids: Sequence[str], pipeline: Pipeline | None = None, poll: float = 0.1
+) -> list[Cycle]:
+    """Returns once the stage has processed events committed before the call.
+
+    When no worker holds the lease, this drains the stage itself (and returns
+    its cycles); otherwise it waits until none of `event_ids` (the last batch
+    written: the queue is taken oldest first) waits for detection, and the
+    holder has finished the cycle that took them.
+    """
+    lease = Lease(db)
+    seen_cycles: int | None = None
+    while True:
+        if lease.try_acquire():
+            lease.release()
+            return (pipeline or Pipeline.default()).drain(db)
+        found = db.read("pipeline/still_queued", ids=list(event_ids))[0]
+        if found["queued"] == 0:
+            if seen_cycles is None:
+                seen_cycles = found["cycles"]
+            elif found["cycles"] > seen_cycles:
+                return []
+        time.sleep(poll)

@@ -74,6 +74,7 @@ class Settings:
     api_tokens_file: Path | None = None
     auth_off: bool = False
     routine_stories: bool = True
+    pipeline_worker: bool = True
     rule_dirs: tuple[str, ...] = ()
     sigma_dirs: tuple[str, ...] = ()
 
@@ -120,6 +121,7 @@ class Settings:
             ).expanduser(),
             auth_off=env.get("STORYLINE_AUTH", "on").lower() == "off",
             routine_stories=env.get("STORYLINE_ROUTINE_STORIES", "on").lower() != "off",
+            pipeline_worker=env.get("STORYLINE_PIPELINE_WORKER", "on").lower() != "off",
             rule_dirs=_paths(env.get("STORYLINE_RULES_DIRS")),
             sigma_dirs=_paths(env.get("STORYLINE_SIGMA_DIRS")),
         )

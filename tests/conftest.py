@@ -34,6 +34,9 @@ TEST_HOME = Path(os.environ.get("STORYLINE_TEST_HOME", ROOT / ".storyline" / "te
 # The suite's apps are open (no API token) unless a test gives them a token file:
 # a developer's own tokens must not change what the tests see.
 os.environ["STORYLINE_API_TOKENS_FILE"] = str(TEST_HOME / "no-api-tokens")
+# In-process apps run no background worker: each test drains the stage with the
+# rules it chose (ingest's after_batch). The real server's tests turn it on.
+os.environ["STORYLINE_PIPELINE_WORKER"] = "off"
 
 
 def docker_answers() -> bool:

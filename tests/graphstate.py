@@ -7,7 +7,7 @@ from typing import Any
 from app.neo4j.database import Database
 
 # properties that record when something happened to the store, not what it holds
-VOLATILE = {"received_at", "updated_at", "taken_at"}
+VOLATILE = {"received_at", "updated_at", "taken_at", "cycles"}
 
 
 def _plain(value: Any) -> Any:

@@ -66,6 +66,7 @@ def serve(target: Target, tmp: Path, env: Mapping[str, str] | None = None) -> It
     full_env = {
         **os.environ,
         "STORYLINE_API_TOKENS_FILE": str(tmp / "no-api-tokens"),
+        "STORYLINE_PIPELINE_WORKER": "on",
         **target_env(target),
         **(env or {}),
     }

@@ -82,9 +82,14 @@ def ndjson_gzip(events: list[dict[str, Any]]) -> bytes:
     return gzip.compress("".join(json.dumps(e) + "\n" for e in events).encode())
 
 
-def post_events(server: Server, token: str, body: bytes, fmt: str = "storyline") -> httpx.Response:
+def post_events(
+    server: Server, token: str, body: bytes, fmt: str = "storyline", wait: str = "committed"
+) -> httpx.Response:
     return httpx.post(
-        f"{server.url}/api/v1/events?format={fmt}", content=body, headers=bearer(token), timeout=120
+        f"{server.url}/api/v1/events?format={fmt}&wait={wait}",
+        content=body,
+        headers=bearer(token),
+        timeout=120,
     )
 
 
@@ -114,7 +119,7 @@ def test_gzip_ingest_over_rest_then_stories_over_graphql(
     events, key_of, compromise = jvm_exploit()
     body = ndjson_gzip([*events, compromise])
     assert post_events(server, tokens["reader"], body).status_code == 403  # read cannot ingest
-    answer = post_events(server, tokens["sensor"], body)
+    answer = post_events(server, tokens["sensor"], body, wait="processed")
     assert answer.status_code == 200, answer.text
     report = answer.json()
     assert (report["accepted"], report["rejected_count"]) == (len(events) + 1, 0)
@@ -191,11 +196,58 @@ def test_a_websocket_may_carry_its_token_in_the_url(server: Server, tokens: dict
         ws.send(json.dumps({"id": "1", "type": "complete"}))
 
 
+def test_the_servers_worker_processes_what_was_only_committed(
+    db: Database, server: Server, tokens: dict[str, Any]
+) -> None:
+    events, key_of, compromise = jvm_exploit()
+    answer = post_events(server, tokens["sensor"], ndjson_gzip([*events, compromise]))
+    assert answer.status_code == 200, answer.text
+    query = (
+        "query($id: ID!) { story(id: $id) { id } about { pipelineLag pipelineQueues { detect } } }"
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        data = graphql(server, tokens["reader"], query, id=story_id(key_of[4000]))
+        if data["story"] is not None:
+            break
+        time.sleep(0.2)
+    assert data["story"] == {"id": story_id(key_of[4000])}
+    about = graphql(server, tokens["reader"], "{ about { pipelineLag pipelineQueues { detect } } }")
+    assert about["about"] == {"pipelineLag": 0.0, "pipelineQueues": {"detect": 0}}
+    metrics = httpx.get(server.url + "/metrics", headers=bearer(tokens["reader"]))
+    assert metrics.status_code == 200
+    assert 'storyline_ingested_records_total{format="storyline"}' in metrics.text
+    assert 'storyline_pipeline_queued{step="detect"} 0.0' in metrics.text
+    assert "storyline_pipeline_lag_seconds_count" in metrics.text
+    assert httpx.get(server.url + "/metrics").status_code == 401
+
+
+def test_the_cli_ingests_and_waits_for_the_stage_while_the_server_runs(
+    db: Database, neo4j_target: Target, server: Server, tokens: dict[str, Any], tmp_path: Path
+) -> None:
+    events, key_of, compromise = jvm_exploit()
+    path = tmp_path / "events.ndjson"
+    path.write_text("".join(json.dumps(e) + "\n" for e in [*events, compromise]))
+    done = subprocess.run(
+        [*storyline_command(), "ingest", "--json", "--quiet", str(path)],
+        env={**os.environ, **target_env(neo4j_target)},
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    report = json.loads(done.stdout)[str(path)]
+    assert report["accepted"] == len(events) + 1
+    assert report["pipeline"]["lag_ms_p95"] >= report["pipeline"]["lag_ms_p50"] >= 0
+    # the command returned once processed: the story is there without waiting
+    data = graphql(server, tokens["reader"], "query($id: ID!) { story(id: $id) { id } }",
+                   id=story_id(key_of[4000]))  # fmt: skip
+    assert data["story"] == {"id": story_id(key_of[4000])}
+
+
 def test_the_cli_reads_what_the_server_wrote(
     db: Database, server: Server, tokens: dict[str, Any], neo4j_target: Target, tmp_path: Path
 ) -> None:
     events, key_of, compromise = jvm_exploit()
-    assert post_events(server, tokens["sensor"], ndjson_gzip([*events, compromise])).is_success
+    body = ndjson_gzip([*events, compromise])
+    assert post_events(server, tokens["sensor"], body, wait="processed").is_success
     listed = subprocess.run(
         [*storyline_command(), "stories", "--json"],
         env={**os.environ, **target_env(neo4j_target)},

@@ -1,9 +1,12 @@
-"""The Starlette application: /graphql, /healthz, /readyz and a story's graph export."""
+"""The Starlette application: /graphql, /healthz, /readyz, /metrics, REST, and the worker."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -17,7 +20,9 @@ from app.api.graph import build_graph, to_cytoscape, to_graphml
 from app.api.rest import denied, error
 from app.api.rest import routes as rest_routes
 from app.api.schema import schema
+from app.metrics import exposition
 from app.neo4j.database import Database
+from app.pipeline import Pipeline, Worker, queued
 from app.settings import Settings
 
 GRAPH_FORMATS = ("json", "cytoscape", "graphml")
@@ -26,18 +31,40 @@ GRAPH_FORMATS = ("json", "cytoscape", "graphml")
 class StorylineGraphQL(GraphQL):
     """Strawberry's ASGI app with the database in every request's context."""
 
-    def __init__(self, db: Database, settings: Settings, **kwargs: Any) -> None:
+    def __init__(self, db: Database, settings: Settings, pipeline: Pipeline, **kwargs: Any) -> None:
         super().__init__(schema, graphql_ide="graphiql", **kwargs)
         self.db = db
         self.settings = settings
+        self.pipeline = pipeline
 
     async def get_context(self, request: Any, response: Any) -> dict[str, Any]:
-        return {"db": self.db, "settings": self.settings, "request": request, "response": response}
+        return {"db": self.db, "settings": self.settings, "pipeline": self.pipeline,
+                "request": request, "response": response}  # fmt: skip
 
 
 def create_app(db: Database, settings: Settings | None = None) -> Starlette:
-    """Builds the app around a connected database."""
+    """Builds the app around a connected database.
+
+    While it runs (its lifespan), a background worker runs the pipeline's stage
+    on what ingest queued, unless STORYLINE_PIPELINE_WORKER=off.
+    """
     settings = settings or Settings.from_env()
+    pipeline = Pipeline.default(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        worker = Worker(db, pipeline).start() if settings.pipeline_worker else None
+        try:
+            yield
+        finally:
+            if worker is not None:
+                await run_in_threadpool(worker.stop)
+
+    async def metrics_page(request: Request) -> Response:
+        if refused := denied(request, "read"):
+            return refused
+        state = await run_in_threadpool(queued, db)
+        return Response(exposition(state), media_type=CONTENT_TYPE_LATEST)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -61,17 +88,20 @@ def create_app(db: Database, settings: Settings | None = None) -> Starlette:
             return Response(to_graphml(graph), media_type="application/graphml+xml")
         return JSONResponse(to_cytoscape(graph) if fmt == "cytoscape" else graph)
 
-    graphql = StorylineGraphQL(db, settings)
+    graphql = StorylineGraphQL(db, settings, pipeline)
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_page, methods=["GET"]),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),  # subscriptions: graphql-transport-ws, graphql-ws
         Route("/api/v1/stories/{id}/graph", story_graph, methods=["GET"]),
-        *rest_routes(db, settings),
+        *rest_routes(db, settings, pipeline),
     ]
     auth = Authenticator(settings.tokens_path)
-    app = Starlette(routes=routes, middleware=[Middleware(AuthMiddleware, auth=auth)])
+    app = Starlette(
+        routes=routes, middleware=[Middleware(AuthMiddleware, auth=auth)], lifespan=lifespan
+    )
     app.state.auth = auth
     app.state.db = db
     app.state.settings = settings

@@ -16,6 +16,7 @@ from app.errors import InputError, PayloadTooLarge
 from app.framing import decode_body
 from app.ingest import ingest, resubmit
 from app.neo4j.database import Database
+from app.pipeline import Pipeline, wait_processed
 from app.settings import Settings
 
 
@@ -45,8 +46,11 @@ def denied(request: Request, scope: str) -> JSONResponse | None:
     return error(403, f"this API token lacks the {scope!r} scope")
 
 
-def routes(db: Database, settings: Settings) -> list[Route]:
-    """Returns the REST routes bound to a database."""
+WAITS = ("committed", "processed")
+
+
+def routes(db: Database, settings: Settings, pipeline: Pipeline) -> list[Route]:
+    """Returns the REST routes bound to a database (and the pipeline `wait` drains)."""
 
     async def post_events(request: Request) -> Response:
         if refused := denied(request, "ingest"):
@@ -56,6 +60,9 @@ def routes(db: Database, settings: Settings) -> list[Route]:
             get_adapter(format_name)
         except UnknownFormat as exc:
             return error(400, str(exc))
+        wait = request.query_params.get("wait", "committed")
+        if wait not in WAITS:
+            return error(400, f"wait must be one of {', '.join(WAITS)}, not {wait!r}")
         try:
             body = await read_body(request, settings.max_body_bytes)
             body = decode_body(body, settings.max_body_bytes)
@@ -78,7 +85,10 @@ def routes(db: Database, settings: Settings) -> list[Route]:
                 text.splitlines(True),
                 batch_size=settings.ingest_batch_size,
                 origin="http",
+                after_batch=None,
             )
+            if wait == "processed":
+                wait_processed(db, report.last_batch_ids, pipeline)
             return report.as_dict()
 
         try:

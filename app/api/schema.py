@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from enum import Enum
 
 import strawberry
 from starlette.concurrency import run_in_threadpool
@@ -64,6 +65,14 @@ class LabelCount:
     count: int
 
 
+@strawberry.type(description="Items waiting for each step of the background stage.")
+class PipelineQueues:
+    detect: int = strawberry.field(description="Events waiting for the detection rules.")
+    stamp: int = strawberry.field(description="Processes waiting for the context layers.")
+    relate: int = strawberry.field(description="Audit records, events, contexts to relate.")
+    stories: int = strawberry.field(description="Signals waiting to be grouped into stories.")
+
+
 @strawberry.type(description="The service and the Neo4j behind it.")
 class About:
     version: str = strawberry.field(description="Storyline's version.")
@@ -72,11 +81,29 @@ class About:
     node_counts: list[LabelCount] = strawberry.field(
         description="Nodes per label, from the count store."
     )
+    pipeline_lag: float = strawberry.field(
+        description="Seconds the oldest event has waited for the background stage "
+        "(detection, stamping, relate, stories); 0 when nothing waits. Stories are "
+        "up to date with everything ingested this long ago."
+    )
+    pipeline_queues: PipelineQueues = strawberry.field(
+        description="Items waiting for each step of the background stage."
+    )
 
 
 def _about(db: Database) -> About:
+    from app.pipeline import queued
+
     [found] = db.read("queries/about")
+    state = queued(db)
     return About(
+        pipeline_lag=state["lag_seconds"],
+        pipeline_queues=PipelineQueues(
+            detect=state["detect"],
+            stamp=state["stamp"],
+            relate=state["relate"],
+            stories=state["stories"],
+        ),
         version=__version__,
         neo4j_version=found["version"],
         neo4j_edition=found["edition"],
@@ -99,6 +126,17 @@ class RecordWarning:
     warnings: list[str]
 
 
+@strawberry.enum(description="When an ingest answers.")
+class IngestWait(Enum):
+    COMMITTED = strawberry.enum_value(
+        "committed", description="once the records are stored (the background stage follows)"
+    )
+    PROCESSED = strawberry.enum_value(
+        "processed",
+        description="once detection, stamping, relate and stories have processed them too",
+    )
+
+
 @strawberry.type(description="What an ingest did. Accepted means committed.")
 class IngestReport:
     format: str
@@ -111,9 +149,10 @@ class IngestReport:
     batches: int
 
 
-def _ingest(info: Info, format: str, records: str) -> IngestReport:
+def _ingest(info: Info, format: str, records: str, wait: IngestWait) -> IngestReport:
     from app.adapters import UnknownFormat, get_adapter
     from app.ingest import ingest
+    from app.pipeline import wait_processed
 
     settings = info.context["settings"]
     try:
@@ -128,7 +167,10 @@ def _ingest(info: Info, format: str, records: str) -> IngestReport:
         records.splitlines(True),
         batch_size=settings.ingest_batch_size,
         origin="graphql",
+        after_batch=None,
     )
+    if wait is IngestWait.PROCESSED:
+        wait_processed(database(info), report.last_batch_ids, info.context["pipeline"])
     return IngestReport(
         format=report.format,
         accepted=report.accepted,
@@ -170,8 +212,14 @@ class Mutation:
         description="Ingests records of a format (JSON array, NDJSON or log lines, as text).",
         permission_classes=[CanIngest],
     )
-    async def ingest(self, info: Info, records: str, format: str = "storyline") -> IngestReport:
-        return await run_in_threadpool(_ingest, info, format, records)
+    async def ingest(
+        self,
+        info: Info,
+        records: str,
+        format: str = "storyline",
+        wait: IngestWait = IngestWait.COMMITTED,
+    ) -> IngestReport:
+        return await run_in_threadpool(_ingest, info, format, records, wait)
 
 
 @strawberry.type(description="A normalised event.")

@@ -1,4 +1,4 @@
-"""Detection: match rules on the events of a batch, write a Signal per match.
+"""Detection: match rules on the events queued for it, write a Signal per match.
 
 Rules see event views: the event as written plus its process lineage from the graph
 (cypher/rules/process_lineages.cypher),
@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.neo4j.database import Database
+from app.neo4j.database import Database, Transaction
 from app.rules.model import Rule, View
 from app.rules.yamlrules import render_actions
 
 VIEW_CHUNK = 2000
+DETECT_CHUNK = 20_000  # events one detection step takes from the queue
 
 
 def _proc(props: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -86,20 +88,51 @@ def signal_rows(rules: Iterable[Rule], event_views: Iterable[View]) -> list[dict
     return rows
 
 
-def detect(db: Database, events: Sequence[dict[str, Any]], rules: Sequence[Rule]) -> int:
-    """Matches rules on a batch's events and on events of relinked processes; returns signals.
+@dataclass
+class Detection:
+    """What one detection step did."""
 
-    `events` are the writer's rows: {id, ts, process_key, props}.
+    queued: int = 0  # events taken from the queue
+    events: int = 0  # events matched: queued ones and those of relinked processes
+    signals: int = 0
+    lags_ms: list[int] = field(default_factory=list)  # per queued event: commit to detection
+
+
+# Properties of an event node that are the writer's or the stage's, not the event's.
+_INTERNAL = frozenset({"digest", "_queued", "correlation_key"})
+
+
+def _row(event_id: str, ts: str, process_key: str, props: dict[str, Any]) -> dict[str, Any]:
+    return {"id": event_id, "ts": ts, "process_key": process_key,
+            "props": {k: v for k, v in props.items() if k not in _INTERNAL}}  # fmt: skip
+
+
+def detect(db: Database, rules: Sequence[Rule], limit: int = DETECT_CHUNK) -> Detection:
+    """Matches rules on up to `limit` queued events (and events of relinked processes).
+
+    The queue is durable: the writer marks events `:Undetected` in the batch's
+    own transaction, and this step writes its signals and clears the marks in
+    one transaction, so an event committed is matched even after a crash.
     """
-    relinked = db.run("rules/relinked_events")
-    seen = {e["id"] for e in events}
-    batch = [*events, *(r for r in relinked if r["id"] not in seen)]
-    if not rules or not batch:
-        return 0
-    rows = signal_rows(rules, views(db, batch))
-    if rows:
-        db.run("ingest/merge_signals", rows=rows)
-    return len(rows)
+    queued = db.read("rules/undetected_events", limit=limit)
+    relinked = db.read("rules/relinked_events", limit=max(limit // 10, 1))
+    batch = [_row(r["id"], r["ts"], r["process_key"], r["props"]) for r in queued]
+    done = [{"id": r["id"], "digest": r["digest"]} for r in queued]
+    for r in relinked:
+        for e in r["events"]:
+            if e["id"] is not None:
+                batch.append(_row(e["id"], e["ts"], r["process_key"], e["props"]))
+    rows = signal_rows(rules, views(db, batch)) if rules and batch else []
+
+    def work(tx: Transaction) -> list[int]:
+        if rows:
+            tx.run("ingest/merge_signals", rows=rows)
+        keys = [r["process_key"] for r in relinked]
+        found = tx.run("rules/mark_detected", events=done, relinked=keys)
+        return list(found[0]["lags"]) if found else []
+
+    lags = db.transaction(work) if batch or relinked else []
+    return Detection(queued=len(queued), events=len(batch), signals=len(rows), lags_ms=lags)
 
 
 @functools.cache

@@ -1,5 +1,11 @@
-// Audit records and contexts stop waiting for the relate step.
+// Takes off the relate queue what has nothing to relate: audit records without
+// an access key (a Kubernetes exec record is related from its context's side)
+// and contexts of layers other than k8s_user_session. What the two relate
+// statements handle they take off themselves, so that nothing queued by a
+// concurrent writer between them is lost.
 // Parameters: none
 // Writes: removes :Unrelated
 MATCH (n:Unrelated)
+WHERE (n:AuditRecord AND n.access_key_id IS NULL)
+   OR (n:Context AND n.layer <> 'k8s_user_session')
 REMOVE n:Unrelated

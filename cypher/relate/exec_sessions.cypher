@@ -3,10 +3,13 @@
 // (Context.audit_record), and the pod that root ran in. Runs for the contexts
 // whose root was (re)set since the last run; a link from a record that no longer
 // starts the context (a closer record arrived) is removed.
+// Takes the contexts off the queue (:Unrelated) in the same statement.
 // Parameters: none
-// Writes: (:AuditRecord)-[:RELATES_TO]->(:Context|:Pod), deletes stale ones
+// Writes: (:AuditRecord)-[:RELATES_TO]->(:Context|:Pod), deletes stale ones, removes :Unrelated
 MATCH (c:Context:Unrelated)
 WHERE c.layer = 'k8s_user_session'
+REMOVE c:Unrelated
+WITH c
 CALL (c) {
   MATCH (old:AuditRecord)-[r:RELATES_TO]->(c)
   WHERE old.id <> coalesce(c.audit_record, '')

@@ -1,16 +1,18 @@
 // Relates CloudTrail calls to the processes that fetched the credentials they
 // were signed with from the instance metadata service: an IMDS credentials
 // response carries the access key id, and so does every call signed with it.
-// Runs for the access keys of a batch's IMDS events and of the audit records
-// waiting for this step, so that either may arrive first.
-// $keys: [access key id] fetched by the batch's imds_request events
-// Writes: (:AuditRecord)-[:RELATES_TO {reason, access_key_id}]->(:Process)
+// Runs for the access keys of the IMDS events and audit records waiting for
+// this step (:Unrelated, set by the writer), so that either may arrive first;
+// takes them off the queue in the same statement.
+// Parameters: none
+// Writes: (:AuditRecord)-[:RELATES_TO {reason, access_key_id}]->(:Process), removes :Unrelated
 CALL () {
-  MATCH (a:AuditRecord:Unrelated) WHERE a.access_key_id IS NOT NULL
-  RETURN collect(DISTINCT a.access_key_id) AS waiting
+  MATCH (n:Unrelated)
+  WHERE n.access_key_id IS NOT NULL AND (n:AuditRecord OR n:Event)
+  REMOVE n:Unrelated
+  RETURN collect(DISTINCT n.access_key_id) AS waiting
 }
-UNWIND waiting + $keys AS key
-WITH DISTINCT key
+UNWIND waiting AS key
 MATCH (e:Event {access_key_id: key})-[:BY]->(p:Process)
 WHERE e.kind = 'imds_request'
 WITH DISTINCT key, p

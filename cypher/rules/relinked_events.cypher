@@ -1,9 +1,14 @@
-// Events of processes that learned their parent in this batch (:Relinked): rules
-// that look at the parent or ancestors must see them again. Clears the mark.
-// Parameters: none. Writes: removes :Relinked
+// Events of processes that learned their parent after their events were
+// detected (:Relinked, set by the writer): rules that look at the parent or
+// ancestors must see them again. At most $limit processes per step; detection
+// clears the mark when its signals are written.
+// $limit: how many relinked processes one detection step takes
+// Writes: nothing
 MATCH (p:Relinked)
-REMOVE p:Relinked
-WITH p
-MATCH (e:Event)-[:BY]->(p)
-WHERE e.kind <> 'alert'
-RETURN e.id AS id, toString(e.ts) AS ts, p.key AS process_key, properties(e) AS props
+WITH p LIMIT $limit
+OPTIONAL MATCH (e:Event)-[:BY]->(p)
+WHERE e.kind <> 'alert' AND NOT e:Undetected
+RETURN p.key AS process_key,
+       collect({id: e.id, ts: toString(e.ts), digest: e.digest,
+                props: properties(e)})
+         AS events

@@ -1,0 +1,131 @@
+"""Ingest throughput: the bare UNWIND baseline, the writer alone, the whole pipeline.
+
+Three runs of the same generated workload, one after the other in one process
+on one database (wiped in between), so that their ratios mean something on a
+shared, noisy machine:
+
+- bare: the events as rows through one `UNWIND ... MERGE` of Event, Process and
+  BY (bench/bare_merge.cypher), batches of --batch-size, through the same
+  driver: the floor any ingest into this model pays;
+- writer: `app.ingest.ingest` with no stage after it (framing, validation, rows,
+  every write statement, dead letters);
+- pipeline: `storyline ingest` as users run it (a subprocess, its peak RSS
+  measured), which returns once detection, stamping, relate and stories have
+  processed every event; with its stage lag (commit to processed) p50/p95.
+
+    python -m bench.ingest [--events 100000] [--batch-size 2000] [--seed 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from app.generate import lines
+from app.ingest import Rejected, Rows, ingest, outcomes
+from app.neo4j.database import Database
+from bench.common import database, save, wipe
+
+BARE = (Path(__file__).resolve().parent / "bare_merge.cypher").read_text()
+
+
+def bare_rows(text: list[str]) -> list[dict[str, Any]]:
+    """The events as flat rows: what a bare ingest would send (shaped outside the timing)."""
+    out = []
+    for outcome in outcomes("storyline", text):
+        if isinstance(outcome, Rejected):
+            continue
+        rows = Rows()
+        rows.add(outcome.item)
+        for event in rows.events.values():
+            props = {k: v for k, v in event["props"].items() if not isinstance(v, dict)}
+            process = rows.processes[event["process_key"]]
+            out.append({"id": event["id"], "ts": event["ts"], "props": props,
+                        "process_key": event["process_key"],
+                        "process": {"host_id": process["host_id"]}})  # fmt: skip
+    return out
+
+
+def run_bare(db: Database, rows: list[dict[str, Any]], batch: int) -> float:
+    start = time.perf_counter()
+    for i in range(0, len(rows), batch):
+        with db.session(write=True) as session:
+            session.execute_write(lambda tx, chunk=rows[i : i + batch]: tx.run(BARE, rows=chunk).consume())
+    return time.perf_counter() - start
+
+
+def run_writer(db: Database, text: list[str], batch: int) -> float:
+    start = time.perf_counter()
+    report = ingest(db, "storyline", text, batch, after_batch=None)
+    assert not report.rejected, report.rejected[:3]
+    return time.perf_counter() - start
+
+
+def run_pipeline(path: Path, batch: int) -> dict[str, Any]:
+    """Runs `storyline ingest` on the file; returns its report, wall time and peak RSS."""
+    command = [sys.executable, "-m", "app.cli", "ingest", "--json", "--quiet",
+               "--batch-size", str(batch), str(path)]  # fmt: skip
+    start = time.perf_counter()
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, env=os.environ.copy())
+    out, _ = proc.communicate()
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"storyline ingest failed ({proc.returncode})")
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    report = json.loads(out)[str(path)]
+    return {"seconds": seconds, "peak_rss_mib": round(peak_kib / 1024, 1), "report": report}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    db = database()
+    text = [x + "\n" for x in lines(args.seed, args.events)]
+    rows = bare_rows(text)
+    n = len(rows)
+
+    wipe(db)
+    bare = run_bare(db, rows, args.batch_size)
+    wipe(db)
+    writer = run_writer(db, text, args.batch_size)
+    wipe(db)
+    with tempfile.NamedTemporaryFile("w", suffix=".ndjson", delete=False) as handle:
+        handle.writelines(text)
+    try:
+        full = run_pipeline(Path(handle.name), args.batch_size)
+    finally:
+        os.unlink(handle.name)
+    db.close()
+
+    def line(seconds: float) -> dict[str, Any]:
+        return {"seconds": round(seconds, 1), "events_per_s": round(n / seconds),
+                "ratio_to_bare": round(bare / seconds, 3)}  # fmt: skip
+
+    result = {
+        "command": f"python -m bench.ingest --events {args.events} "
+        f"--batch-size {args.batch_size} --seed {args.seed}",
+        "events": n,
+        "bare_unwind_merge": line(bare),
+        "writer_alone": line(writer),
+        "pipeline_until_processed": {
+            **line(full["seconds"]),
+            "peak_rss_mib": full["peak_rss_mib"],
+            "stage": full["report"].get("pipeline"),
+        },
+    }
+    save("ingest", result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,13 @@
+// Takes or renews the pipeline lease: one worker at a time runs the background
+// stage's cycles (app/pipeline.py). Returns a row only when the lease is the
+// caller's: it was free, expired, or already the caller's. Adds $cycles to the
+// count of cycles run, which a waiting `storyline ingest` watches.
+// $holder: who asks ; $ttl: seconds the lease lasts unless renewed ; $cycles: cycles just run
+// Writes: (:Lock {id: 'pipeline'}) holder, expires, cycles
+MERGE (l:Lock {id: 'pipeline'})
+WITH l
+WHERE l.holder IS NULL OR l.holder = $holder OR l.expires < datetime.realtime()
+SET l.holder = $holder,
+    l.expires = datetime.realtime() + duration({seconds: $ttl}),
+    l.cycles = coalesce(l.cycles, 0) + $cycles
+RETURN l.cycles AS cycles

@@ -1,0 +1,102 @@
+"""The background stage: durable queues, one lease holder at a time, nothing lost."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from app import pipeline
+from app.generate import lines
+from app.ingest import ingest
+from app.neo4j.database import Database
+from app.pipeline import Lease, Pipeline, Worker, queued, wait_processed
+from tests.graphstate import snapshot
+
+TEXT = [x + "\n" for x in lines(3, 3000)]
+
+
+def reference(db: Database) -> tuple[frozenset, frozenset]:
+    """The graph of the workload ingested the usual way (drained at the end)."""
+    ingest(db, "storyline", TEXT)
+    graph = snapshot(db)
+    db.query("MATCH (n) DETACH DELETE n", write=True)
+    return graph
+
+
+def test_committed_events_wait_in_durable_queues_until_the_stage_runs(db: Database) -> None:
+    expected = reference(db)
+    report = ingest(db, "storyline", TEXT, after_batch=None)
+    state = queued(db)
+    # everything the writes queued is in the graph, in the batches' own transactions
+    assert state["detect"] == report.events - _alerts(db) > 0
+    assert state["stamp"] > 0 and state["stories"] > 0
+    assert state["lag_seconds"] > 0
+    assert not db.query("MATCH (s:Story) RETURN s")[1]
+    # a process that died here (the CLI, a replica) loses nothing: any later drain runs it
+    cycles = Pipeline.default().drain(db)
+    assert sum(c.detected for c in cycles) == report.events - _alerts(db)
+    assert snapshot(db) == expected
+    after = queued(db)
+    assert (after["detect"], after["stamp"], after["relate"], after["stories"]) == (0, 0, 0, 0)
+
+
+def _alerts(db: Database) -> int:
+    return db.query("MATCH (e:Event {kind: 'alert'}) RETURN count(e) AS n")[1][0]["n"]
+
+
+def test_a_step_that_fails_loses_nothing(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = reference(db)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the database went away mid-cycle")
+
+    monkeypatch.setattr(pipeline, "stamp", broken)
+    ingest(db, "storyline", TEXT, after_batch=None)
+    with pytest.raises(RuntimeError, match="went away"):
+        Pipeline.default().drain(db)
+    # detection committed its signals; the stamping it never did is still queued
+    state = queued(db)
+    assert state["detect"] == 0 and state["stamp"] > 0
+    assert db.query("MATCH (s:Signal) RETURN count(s) AS n")[1][0]["n"] > 0
+    monkeypatch.undo()
+    Pipeline.default().drain(db)
+    assert snapshot(db) == expected
+
+
+def test_one_lease_holder_at_a_time_and_an_expired_lease_is_taken(db: Database) -> None:
+    first, second = Lease(db), Lease(db, ttl=1)
+    assert first.try_acquire()
+    assert not second.try_acquire()
+    assert first.try_acquire()  # renewing is harmless
+    first.release()
+    assert second.try_acquire()
+    time.sleep(1.5)  # the holder vanished without releasing: its lease expires
+    assert first.try_acquire()
+    first.release()
+
+
+def test_a_waiting_caller_returns_once_the_holder_has_processed_its_events(
+    db: Database,
+) -> None:
+    report = ingest(db, "storyline", TEXT, after_batch=None)
+    worker = Worker(db, Pipeline.default(), idle_seconds=0.05)
+    holder = Lease(db)
+    assert holder.try_acquire()  # someone else holds the lease: the worker must wait
+    worker.start()
+    result: list[object] = []
+    waiter = threading.Thread(
+        target=lambda: result.append(wait_processed(db, report.last_batch_ids, poll=0.05))
+    )
+    waiter.start()
+    time.sleep(0.5)
+    assert waiter.is_alive() and queued(db)["detect"] > 0
+    holder.release()
+    waiter.join(120)
+    worker.stop()
+    assert not waiter.is_alive()
+    state = queued(db)
+    assert (state["detect"], state["stamp"], state["stories"]) == (0, 0, 0)
+    assert db.query("MATCH (s:Story) RETURN count(s) AS n")[1][0]["n"] > 0
+    assert worker.error is None
