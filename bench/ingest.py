@@ -58,7 +58,9 @@ def run_bare(db: Database, rows: list[dict[str, Any]], batch: int) -> float:
     start = time.perf_counter()
     for i in range(0, len(rows), batch):
         with db.session(write=True) as session:
-            session.execute_write(lambda tx, chunk=rows[i : i + batch]: tx.run(BARE, rows=chunk).consume())
+            session.execute_write(
+                lambda tx, chunk=rows[i : i + batch]: tx.run(BARE, rows=chunk).consume()
+            )
     return time.perf_counter() - start
 
 
