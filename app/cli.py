@@ -362,15 +362,15 @@ def _cell(value: Any) -> str:
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Ingests files (or stdin); prints progress to stderr and a summary; exit 3 if any rejected.
 
-    The background stage (detection, stamping, relate, stories) runs in a thread
-    alongside the writes, and the command returns once it has processed every
-    event (unless --no-wait, which returns at commit).
+    The background stage (detection, stamping, relate, stories) runs between
+    the writes while the next batches are parsed, and the command returns once
+    it has processed every event (unless --no-wait, which returns at commit).
     """
     from app.adapters import UnknownFormat, get_adapter
     from app.framing import open_stream
     from app.ingest import Report, ingest
     from app.neo4j.database import connect
-    from app.pipeline import Pipeline, Worker, wait_processed
+    from app.pipeline import Alongside, Pipeline, wait_processed
 
     try:
         get_adapter(args.format)
@@ -380,46 +380,42 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     batch_size = args.batch_size or settings.ingest_batch_size
     paths = args.files or ["-"]
     reports: list[tuple[str, Report]] = []
-    stage: dict[str, Any] | None = None
     with connect(settings) as db:
         db.apply_constraints()
         pipeline = Pipeline.default(settings)
-        worker = None if args.no_wait else Worker(db, pipeline).start()
-        last_ids: list[str] = []
-        try:
-            for path in paths:
-                label = "stdin" if path == "-" else path
-                progress = None if args.quiet else _progress_line(label)
-                try:
-                    with contextlib.ExitStack() as stack:
-                        if path == "-":
-                            text = open_stream(sys.stdin.buffer)
-                        else:
-                            raw = stack.enter_context(open(path, "rb"))
-                            text = stack.enter_context(open_stream(raw))
-                        report = ingest(
-                            db, args.format, text, batch_size, progress, origin="cli",
-                            after_batch=None,
-                        )  # fmt: skip
-                except OSError as exc:
-                    raise InputError(f"cannot read {path}: {exc.strerror}") from exc
-                if progress is not None:
-                    sys.stderr.write("\n")
-                reports.append((label, report))
-                last_ids = report.last_batch_ids or last_ids
-        finally:
-            if worker is not None:
-                worker.stop()
-        if worker is not None:
+        stage = None if args.no_wait else Alongside(db, pipeline)
+        last_batch: str | None = None
+        for path in paths:
+            label = "stdin" if path == "-" else path
+            progress = None if args.quiet else _progress_line(label)
+            try:
+                with contextlib.ExitStack() as stack:
+                    if path == "-":
+                        text = open_stream(sys.stdin.buffer)
+                    else:
+                        raw = stack.enter_context(open(path, "rb"))
+                        text = stack.enter_context(open_stream(raw))
+                    report = ingest(
+                        db, args.format, text, batch_size, progress, origin="cli",
+                        after_batch=stage, parse_in_process=True,
+                    )  # fmt: skip
+            except OSError as exc:
+                raise InputError(f"cannot read {path}: {exc.strerror}") from exc
+            if progress is not None:
+                sys.stderr.write("\n")
+            reports.append((label, report))
+            last_batch = report.last_batch or last_batch
+        summary: dict[str, Any] | None = None
+        if stage is not None:
             committed = time.monotonic()
             if not args.quiet:
                 sys.stderr.write("committed; waiting for detection, stamping and stories...\n")
-            cycles = worker.cycles + wait_processed(db, last_ids, pipeline)
-            stage = _stage_summary(cycles, time.monotonic() - committed)
+            cycles = stage.cycles + wait_processed(db, last_batch, pipeline, known=stage.known)
+            summary = _stage_summary(cycles, time.monotonic() - committed)
     if args.json:
         out: dict[str, Any] = {label: r.as_dict() for label, r in reports}
         for label in out:
-            out[label]["pipeline"] = stage
+            out[label]["pipeline"] = summary
         json.dump(out, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
@@ -437,12 +433,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                 print(f"  ... and {len(r.rejected) - 20} more (storyline dead-letters list)")
             for item in r.warnings[:10]:
                 print(f"  warning #{item['position']}: {'; '.join(item['warnings'])}")
-        if stage is not None:
+        if summary is not None:
             print(
-                f"processed: {stage['signals']} signals, {stage['stamped']} processes stamped, "
-                f"{stage['stories']} story refreshes in {stage['cycles']} cycles; "
-                f"{stage['seconds_after_commit']:.1f}s after the last commit; stage lag p50 "
-                f"{stage['lag_ms_p50'] / 1000:.1f}s, p95 {stage['lag_ms_p95'] / 1000:.1f}s"
+                f"processed: {summary['signals']} signals, {summary['stamped']} processes stamped, "
+                f"{summary['stories']} story refreshes in {summary['cycles']} cycles; "
+                f"{summary['seconds_after_commit']:.1f}s after the last commit; stage lag p50 "
+                f"{summary['lag_ms_p50'] / 1000:.1f}s, p95 {summary['lag_ms_p95'] / 1000:.1f}s"
             )
         else:
             print("committed; the background stage of `storyline serve` processes the events")

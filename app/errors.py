@@ -4,7 +4,7 @@
     ├── ConfigError            a setting is missing or malformed
     ├── LauncherError          the local Neo4j cannot be fetched, started or stopped
     │   ├── JavaNotFound       no Java 17 or 21 to run Neo4j 5.26 with
-    │   ├── FetchFailed        Maven could not fetch the server jars
+    │   ├── FetchFailed        a server jar could not be downloaded or did not verify
     │   └── PortInUse          a port the server needs is taken by another process
     ├── DatabaseError          Neo4j answered with an error or not at all
     ├── CypherFileError        a cypher/ file is missing
@@ -36,7 +36,7 @@ class JavaNotFound(LauncherError):
 
 
 class FetchFailed(LauncherError):
-    """Maven could not fetch the Neo4j server jars."""
+    """A Neo4j server jar could not be downloaded, or did not match the manifest."""
 
 
 class PortInUse(LauncherError):

@@ -13,12 +13,12 @@ committed, and nothing is dropped silently.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
+import multiprocessing
 import queue
-import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC
@@ -28,6 +28,7 @@ from neo4j.time import DateTime
 
 from app import deadletter, metrics
 from app.adapters import Item, Outcome, RawRecord, Rejected, get_adapter
+from app.errors import InputError, StorylineError
 from app.events import (
     AlertEvent,
     AuditRecord,
@@ -112,7 +113,13 @@ class Rows:
             "processes": _sorted(self.processes),
             "lineage": [{"child": c, "parent": p} for c, p in sorted(self.lineage)],
             "events": _sorted(self.events),
-            "activity": [{"id": event_id} for event_id in sorted(self.events)],
+            # only events that touched a target can add activity
+            "activity": [
+                {"id": event_id}
+                for event_id in sorted(
+                    {r["event_id"] for r in (*self.files, *self.endpoints, *self.domains)}
+                )
+            ],
             "files": self.files,
             "endpoints": self.endpoints,
             "domains": self.domains,
@@ -403,21 +410,43 @@ def summarize(event: EventBase) -> str:
 # writing ----------------------------------------------------------------------
 
 
-def write_rows(db: Database, rows: Rows, rejected: list[deadletter.Letter]) -> None:
-    """Writes one batch (and its dead letters) in one transaction, retried on transient errors."""
+@dataclass(frozen=True)
+class Written:
+    """A committed batch, as after-batch hooks see it."""
+
+    batch_id: str | None  # its :Batch node in the detection queue (None: no event)
+    events: list[dict[str, Any]]  # the writer's rows: {id, ts, process_key, props}
+    existed: frozenset[str]  # events that were in the graph before the batch
+
+
+def write_rows(db: Database, rows: Rows, rejected: list[deadletter.Letter]) -> Written:
+    """Writes one batch (and its dead letters) in one transaction, retried on transient errors.
+
+    The same transaction queues the batch's events for detection (a :Batch node).
+    """
     params = rows.as_params()
+    batch_id = str(uuid.uuid4()) if params["events"] else None
+    existed: list[str] = []
 
     def work(tx: Any) -> None:
+        existed.clear()
         for name, statement in WRITE_ORDER:
             if params[name]:
                 extra = {"fields": list(PROCESS_FIELDS)} if name == "processes" else {}
-                tx.run(cypher(statement), rows=params[name], **extra).consume()
+                result = tx.run(cypher(statement), rows=params[name], **extra)
+                if name == "events":
+                    existed.extend(result.single()["existed"])
+                result.consume()
         tx.run(cypher("ingest/clear_fresh")).consume()
+        if batch_id is not None:
+            events = [e["id"] for e in params["events"]]
+            tx.run(cypher("pipeline/queue_batch"), id=batch_id, events=events).consume()
         if rejected:
             deadletter.store(tx, rejected)
 
     with db.session(write=True) as session:
         session.execute_write(work)
+    return Written(batch_id, params["events"], frozenset(existed))
 
 
 # the pipeline -------------------------------------------------------------------
@@ -436,8 +465,17 @@ class Report:
     rejected: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
-    # the event ids of the last committed batch: what `storyline ingest` waits on
-    last_batch_ids: list[str] = field(default_factory=list, repr=False)
+    # the id of the last batch queued for the background stage: what a caller waits on
+    last_batch: str | None = field(default=None, repr=False)
+
+    def add(self, other: Report) -> None:
+        """Adds the counts, rejections and warnings of a batch's report."""
+        self.accepted += other.accepted
+        self.events += other.events
+        self.audit_records += other.audit_records
+        self.findings += other.findings
+        self.rejected += other.rejected
+        self.warnings += other.warnings
 
     def as_dict(self) -> dict[str, Any]:
         """Returns the report as the HTTP and CLI responses show it."""
@@ -456,13 +494,12 @@ class Report:
 
 
 Progress = Callable[[Report], None]
-AfterBatch = Callable[[Database, list[dict[str, Any]]], Any]
-"""What runs after each batch is committed, given the batch's event rows
-({id, ts, process_key, props}); a Pipeline drains the background stage there."""
+AfterBatch = Callable[[Database, Written], Any]
+"""What runs after each batch is committed; a Pipeline drains the background stage there."""
 
-# Batches shaped ahead of the writer: Python parses the next batches while Neo4j
-# writes this one, and a slow database holds the parser back (backpressure).
-WRITE_AHEAD = 2
+# Batches a parser process shapes ahead of the writer: it parses the next ones
+# while Neo4j writes this one, and a slow database holds it back (backpressure).
+WRITE_AHEAD = 4
 
 
 def outcomes(format_name: str, text_lines: Iterable[str]) -> Iterator[Outcome]:
@@ -484,81 +521,94 @@ def outcomes(format_name: str, text_lines: Iterable[str]) -> Iterator[Outcome]:
     yield from bad
 
 
-class _Writer:
-    """Writes batches in a thread of its own, fed through a bounded queue."""
+@dataclass
+class Batch:
+    """One batch as the parser hands it to the writer: rows, dead letters, its counts."""
 
-    def __init__(
-        self, db: Database, report: Report, started: float,
-        progress: Progress | None, after_batch: AfterBatch | None,
-    ) -> None:  # fmt: skip
-        self.db = db
-        self.report = report
-        self.started = started
-        self.progress = progress
-        self.after_batch = after_batch
-        self.last_ids: list[str] = []
-        self.error: BaseException | None = None
-        self.batches: queue.Queue[tuple[Rows, list[deadletter.Letter]] | None] = queue.Queue(
-            WRITE_AHEAD
-        )
-        self.thread = threading.Thread(target=self._run, name="storyline-writer", daemon=True)
-        self.thread.start()
+    rows: Rows
+    letters: list[deadletter.Letter]
+    report: Report
 
-    def put(self, rows: Rows, rejected: list[deadletter.Letter]) -> None:
-        """Hands a batch to the writer, waiting while WRITE_AHEAD batches are queued."""
+
+def batches(
+    format_name: str, text_lines: Iterable[str], batch_size: int, origin: str
+) -> Iterator[Batch]:
+    """Parses text into batches of at most batch_size accepted (or rejected) records."""
+
+    def fresh() -> Batch:
+        return Batch(Rows(), [], Report(format=format_name))
+
+    batch, pending = fresh(), 0
+    for outcome in outcomes(format_name, text_lines):
+        counts = batch.report
+        if isinstance(outcome, Rejected):
+            counts.rejected.append({"position": outcome.position, "reason": outcome.reason})
+            batch.letters.append(deadletter.Letter.of(format_name, origin, outcome))
+        else:
+            batch.rows.add(outcome.item)
+            counts.accepted += 1
+            if isinstance(outcome.item, AuditRecord):
+                counts.audit_records += 1
+            elif isinstance(outcome.item, Finding):
+                counts.findings += 1
+            else:
+                counts.events += 1
+            if outcome.warnings:
+                counts.warnings.append(
+                    {"position": outcome.position, "warnings": list(outcome.warnings)}
+                )
+            pending += 1
+        if pending >= batch_size or len(batch.letters) >= batch_size:
+            yield batch
+            batch, pending = fresh(), 0
+    if pending or batch.letters:
+        yield batch
+
+
+def _forked(source: Iterator[Batch]) -> Iterator[Batch]:
+    """Runs a batch iterator in a forked process, yielding its batches as they come.
+
+    Python parses on one core while this process and Neo4j write on the other:
+    a thread would contend with the writer for the interpreter lock. The queue
+    holds WRITE_AHEAD batches: a slow database holds the parser back. Only for
+    callers with no other threads (the CLI): fork copies just the calling thread.
+    """
+    context = multiprocessing.get_context("fork")
+    handoff: Any = context.Queue(WRITE_AHEAD)
+
+    def parse() -> None:
+        try:
+            for batch in source:
+                handoff.put(("batch", batch))
+            handoff.put(("done", None))
+        except BaseException as exc:  # hand the failure to the writer, which raises it
+            try:
+                handoff.put(("error", exc))
+            except Exception:
+                handoff.put(("error", InputError(f"{type(exc).__name__}: {exc}")))
+
+    child = context.Process(target=parse, name="storyline-parser", daemon=True)
+    child.start()
+    try:
         while True:
-            if self.error is not None:
-                raise self.error
             try:
-                self.batches.put((rows, rejected), timeout=0.1)
-                return
-            except queue.Full:
-                continue
-
-    def close(self) -> None:
-        """Waits for every batch to be written; raises what the writer raised."""
-        while self.thread.is_alive():
-            try:
-                self.batches.put(None, timeout=0.1)
-                break
-            except queue.Full:
-                continue
-        self.thread.join()
-        if self.error is not None:
-            raise self.error
-
-    def abandon(self) -> None:
-        """Stops the writer after the batch it is writing (the caller is failing)."""
-        self.error = self.error or InterruptedError("ingest abandoned")
-        while True:
-            try:
-                self.batches.get_nowait()
+                kind, value = handoff.get(timeout=1.0)
             except queue.Empty:
-                break
-        self.close_quietly()
-
-    def close_quietly(self) -> None:
-        with contextlib.suppress(BaseException):
-            self.close()
-
-    def _run(self) -> None:
-        while True:
-            item = self.batches.get()
-            if item is None or self.error is not None:
+                if not child.is_alive():
+                    raise StorylineError(
+                        f"the parser process died (exit code {child.exitcode})"
+                    ) from None
+                continue
+            if kind == "done":
                 return
-            rows, rejected = item
-            try:
-                write_rows(self.db, rows, rejected)
-                self.report.batches += 1
-                self.last_ids = list(rows.events)
-                if self.after_batch is not None:
-                    self.after_batch(self.db, list(rows.events.values()))
-            except BaseException as exc:
-                self.error = exc
-                return
-            self.report.seconds = time.monotonic() - self.started
-            if self.progress is not None:
-                self.progress(self.report)
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        if child.is_alive():
+            child.terminate()
+        child.join(timeout=10)
+        handoff.close()
 
 
 def ingest(
@@ -569,57 +619,40 @@ def ingest(
     progress: Progress | None = None,
     origin: str = "api",
     after_batch: AfterBatch | str | None = "drain",
+    parse_in_process: bool = False,
 ) -> Report:
     """Ingests text in a format: adapters, then batched writes; returns once all is committed.
 
-    Parsing runs in the calling thread while a writer thread writes the batches
-    before it. What comes after the writes (detection, stamping, relate,
-    stories) is the background stage of app/pipeline.py, queued by the writes
-    themselves. `after_batch` runs after each committed batch (a Pipeline
-    there drains the stage after every batch); by default ("drain") the
-    configured pipeline drains once after the last batch, so that the caller
-    sees stories; None only writes (the service's worker does the rest).
+    What comes after the writes (detection, stamping, relate, stories) is the
+    background stage of app/pipeline.py, queued by the writes themselves.
+    `after_batch` runs after each committed batch (a Pipeline there drains the
+    stage after every batch); by default ("drain") the configured pipeline
+    drains once after the last batch, so that the caller sees stories; None
+    only writes (the service's worker does the rest). `parse_in_process`
+    parses in a forked process alongside the writes (the CLI's large files).
     """
-    drain_at_end = after_batch == "drain"
-    if isinstance(after_batch, str):
-        after_batch = None
+    pipeline = None
+    if after_batch == "drain":
+        from app.pipeline import Alongside, Pipeline
+
+        pipeline = Pipeline.default()
+        after_batch = Alongside(db, pipeline)
+    hook = None if isinstance(after_batch, str) else after_batch
     started = time.monotonic()
     report = Report(format=format_name)
-    writer = _Writer(db, report, started, progress, after_batch)
-    rows, rejected, pending = Rows(), [], 0
-    try:
-        for outcome in outcomes(format_name, text_lines):
-            if isinstance(outcome, Rejected):
-                report.rejected.append({"position": outcome.position, "reason": outcome.reason})
-                rejected.append(deadletter.Letter.of(format_name, origin, outcome))
-            else:
-                rows.add(outcome.item)
-                report.accepted += 1
-                if isinstance(outcome.item, AuditRecord):
-                    report.audit_records += 1
-                elif isinstance(outcome.item, Finding):
-                    report.findings += 1
-                else:
-                    report.events += 1
-                if outcome.warnings:
-                    report.warnings.append(
-                        {"position": outcome.position, "warnings": list(outcome.warnings)}
-                    )
-                pending += 1
-            if pending >= batch_size or len(rejected) >= batch_size:
-                writer.put(rows, rejected)
-                rows, rejected, pending = Rows(), [], 0
-        if pending or rejected:
-            writer.put(rows, rejected)
-    except BaseException:
-        writer.abandon()
-        raise
-    writer.close()
-    if drain_at_end:
-        from app.pipeline import Pipeline
-
-        Pipeline.default().drain(db)
-    report.last_batch_ids = writer.last_ids
+    source = batches(format_name, text_lines, batch_size, origin)
+    for batch in _forked(source) if parse_in_process else source:
+        written = write_rows(db, batch.rows, batch.letters)
+        report.last_batch = written.batch_id or report.last_batch
+        report.add(batch.report)
+        report.batches += 1
+        if hook is not None:
+            hook(db, written)
+        report.seconds = time.monotonic() - started
+        if progress is not None:
+            progress(report)
+    if pipeline is not None:
+        pipeline.drain(db, after_batch.known)  # type: ignore[union-attr]
     report.seconds = time.monotonic() - started
     metrics.INGESTED.labels(format_name).inc(report.accepted)
     metrics.REJECTED.labels(format_name).inc(len(report.rejected))

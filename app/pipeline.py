@@ -1,7 +1,8 @@
 """The background stage after the writes: its steps in their one order, and the worker.
 
-    write batch (app/ingest.py): events marked :Undetected, processes :Unstamped,
-    signals :Unstoried, audit records :Unrelated, in the batch's own transaction
+    write batch (app/ingest.py): a :Batch node naming its events, processes
+    :Unstamped, signals :Unstoried, audit records :Unrelated, in the batch's
+    own transaction
       -> detect: rules on queued events -> signals (app/rules/signals.py)
       -> stamp: the six context layers -> correlation keys (app/layers.py)
       -> relate: audit records -> what they concern, RELATES_TO (app/relate.py)
@@ -29,16 +30,19 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app import metrics
 from app.layers import stamp
 from app.neo4j.database import Database
 from app.relate import relate
 from app.rules.model import Rule
-from app.rules.signals import DETECT_CHUNK, active_rules, detect
+from app.rules.signals import DETECT_CHUNK, QUEUE_LOOKAHEAD, active_rules, detect
 from app.rules.stories import refresh
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.ingest import Written
 
 LEASE_SECONDS = 120
 
@@ -102,10 +106,18 @@ class Pipeline:
         settings = settings or Settings.from_env()
         return cls(active_rules(settings.rule_dirs, settings.sigma_dirs), settings.routine_stories)
 
-    def cycle(self, db: Database, heartbeat: Callable[[], object] | None = None) -> Cycle:
-        """Runs each step once over what is queued; the caller holds the lease."""
+    def cycle(
+        self,
+        db: Database,
+        heartbeat: Callable[[], object] | None = None,
+        known: dict[str, Written] | None = None,
+    ) -> Cycle:
+        """Runs each step once over what is queued; the caller holds the lease.
+
+        `known`: batches the caller wrote, whose new events need not be read back.
+        """
         started = time.perf_counter()
-        found = detect(db, self.rules, self.chunk)
+        found = detect(db, self.rules, self.chunk, known)
         beat = heartbeat or (lambda: None)
         beat()
         stamped = stamp(db, on_round=beat).stamped
@@ -118,28 +130,65 @@ class Pipeline:
             stories=stories,
             lags_ms=found.lags_ms,
             seconds=time.perf_counter() - started,
-            full=found.queued >= self.chunk,
+            full=found.more,
         )
         metrics.observe_cycle(done)
         return done
 
-    def drain(self, db: Database) -> list[Cycle]:
+    def drain(self, db: Database, known: dict[str, Written] | None = None) -> list[Cycle]:
         """Runs cycles until nothing committed before the call waits; returns them."""
         lease = Lease(db)
         lease.acquire()
         cycles: list[Cycle] = []
         try:
             while True:
-                cycles.append(self.cycle(db, lease.try_acquire))
+                cycles.append(self.cycle(db, lease.try_acquire, known))
                 lease.try_acquire(cycles=1)
                 if not cycles[-1].full:
                     return cycles
         finally:
             lease.release()
 
-    def __call__(self, db: Database, events: Sequence[dict[str, Any]] = ()) -> None:
+    def __call__(self, db: Database, written: Written | None = None) -> None:
         """Drains the stage: what `ingest(after_batch=...)` runs after each batch."""
         self.drain(db)
+
+
+class Alongside:
+    """Runs the stage between a writer's batches, once a chunk's worth waits.
+
+    What `storyline ingest` uses: writes and cycles take turns on one
+    connection (no lock contention between them), while the caller's thread
+    goes on parsing the next batches. When another process holds the lease,
+    it leaves the work to that holder.
+    """
+
+    def __init__(self, db: Database, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.lease = Lease(db)
+        self.waiting = 0
+        self.cycles: list[Cycle] = []
+        # the batches written since the last cycle: detection need not read them back
+        self.known: dict[str, Written] = {}
+
+    def __call__(self, db: Database, written: Written) -> None:
+        if written.batch_id is not None:
+            self.known[written.batch_id] = written
+        self.waiting += len(written.events)
+        if self.waiting < self.pipeline.chunk or not self.lease.try_acquire():
+            if len(self.known) > QUEUE_LOOKAHEAD:  # another holder takes them: forget
+                self.known.clear()
+            return
+        try:
+            while True:
+                cycle = self.pipeline.cycle(db, self.lease.try_acquire, self.known)
+                self.cycles.append(cycle)
+                self.lease.try_acquire(cycles=1)
+                if not cycle.full:
+                    break
+        finally:
+            self.lease.release()
+        self.waiting = 0
 
 
 class Worker:
@@ -204,23 +253,27 @@ def queued(db: Database) -> dict[str, Any]:
 
 
 def wait_processed(
-    db: Database, event_ids: Sequence[str], pipeline: Pipeline | None = None, poll: float = 0.1
+    db: Database,
+    batch_id: str | None,
+    pipeline: Pipeline | None = None,
+    poll: float = 0.1,
+    known: dict[str, Written] | None = None,
 ) -> list[Cycle]:
-    """Returns once the stage has processed events committed before the call.
+    """Returns once the stage has processed what was committed before the call.
 
     When no worker holds the lease, this drains the stage itself (and returns
-    its cycles); otherwise it waits until none of `event_ids` (the last batch
-    written: the queue is taken oldest first) waits for detection, and the
-    holder has finished the cycle that took them.
+    its cycles); otherwise it waits until `batch_id` (the last batch written:
+    the queue is taken oldest first) has left the detection queue, and the
+    holder has finished the cycle that took it.
     """
     lease = Lease(db)
     seen_cycles: int | None = None
     while True:
         if lease.try_acquire():
             lease.release()
-            return (pipeline or Pipeline.default()).drain(db)
-        found = db.read("pipeline/still_queued", ids=list(event_ids))[0]
-        if found["queued"] == 0:
+            return (pipeline or Pipeline.default()).drain(db, known)
+        found = db.read("pipeline/still_queued", id=batch_id)[0]
+        if not found["queued"]:
             if seen_cycles is None:
                 seen_cycles = found["cycles"]
             elif found["cycles"] > seen_cycles:

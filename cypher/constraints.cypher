@@ -46,4 +46,4 @@ CREATE INDEX finding_host IF NOT EXISTS FOR (n:Finding) ON (n.host);
 CREATE INDEX finding_ref IF NOT EXISTS FOR (n:Finding) ON (n.ref);
 CREATE INDEX container_image IF NOT EXISTS FOR (n:Container) ON (n.image);
 CREATE CONSTRAINT lock_id IF NOT EXISTS FOR (n:Lock) REQUIRE n.id IS UNIQUE;
-CREATE INDEX undetected_queued IF NOT EXISTS FOR (n:Undetected) ON (n._queued);
+CREATE CONSTRAINT batch_id IF NOT EXISTS FOR (n:Batch) REQUIRE n.id IS UNIQUE;

@@ -88,7 +88,7 @@ def routes(db: Database, settings: Settings, pipeline: Pipeline) -> list[Route]:
                 after_batch=None,
             )
             if wait == "processed":
-                wait_processed(db, report.last_batch_ids, pipeline)
+                wait_processed(db, report.last_batch, pipeline)
             return report.as_dict()
 
         try:

@@ -170,7 +170,7 @@ def _ingest(info: Info, format: str, records: str, wait: IngestWait) -> IngestRe
         after_batch=None,
     )
     if wait is IngestWait.PROCESSED:
-        wait_processed(database(info), report.last_batch_ids, info.context["pipeline"])
+        wait_processed(database(info), report.last_batch, info.context["pipeline"])
     return IngestReport(
         format=report.format,
         accepted=report.accepted,

@@ -14,20 +14,25 @@ import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from app.events import normalize_ts
 from app.neo4j.database import Database, Transaction
 from app.rules.model import Rule, View
 from app.rules.yamlrules import render_actions
 
+if TYPE_CHECKING:
+    from app.ingest import Written
+
 VIEW_CHUNK = 2000
 DETECT_CHUNK = 20_000  # events one detection step takes from the queue
+QUEUE_LOOKAHEAD = 200  # queued batches one step looks at
 
 
 def _proc(props: dict[str, Any] | None) -> dict[str, Any] | None:
     if props is None:
         return None
-    out = {k: v for k, v in props.items() if not k.startswith(("ctx_", "_"))}
+    out = {k: v for k, v in props.items() if v is not None and not k.startswith(("ctx_", "_"))}
     args = out.get("args")
     out["cmdline"] = " ".join(args) if isinstance(args, list) else None
     return out
@@ -92,47 +97,75 @@ def signal_rows(rules: Iterable[Rule], event_views: Iterable[View]) -> list[dict
 class Detection:
     """What one detection step did."""
 
-    queued: int = 0  # events taken from the queue
-    events: int = 0  # events matched: queued ones and those of relinked processes
+    queued: int = 0  # events of the batches taken from the queue
+    events: int = 0  # events matched: the batches' and those of relinked processes
     signals: int = 0
     lags_ms: list[int] = field(default_factory=list)  # per queued event: commit to detection
-
-
-# Properties of an event node that are the writer's or the stage's, not the event's.
-_INTERNAL = frozenset({"digest", "_queued", "correlation_key"})
+    more: bool = False  # batches were left in the queue
 
 
 def _row(event_id: str, ts: str, process_key: str, props: dict[str, Any]) -> dict[str, Any]:
-    return {"id": event_id, "ts": ts, "process_key": process_key,
-            "props": {k: v for k, v in props.items() if k not in _INTERNAL}}  # fmt: skip
+    # the writer's rows carry normalised times; Neo4j prints them shorter
+    return {"id": event_id, "ts": normalize_ts(ts), "process_key": process_key,
+            "props": {k: v for k, v in props.items() if v is not None}}  # fmt: skip
 
 
-def detect(db: Database, rules: Sequence[Rule], limit: int = DETECT_CHUNK) -> Detection:
-    """Matches rules on up to `limit` queued events (and events of relinked processes).
+def detect(
+    db: Database,
+    rules: Sequence[Rule],
+    limit: int = DETECT_CHUNK,
+    known: dict[str, Written] | None = None,
+) -> Detection:
+    """Matches rules on the events of queued batches (at least one, about `limit` events).
 
-    The queue is durable: the writer marks events `:Undetected` in the batch's
-    own transaction, and this step writes its signals and clears the marks in
-    one transaction, so an event committed is matched even after a crash.
+    The queue is durable: the writer queues each batch (a :Batch node naming its
+    events) in the batch's own transaction, and this step writes its signals
+    and deletes the batches in one transaction, so an event committed is
+    matched even after a crash. Events of processes that learned their parent
+    since (:Relinked) are matched again. `known` holds batches this process
+    wrote: their events that were new are exactly the writer's rows, and are
+    not read back (it is pruned of the batches taken).
     """
-    queued = db.read("rules/undetected_events", limit=limit)
+    known = known if known is not None else {}
+    waiting = db.read("rules/undetected_events", limit=QUEUE_LOOKAHEAD)
+    taken: list[str] = []
+    to_read: list[str] = []
+    events: list[dict[str, Any]] = []
+    lags: list[int] = []
+    queued = 0
+    for batch in waiting:
+        if taken and queued + len(batch["event_ids"]) > limit:
+            break
+        taken.append(batch["id"])
+        queued += len(batch["event_ids"])
+        lags += [batch["waited_ms"]] * len(batch["event_ids"])
+        written = known.pop(batch["id"], None)
+        if written is None:
+            to_read += batch["event_ids"]
+            continue
+        for row in written.events:
+            if row["id"] in written.existed:
+                to_read.append(row["id"])
+            elif row["props"].get("kind") != "alert":
+                events.append(row)
     relinked = db.read("rules/relinked_events", limit=max(limit // 10, 1))
-    batch = [_row(r["id"], r["ts"], r["process_key"], r["props"]) for r in queued]
-    done = [{"id": r["id"], "digest": r["digest"]} for r in queued]
+    for start in range(0, len(to_read), VIEW_CHUNK):
+        found = db.read("rules/batch_events", ids=to_read[start : start + VIEW_CHUNK])
+        events += [_row(r["id"], r["ts"], r["process_key"], r["props"]) for r in found]
     for r in relinked:
-        for e in r["events"]:
-            if e["id"] is not None:
-                batch.append(_row(e["id"], e["ts"], r["process_key"], e["props"]))
-    rows = signal_rows(rules, views(db, batch)) if rules and batch else []
+        events += [_row(e["id"], e["ts"], r["process_key"], e["props"])
+                   for e in r["events"] if e["id"] is not None]  # fmt: skip
+    rows = signal_rows(rules, views(db, events)) if rules and events else []
 
-    def work(tx: Transaction) -> list[int]:
+    def work(tx: Transaction) -> None:
         if rows:
             tx.run("ingest/merge_signals", rows=rows)
-        keys = [r["process_key"] for r in relinked]
-        found = tx.run("rules/mark_detected", events=done, relinked=keys)
-        return list(found[0]["lags"]) if found else []
+        tx.run("rules/mark_detected", batches=taken, relinked=[r["process_key"] for r in relinked])
 
-    lags = db.transaction(work) if batch or relinked else []
-    return Detection(queued=len(queued), events=len(batch), signals=len(rows), lags_ms=lags)
+    if taken or relinked:
+        db.transaction(work)
+    return Detection(queued=queued, events=len(events), signals=len(rows), lags_ms=lags,
+                     more=len(taken) < len(waiting) or len(waiting) >= QUEUE_LOOKAHEAD)  # fmt: skip
 
 
 @functools.cache

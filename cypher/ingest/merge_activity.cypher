@@ -4,7 +4,7 @@
 // target, over that process's events. Each event-to-target link counts once:
 // the batch's links not counted yet are added, then marked (`counted`), so a
 // repeated record adds nothing and a target that arrives later is still counted.
-// $rows: the batch's event ids [{id}]
+// $rows: the ids of the batch's events that touched a file, endpoint or domain [{id}]
 // Writes: (:Process)-[:ACTIVITY]->(), r.counted on TOUCHES / CONNECTS / RESOLVES
 UNWIND $rows AS row
 MATCH (e:Event {id: row.id})-[r:TOUCHES|CONNECTS|RESOLVES]->(t)

@@ -1,12 +1,7 @@
-// How many of the given events still wait for detection, and how many cycles
-// the background stage has run: what a caller waiting for its events watches.
-// $ids: [event id]
+// Whether a batch still waits for detection, and how many cycles the
+// background stage has run: what a caller waiting for its batch watches.
+// $id: the batch's id
 // Writes: nothing
-CALL () {
-  UNWIND $ids AS id
-  MATCH (e:Event {id: id})
-  WHERE e:Undetected
-  RETURN count(e) AS queued
-}
+OPTIONAL MATCH (b:Batch {id: $id})
 OPTIONAL MATCH (l:Lock {id: 'pipeline'})
-RETURN queued, coalesce(l.cycles, 0) AS cycles
+RETURN b IS NOT NULL AS queued, coalesce(l.cycles, 0) AS cycles

@@ -1,11 +1,8 @@
-// The events waiting for detection (:Undetected, set by the writer in the
-// batch's own transaction), oldest first, at most $limit of them; alerts are
-// never queued (they are signals already).
-// $limit: how many events one detection step takes
-// Writes: nothing (detection clears the mark when its signals are written)
-MATCH (e:Undetected)
-WITH e ORDER BY e._queued LIMIT $limit
-MATCH (e)-[:BY]->(p:Process)
-RETURN e.id AS id, toString(e.ts) AS ts, p.key AS process_key, e.digest AS digest,
-       e._queued.epochMillis AS queued_ms,
-       properties(e) AS props
+// The batches waiting for detection (:Batch, queued by the writer in the
+// batch's own transaction), oldest first, at most $limit of them.
+// $limit: how many batches to look at
+// Writes: nothing (detection deletes a batch when its signals are written)
+MATCH (b:Batch)
+WITH b ORDER BY b.queued_at, b.id LIMIT $limit
+RETURN b.id AS id, b.event_ids AS event_ids,
+       datetime.realtime().epochMillis - b.queued_at.epochMillis AS waited_ms
