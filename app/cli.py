@@ -538,11 +538,11 @@ def cmd_story(args: argparse.Namespace) -> int:
     from app.neo4j.database import connect
 
     with connect(Settings.from_env()) as db:
-        found = db.read("queries/story_by_id", id=args.id)
+        found = db.read("queries/stories_by_ids", ids=[args.id])
         if not found and len(args.id) < 36:
             prefixed = db.read("queries/story_by_prefix", prefix=args.id)
             if len(prefixed) == 1:
-                found = db.read("queries/story_by_id", id=prefixed[0]["id"])
+                found = db.read("queries/stories_by_ids", ids=[prefixed[0]["id"]])
         if not found:
             raise InputError(f"no story {args.id!r}")
         story = found[0]["story"]

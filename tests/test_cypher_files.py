@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from app.generate import lines
+from app.ingest import ingest
 from app.neo4j.database import Database, cypher_files, statements
 from app.resources import cypher_dir
+from tests.conftest import DATASETS
 
 APP = Path(__file__).resolve().parent.parent / "app"
 FILES = cypher_files()
@@ -28,6 +32,40 @@ def test_every_statement_compiles(path: Path, db: Database) -> None:
     with db.session(write=True) as s:
         for statement in found:
             s.run("EXPLAIN " + statement).consume()
+
+
+# Labels that grow with the workload: a statement that scans one of them costs
+# more with every event ingested.
+LARGE_LABELS = ("Event", "Process", "AuditRecord", "Signal")
+
+
+def _scans(plan: Any) -> list[str]:
+    """Returns the full scans in a plan: every node, or every node of a large label."""
+    found = []
+    details = str(plan.get("args", {}).get("Details", ""))
+    operator = plan["operatorType"].split("@")[0]
+    if operator == "AllNodesScan" or (
+        operator == "NodeByLabelScan" and any(f":{label}" in details for label in LARGE_LABELS)
+    ):
+        found.append(f"{operator} {details}")
+    for child in plan.get("children", []):
+        found += _scans(child)
+    return found
+
+
+def test_no_statement_scans_a_large_label(db: Database) -> None:
+    # with data in every large label, so that the planner weighs real counts
+    ingest(db, "storyline", [x + "\n" for x in lines(3, 2000)])
+    trail = DATASETS / "cloudtrail-otrf-imds-s3" / "ec2_proxy_s3_exfiltration_2020-09-14011940.json"
+    ingest(db, "cloudtrail", trail.read_text().splitlines(True))
+    offenders = {}
+    with db.session(write=True) as s:
+        for path in FILES:
+            for statement in statements(path.read_text()):
+                plan = s.run("EXPLAIN " + statement).consume().plan
+                if scans := _scans(plan):
+                    offenders[_name(path)] = scans
+    assert offenders == {}
 
 
 @pytest.mark.parametrize("path", FILES, ids=_name)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from starlette.concurrency import run_in_threadpool
+from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from app.api.auth import actor_name
@@ -381,19 +382,25 @@ def change_of(t: dict[str, Any]) -> TriageChange:
 
 
 async def _detail(info: Info, story_id: str) -> dict[str, Any] | None:
-    cache = info.context.setdefault("story_detail", {})
-    if story_id not in cache:
-        found = await run_in_threadpool(_db(info).read, "queries/story_by_id", id=story_id)
-        cache[story_id] = (
-            {
-                "story": found[0]["story"],
-                "signals": [signal_of(s) for s in found[0]["signals"]],
-                "history": [change_of(t) for t in found[0]["history"]],
+    """A story with its signals and history; the loads of one request go out together."""
+    loader = info.context.get("story_details")
+    if loader is None:
+        db = _db(info)
+
+        async def load(ids: list[str]) -> list[dict[str, Any] | None]:
+            found = await run_in_threadpool(db.read, "queries/stories_by_ids", ids=list(ids))
+            by_id = {
+                r["story"]["id"]: {
+                    "story": r["story"],
+                    "signals": [signal_of(s) for s in r["signals"]],
+                    "history": [change_of(t) for t in r["history"]],
+                }
+                for r in found
             }
-            if found
-            else None
-        )
-    return cache[story_id]
+            return [by_id.get(i) for i in ids]
+
+        loader = info.context["story_details"] = DataLoader(load_fn=load, max_batch_size=500)
+    return await loader.load(story_id)
 
 
 async def list_stories(
@@ -449,7 +456,7 @@ async def triage(
     await run_in_threadpool(
         story_logic.record, _db(info), story_id, field, to, actor(info), comment
     )
-    info.context.pop("story_detail", None)
+    info.context.pop("story_details", None)
     story = await get_story(info, story_id)
     if story is None:
         raise ValueError(f"no story {story_id!r}")

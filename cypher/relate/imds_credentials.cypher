@@ -8,7 +8,8 @@
 // Writes: (:AuditRecord)-[:RELATES_TO {reason, access_key_id}]->(:Process), removes :Unrelated
 CALL () {
   MATCH (n:Unrelated)
-  WHERE n.access_key_id IS NOT NULL AND (n:AuditRecord OR n:Event)
+  WHERE any(label IN labels(n) WHERE label IN ['AuditRecord', 'Event'])
+    AND n.access_key_id IS NOT NULL
   REMOVE n:Unrelated
   RETURN collect(DISTINCT n.access_key_id) AS waiting
 }

@@ -149,3 +149,28 @@ def test_a_story_explains_its_context_and_carries_its_graph(client: TestClient) 
     ids = {n["id"] for n in graph["nodes"]}
     assert all(e["source"] in ids and e["target"] in ids for e in graph["edges"])
     assert {"CHILD_OF", "ON_HOST"} <= {e["type"] for e in graph["edges"]}
+
+
+def test_a_page_of_stories_reads_their_signals_and_history_in_one_query(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events, _, compromise = jvm_exploit()
+    ssh, _ = ssh_session()
+    cron, _ = cron_jobs()
+    load(db, [*events, compromise, *ssh, *cron,
+              alert(ssh[-1], "shadow_read", "medium", "credential_access"),
+              alert(cron[3], "archive", "low", "collection")])  # fmt: skip
+    reads: list[str] = []
+    real = Database.read
+
+    def counted(self: Database, name: str, **params: Any) -> list[dict[str, Any]]:
+        reads.append(name)
+        return real(self, name, **params)
+
+    monkeypatch.setattr(Database, "read", counted)
+    query = """{ stories(first: 50) { edges { node { id
+      signals { ruleId } triageHistory { field } } } } }"""
+    with TestClient(create_app(db)) as client:
+        nodes = [e["node"] for e in gql(client, query)["stories"]["edges"]]
+    assert len(nodes) == 3 and all(n["signals"] for n in nodes)
+    assert reads.count("queries/stories_by_ids") == 1

@@ -1,8 +1,10 @@
-// One story with its signals (in time order, with the event and process each
-// flags) and its triage history (in time order).
-// $id: story id
+// Stories with their signals (in time order, with the event and process each
+// flags) and their triage history (in time order): one read for a whole page
+// of stories (the GraphQL resolvers batch their loads into it).
+// $ids: [story id]
 // Writes: nothing
-MATCH (s:Story {id: $id})
+UNWIND $ids AS id
+MATCH (s:Story {id: id})
 CALL (s) {
   OPTIONAL MATCH (s)-[:HAS]->(sig:Signal)-[:ON]->(e:Event)
   OPTIONAL MATCH (e)-[:BY]->(p:Process)
