@@ -212,13 +212,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"applied {count} constraint and index statements")
         app = create_app(db, settings)
         print(f"GraphiQL at http://{host}:{port}/graphql")
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        uvicorn.run(app, host=host, port=port, log_level="info", log_config=_log_config())
     finally:
         db.close()
         if started and local is not None:
             print("stopping the Neo4j this command started")
             local.stop()
     return 0
+
+
+def _log_config() -> dict[str, Any]:
+    """uvicorn's logging, with tokens in URLs (?access_token=) redacted from every line."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["redact_tokens"] = {"()": "app.api.auth.RedactTokens"}
+    for handler in config["handlers"].values():
+        handler.setdefault("filters", []).append("redact_tokens")
+    return config
 
 
 def cmd_tokens(args: argparse.Namespace) -> int:

@@ -1,7 +1,8 @@
 """Splits an input stream into records: JSON values or text lines; gzip is detected.
 
 JSON framing accepts, in one stream:
-- one JSON array of records (parsed whole; a broken array is an InputError),
+- one JSON array of records (element by element: a broken element is rejected
+  by its index, and the elements after it still go through),
 - NDJSON (one value per line),
 - pretty-printed objects one after another (as Tetragon's and Kubernetes'
   samples are written).
@@ -37,21 +38,69 @@ class BadJson(str):
 
 
 def decode_body(body: bytes, limit: int) -> bytes:
-    """Returns a request body, gunzipped when it is gzip, bounded by `limit` bytes."""
+    """Returns a request body, gunzipped when it is gzip, bounded by `limit` bytes.
+
+    A gzip body may hold several members one after another (concatenated
+    files, `gzip -c a b`): every member is inflated, as the CLI does.
+    """
     if len(body) > limit:
         raise PayloadTooLarge(f"request body is {len(body)} bytes; the limit is {limit}")
     if not body.startswith(GZIP_MAGIC):
         return body
+    out = bytearray()
+    rest = body
     try:
-        decompressor = zlib.decompressobj(wbits=31)
-        out = decompressor.decompress(body, limit + 1)
-        if len(out) > limit or decompressor.unconsumed_tail:
-            raise PayloadTooLarge(f"gzip body inflates past the limit of {limit} bytes")
-        if not decompressor.eof:
-            raise InputError("bad gzip stream: it ends before its end marker")
+        while rest:
+            decompressor = zlib.decompressobj(wbits=31)
+            out += decompressor.decompress(rest, limit + 1 - len(out))
+            if len(out) > limit or decompressor.unconsumed_tail:
+                raise PayloadTooLarge(f"gzip body inflates past the limit of {limit} bytes")
+            if not decompressor.eof:
+                raise InputError("bad gzip stream: it ends before its end marker")
+            rest = decompressor.unused_data
+            if rest and not rest.startswith(GZIP_MAGIC):
+                if rest.strip(b"\0"):  # gzip allows zero padding after the last member
+                    raise InputError("bad gzip stream: bytes after a member are not gzip")
+                break
     except zlib.error as exc:
         raise InputError(f"bad gzip stream: {exc}") from None
-    return out
+    return bytes(out)
+
+
+def decode_text(body: bytes) -> tuple[str, list[int]]:
+    """Decodes a body as UTF-8; bytes that are not become U+FFFD, as the CLI reads files.
+
+    Returns the text and the numbers of the lines that held such bytes, so that
+    the answer can say which records were altered (nothing else is lost).
+    """
+    try:
+        return body.decode("utf-8"), []
+    except UnicodeDecodeError:
+        pass
+    bad = []
+    for number, line in enumerate(body.split(b"\n"), start=1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            bad.append(number)
+    return body.decode("utf-8", errors="replace"), bad
+
+
+def split_lines(text: str) -> Iterator[str]:
+    """Splits text into lines on \\n only, each with its end.
+
+    Not str.splitlines: it also splits on U+0085, U+2028, U+2029 and control
+    characters that a command line on a monitored host may hold, cutting one
+    record in two. The CLI reads files the same way (open_stream).
+    """
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        if end < 0:
+            yield text[start:]
+            return
+        yield text[start : end + 1]
+        start = end + 1
 
 
 def open_stream(raw: BinaryIO) -> io.TextIOBase:
@@ -59,7 +108,8 @@ def open_stream(raw: BinaryIO) -> io.TextIOBase:
     buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type]
     head = buffered.peek(2)[:2]
     stream: BinaryIO = gzip.GzipFile(fileobj=buffered) if head == GZIP_MAGIC else buffered  # type: ignore[assignment]
-    return io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
+    # lines end at \n only, as split_lines splits request bodies
+    return io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="\n")
 
 
 def lines(text_lines: Iterable[str]) -> Iterator[RawRecord]:
@@ -71,23 +121,31 @@ def lines(text_lines: Iterable[str]) -> Iterator[RawRecord]:
 
 
 def json_values(text_lines: Iterable[str]) -> Iterator[RawRecord]:
-    """Frames text as JSON values; position is the line the value starts on."""
+    """Frames text as JSON values; position is the line the value starts on.
+
+    A stream whose first content is `[` is one JSON array, framed element by
+    element (position: the 1-based index); a `[` later in a stream is just a
+    line. A value that does not parse is rejected by its position and framing
+    picks up again after it: no bad value stops the records around it.
+    """
     iterator = iter(enumerate(text_lines, start=1))
     buffer: list[str] = []
     depth = _Depth()
     start = 0
+    first = True
     for number, line in iterator:
         if not buffer:
             if not line.strip():
                 continue
-            if line.lstrip().startswith("["):
-                yield from _array(line, iterator, number)
+            if first and line.lstrip().startswith("["):
+                yield from _array(line + "".join(rest for _, rest in iterator))
                 return
+            first = False
             start = number
             try:
-                yield RawRecord(number, line.strip(), json.loads(line))
+                yield RawRecord(number, line.strip(), _loads(line))
                 continue
-            except json.JSONDecodeError as exc:
+            except (json.JSONDecodeError, TooDeep) as exc:
                 depth = _Depth()
                 if not line.lstrip().startswith("{") or depth.feed(line):
                     yield RawRecord(number, BadJson(line.strip(), _where(exc, number)))
@@ -105,24 +163,125 @@ def json_values(text_lines: Iterable[str]) -> Iterator[RawRecord]:
         if complete:
             text = "".join(buffer)
             try:
-                yield RawRecord(start, text.strip(), json.loads(text))
-            except json.JSONDecodeError:
+                yield RawRecord(start, text.strip(), _loads(text))
+            except (json.JSONDecodeError, TooDeep):
                 yield _bad(text, start)
             buffer = []
     if buffer:
         yield _bad("".join(buffer), start)
 
 
-def _array(first: str, rest: Iterator[tuple[int, str]], number: int) -> Iterator[RawRecord]:
-    text = first + "".join(line for _, line in rest)
+class TooDeep(ValueError):
+    """A JSON value nests deeper than MAX_DEPTH (or than Python's parser can follow)."""
+
+    msg = "the value nests too deeply"
+    lineno = 1
+    colno = 1
+
+
+MAX_DEPTH = 64  # nesting past this is not sensor output: it is an attempt to exhaust us
+
+
+def _loads(text: str) -> object:
     try:
-        values = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"invalid JSON array: {_where(exc, number)}") from None
-    if not isinstance(values, list):
-        raise InputError("invalid JSON array: the input starts with '[' but is not an array")
-    for index, value in enumerate(values, start=1):
-        yield RawRecord(index, json.dumps(value, separators=(",", ":")), value)
+        value = json.loads(text)
+    except RecursionError:
+        raise TooDeep() from None
+    # str.count runs at C speed: only a value with many brackets is walked
+    if text.count("[") + text.count("{") > MAX_DEPTH and _depth(value) > MAX_DEPTH:
+        raise TooDeep()
+    return value
+
+
+def _depth(value: object) -> int:
+    """Returns how deep a parsed JSON value nests (iteratively: no recursion to exhaust)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _array(text: str) -> Iterator[RawRecord]:
+    """Frames one JSON array element by element; a bad element is rejected alone."""
+    decoder = json.JSONDecoder()
+    at = _skip(text, text.index("[") + 1)
+    index = 0
+    if text.startswith("]", at):
+        at = _skip(text, at + 1)
+    else:
+        while at < len(text):
+            index += 1
+            try:
+                value, end = decoder.raw_decode(text, at)
+                element = text[at:end]
+                if element.count("[") + element.count("{") > MAX_DEPTH and (
+                    _depth(value) > MAX_DEPTH
+                ):
+                    raise RecursionError
+            except (json.JSONDecodeError, RecursionError) as exc:
+                end = _element_end(text, at)
+                reason = (
+                    "the value nests too deeply"
+                    if isinstance(exc, RecursionError)
+                    else (f"invalid JSON: {exc.msg}")
+                )
+                yield RawRecord(index, BadJson(text[at:end].strip(), f"{reason} (element {index})"))
+            else:
+                yield RawRecord(index, json.dumps(value, separators=(",", ":")), value)
+                end = _skip(text, end)
+                if end < len(text) and text[end] not in ",]":
+                    index += 1  # something stands where a ',' belongs: reject it alone
+                    after = _element_end(text, end)
+                    yield RawRecord(
+                        index, BadJson(text[end:after].strip(), f"invalid JSON: expected ',' "
+                                       f"or ']' before element {index}")
+                    )  # fmt: skip
+                    end = after
+            if end >= len(text):
+                yield RawRecord(index + 1, BadJson("", "invalid JSON array: it never closes"))
+                return
+            closing = text[end] == "]"
+            at = _skip(text, end + 1)
+            if closing:
+                break
+    if at < len(text):
+        yield RawRecord(index + 1, BadJson(text[at:].strip()[:10_000], "text after the array"))
+
+
+def _skip(text: str, at: int) -> int:
+    while at < len(text) and text[at] in " \t\r\n":
+        at += 1
+    return at
+
+
+def _element_end(text: str, at: int) -> int:
+    """Returns where a (broken) array element ends: the next ',' or ']' outside strings
+    and nested brackets, or the end of the text. Linear."""
+    depth, in_string, escaped = 0, False, False
+    for i in range(at, len(text)):
+        char = text[i]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            depth += 1
+        elif char in "}]":
+            if depth == 0:
+                return i
+            depth -= 1
+        elif char == "," and depth == 0:
+            return i
+    return len(text)
 
 
 class _Depth:
@@ -154,14 +313,14 @@ class _Depth:
 
 def _bad(text: str, start: int) -> RawRecord:
     try:
-        json.loads(text)
+        _loads(text)
         error = "incomplete JSON value"
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, TooDeep) as exc:
         error = _where(exc, start)
     return RawRecord(start, BadJson(text.strip(), error))
 
 
-def _where(exc: json.JSONDecodeError, first_line: int) -> str:
+def _where(exc: json.JSONDecodeError | TooDeep, first_line: int) -> str:
     return f"invalid JSON: {exc.msg} at line {first_line + exc.lineno - 1} column {exc.colno}"
 
 

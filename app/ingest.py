@@ -42,7 +42,7 @@ from app.events import (
     ProcessExit,
     ProcessRef,
 )
-from app.framing import BadJson, frame
+from app.framing import BadJson, frame, split_lines
 from app.layers import session_uuids
 from app.neo4j.database import Database, cypher
 
@@ -666,7 +666,7 @@ def resubmit(
     letters = deadletter.list_letters(db, format_name=format_name, ids=ids, limit=limit)
     done, still = [], []
     for letter in letters:
-        report = ingest(db, letter["format"], letter["raw"].splitlines(True), origin="resubmit")
+        report = ingest(db, letter["format"], split_lines(letter["raw"]), origin="resubmit")
         if report.rejected:
             still.append({"id": letter["id"], "reasons": [r["reason"] for r in report.rejected]})
         else:

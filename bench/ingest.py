@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -76,12 +75,18 @@ def run_pipeline(path: Path, batch: int) -> dict[str, Any]:
     command = [sys.executable, "-m", "app.cli", "ingest", "--json", "--quiet",
                "--batch-size", str(batch), str(path)]  # fmt: skip
     start = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, env=os.environ.copy())
-    out, _ = proc.communicate()
-    seconds = time.perf_counter() - start
+    with tempfile.TemporaryFile() as out_file:
+        proc = subprocess.Popen(command, stdout=out_file, env=os.environ.copy())
+        # wait4: the peak RSS of this command and the parser it forks, not of other
+        # children of the bench (the writer run forks the bench, text and all)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.perf_counter() - start
+        out_file.seek(0)
+        out = out_file.read()
     if proc.returncode != 0:
         raise SystemExit(f"storyline ingest failed ({proc.returncode})")
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    peak_kib = usage.ru_maxrss
     report = json.loads(out)[str(path)]
     return {"seconds": seconds, "peak_rss_mib": round(peak_kib / 1024, 1), "report": report}
 

@@ -8,7 +8,7 @@ import io
 import pytest
 
 from app.errors import InputError, PayloadTooLarge
-from app.framing import BadJson, decode_body, json_values, lines, open_stream
+from app.framing import BadJson, decode_body, json_values, lines, open_stream, split_lines
 
 
 def frame(text: str) -> list[tuple[int, object]]:
@@ -42,9 +42,32 @@ def test_a_json_array_positions_are_indexes() -> None:
     assert frame('[{"a": 1},\n {"a": 2}]') == [(1, {"a": 1}), (2, {"a": 2})]
 
 
-def test_a_broken_array_is_an_input_error() -> None:
-    with pytest.raises(InputError, match="invalid JSON array"):
-        frame('[{"a": 1},\n {"a": ]')
+def test_a_broken_array_element_is_rejected_alone_and_the_rest_goes_through() -> None:
+    got = frame('[{"a": 1}, {"a": ], {"b": 2} {"c": 3}, {"d": 4}]')
+    assert got[0] == (1, {"a": 1})
+    assert got[1][0] == 2 and got[1][1].startswith("invalid JSON")
+    assert got[2] == (3, {"b": 2})
+    assert got[3][0] == 4 and "expected ','" in got[3][1]
+    assert got[4] == (5, {"d": 4})
+    assert frame("[1, 2")[-1] == (3, "invalid JSON array: it never closes")
+    assert frame("[1] tail")[-1] == (2, "text after the array")
+
+
+def test_a_bracket_line_mid_stream_is_one_line_not_an_array() -> None:
+    got = frame('{"a": 1}\n[1, 2\n{"b": 2}\n')
+    assert got[0] == (1, {"a": 1})
+    assert got[1][0] == 2 and got[1][1].startswith("invalid JSON")
+    assert got[2] == (3, {"b": 2})
+
+
+def test_deep_nesting_is_one_rejected_record_not_a_crash() -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    nested = '{"a": ' + "[" * 100 + "]" * 100 + "}"
+    got = frame(f'{{"x": {deep}}}\n{nested}\n{{"ok": 1}}\n')
+    assert [p for p, _ in got] == [1, 2, 3]
+    assert "nests too deeply" in got[0][1] and "nests too deeply" in got[1][1]
+    assert got[2] == (3, {"ok": 1})
+    assert "nests too deeply" in frame(f"[{deep}, 1]")[0][1]
 
 
 def test_scalars_and_garbage_are_records_the_adapter_rejects() -> None:
@@ -81,3 +104,23 @@ def test_escaped_quotes_and_braces_inside_strings_of_pretty_values() -> None:
     text = json.dumps(first, indent=2) + "\n" + json.dumps({"a": "]"}, indent=2) + "\n"
     got = frame(text)
     assert got == [(1, first), (len(json.dumps(first, indent=2).splitlines()) + 1, {"a": "]"})]
+
+
+def test_every_gzip_member_of_a_body_is_read() -> None:
+    body = gzip.compress(b'{"a": 1}\n') + gzip.compress(b'{"a": 2}\n') + b"\0\0"
+    assert decode_body(body, 1000) == b'{"a": 1}\n{"a": 2}\n'
+    with pytest.raises(PayloadTooLarge):
+        decode_body(gzip.compress(b"x" * 600) + gzip.compress(b"y" * 600), 1000)
+    with pytest.raises(InputError, match="not gzip"):
+        decode_body(gzip.compress(b"x") + b"garbage", 1000)
+
+
+def test_lines_end_at_newline_only_never_at_unicode_breaks() -> None:
+    argv = "sh -c 'echo a\u0085b\u2028c\u2029d\x0be\x0cf\x1cg\x1dh\x1ei\r'"
+    text = '{"args": "' + argv.replace("\r", "\\r") + '"}\n{"n": 2}'
+    assert list(split_lines(text)) == [
+        '{"args": "' + argv.replace("\r", "\\r") + '"}\n',
+        '{"n": 2}',
+    ]
+    raw = io.BytesIO(("x\u2028y\rz\n" + "w\n").encode())
+    assert list(open_stream(raw)) == ["x\u2028y\rz\n", "w\n"]

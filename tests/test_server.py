@@ -194,6 +194,12 @@ def test_a_websocket_may_carry_its_token_in_the_url(server: Server, tokens: dict
         speaker = Protocol("graphql-transport-ws")
         speaker.start(ws, "1", "subscription { storyUpdates { id } }")
         ws.send(json.dumps({"id": "1", "type": "complete"}))
+    # the access log shows the request, never the token
+    deadline = time.monotonic() + 10
+    while "access_token=[redacted]" not in server.output() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "access_token=[redacted]" in server.output()
+    assert tokens["reader"] not in server.output()
 
 
 def test_the_servers_worker_processes_what_was_only_committed(
@@ -254,6 +260,27 @@ def test_the_cli_reads_what_the_server_wrote(
         capture_output=True, text=True, check=True, timeout=120,
     )  # fmt: skip
     assert story_id(key_of[4000]) in {s["id"] for s in json.loads(listed.stdout)}
+
+
+def test_revoking_every_token_with_the_cli_closes_a_running_server(
+    neo4j_target: Target, tmp_path: Path
+) -> None:
+    path = tmp_path / "api-tokens"
+    env = {**os.environ, "STORYLINE_API_TOKENS_FILE": str(path)}
+
+    def cli(*args: str) -> str:
+        done = subprocess.run([*storyline_command(), "tokens", *args], env=env,
+                              capture_output=True, text=True, check=True, timeout=60)  # fmt: skip
+        return done.stdout.strip()
+
+    token = cli("add", "only", "--scope", "admin")
+    with serve(neo4j_target, tmp_path, {"STORYLINE_API_TOKENS_FILE": str(path)}) as running:
+        letters = running.url + "/api/v1/dead-letters"
+        assert httpx.get(letters).status_code == 401
+        assert httpx.get(letters, headers=bearer(token)).status_code == 200
+        cli("revoke", "only")
+        assert httpx.get(letters).status_code == 401
+        assert httpx.get(letters, headers=bearer(token)).status_code == 401
 
 
 def test_sigterm_stops_the_server_cleanly(neo4j_target: Target, tmp_path: Path) -> None:

@@ -9,18 +9,24 @@ once. Every request but /healthz, /readyz and the GraphiQL page needs
 since browsers cannot set its headers), and the token's name is who made a
 triage change.
 
-With no token file (or an empty one) the API is open, as on a developer's
-machine: `storyline serve` then refuses to listen anywhere but loopback unless
-`STORYLINE_AUTH=off` says the risk is accepted.
+With no token file (or an empty one) when the service starts, the API is open,
+as on a developer's machine: `storyline serve` then refuses to listen anywhere
+but loopback unless `STORYLINE_AUTH=off` says the risk is accepted. Auth fails
+closed: once a process has seen a token, the API stays closed for the process's
+life, whatever happens to the file (revoking the last token refuses everyone; a
+file that cannot be read refuses everyone). The file is rewritten atomically
+(a new file renamed over the old), so a reader never sees half of it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import secrets
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,12 +110,9 @@ def add_token(path: Path, name: str, scopes: Iterable[str]) -> str:
     if any(e.name == name for e in entries):
         raise TokenError(f"a token named {name!r} exists; revoke it first")
     token = "stl_" + secrets.token_urlsafe(32)
-    path.parent.mkdir(parents=True, exist_ok=True)
     line = f"{name} {','.join(sorted(granted))} {digest(token)}\n"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    with os.fdopen(fd, "a") as f:
-        f.write(line)
-    os.chmod(path, 0o600)
+    old = path.read_text() if path.exists() else ""
+    _replace(path, old + ("" if not old or old.endswith("\n") else "\n") + line)
     return token
 
 
@@ -124,39 +127,71 @@ def revoke_token(path: Path, name: str) -> bool:
         else:
             kept.append(line)
     if found:
-        path.write_text("".join(kept))
+        _replace(path, "".join(kept))
     return found
 
 
+def _replace(path: Path, text: str) -> None:
+    """Writes the token file anew (mode 600) and renames it over the old one: atomic."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=".api-tokens-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
 class Authenticator:
-    """Checks bearer tokens against a token file, re-read when it changes."""
+    """Checks bearer tokens against a token file, re-read when it changes; fails closed."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, int, int] | None = None
         self._by_digest: dict[str, Principal] = {}
+        self._closed = False  # once a token was seen: never open again
+        self._load()
 
     def _load(self) -> None:
         try:
             stat = self.path.stat()
-            stamp = (stat.st_mtime_ns, stat.st_size)
+            stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
         except FileNotFoundError:
             stamp = None
-        if stamp != self._stamp:
+        except OSError:
+            self._fail_closed()
+            return
+        if stamp == self._stamp:
+            return
+        try:
             entries = read_tokens(self.path) if stamp else []
-            self._by_digest = {e.sha256: Principal(e.name, e.scopes) for e in entries}
-            self._stamp = stamp
+        except (OSError, UnicodeDecodeError, TokenError):
+            self._fail_closed()
+            return
+        self._by_digest = {e.sha256: Principal(e.name, e.scopes) for e in entries}
+        self._closed = self._closed or bool(self._by_digest)
+        self._stamp = stamp
+
+    def _fail_closed(self) -> None:
+        self._by_digest = {}
+        self._closed = True
+        self._stamp = None
 
     @property
     def enabled(self) -> bool:
-        """True when at least one token exists (so every request needs one)."""
+        """True when every request needs a token: a token exists or existed."""
         self._load()
-        return bool(self._by_digest)
+        return self._closed
 
     def principal(self, token: str | None) -> Principal | None:
         """Returns who holds a token, OPEN when auth is off, or None when refused."""
         self._load()
-        if not self._by_digest:
+        if not self._closed:
             return OPEN
         if not token:
             return None
@@ -179,10 +214,11 @@ def _bearer(scope: Scope) -> str | None:
 
 
 def _graphiql_page(scope: Scope) -> bool:
-    """The IDE's HTML (a GET of /graphql without a query) holds no data."""
+    """The IDE's HTML (a GET of /graphql with no parameters at all) holds no data."""
     if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] != "/graphql":
         return False
-    return b"query=" not in scope.get("query_string", b"")
+    # any parameter may be a query once decoded (?%71uery=...): only a bare GET is the page
+    return not scope.get("query_string", b"")
 
 
 class AuthMiddleware:
@@ -257,3 +293,20 @@ def actor_name(request: Any) -> str:
         return who.name
     name = request.headers.get("x-storyline-actor") if request is not None else None
     return (name or "api")[:200]
+
+
+_TOKEN_IN_URL = re.compile(r"(access_token=)[^&\s\"']*")
+
+
+class RedactTokens(logging.Filter):
+    """Replaces `access_token=...` in log records (uvicorn's access log) with a mark."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _TOKEN_IN_URL.sub(r"\1[redacted]", a) if isinstance(a, str) else a
+                for a in record.args
+            )
+        if isinstance(record.msg, str) and "access_token=" in record.msg:
+            record.msg = _TOKEN_IN_URL.sub(r"\1[redacted]", record.msg)
+        return True

@@ -10,6 +10,7 @@ with the cost it would have had.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
@@ -108,6 +109,12 @@ def _selection_cost(
     return total
 
 
+# Validation depends on the document's text only (not its variables), and costs
+# as much as running a small query: verdicts of recent documents are kept.
+_VERDICTS: OrderedDict[str, list[GraphQLError]] = OrderedDict()
+_VERDICTS_KEPT = 512
+
+
 class QueryCostLimiter(SchemaExtension):
     """Refuses documents whose cost passes MAX_COST (checked with validation)."""
 
@@ -117,7 +124,18 @@ class QueryCostLimiter(SchemaExtension):
         if document is not None and context.pre_execution_errors is None:
             from strawberry.schema.schema import validate_document
 
-            errors = validate_document(context.schema._schema, document, context.validation_rules)
+            text = context.query or ""
+            errors = _VERDICTS.get(text)
+            if errors is None:
+                errors = validate_document(
+                    context.schema._schema, document, context.validation_rules
+                )
+                _VERDICTS[text] = errors
+                if len(_VERDICTS) > _VERDICTS_KEPT:
+                    _VERDICTS.popitem(last=False)
+            else:
+                _VERDICTS.move_to_end(text)
+            errors = list(errors)
             if not errors:
                 cost = document_cost(document, context.variables)
                 if cost > MAX_COST:

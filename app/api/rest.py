@@ -13,7 +13,7 @@ from app.adapters import UnknownFormat, get_adapter
 from app.api.auth import principal_of
 from app.deadletter import list_letters
 from app.errors import InputError, PayloadTooLarge
-from app.framing import decode_body
+from app.framing import decode_body, decode_text, split_lines
 from app.ingest import ingest, resubmit
 from app.neo4j.database import Database
 from app.pipeline import Pipeline, wait_processed
@@ -66,13 +66,12 @@ def routes(db: Database, settings: Settings, pipeline: Pipeline) -> list[Route]:
         try:
             body = await read_body(request, settings.max_body_bytes)
             body = decode_body(body, settings.max_body_bytes)
-            text = body.decode("utf-8")
+            text, not_utf8 = decode_text(body)
+            del body  # the text is what is kept while the batches are written
         except PayloadTooLarge as exc:
             return error(413, str(exc))
         except InputError as exc:
             return error(400, str(exc))
-        except UnicodeDecodeError as exc:
-            return error(400, f"the body is not UTF-8: byte {exc.start} is invalid")
         except ClientDisconnect:
             return error(400, "the client disconnected before the body was complete")
         if not text.strip():
@@ -82,14 +81,20 @@ def routes(db: Database, settings: Settings, pipeline: Pipeline) -> list[Route]:
             report = ingest(
                 db,
                 format_name,
-                text.splitlines(True),
+                split_lines(text),
                 batch_size=settings.ingest_batch_size,
                 origin="http",
                 after_batch=None,
             )
             if wait == "processed":
                 wait_processed(db, report.last_batch, pipeline)
-            return report.as_dict()
+            answer = report.as_dict()
+            answer["warnings"] += [
+                {"position": n, "warnings": [f"line {n} held bytes that are not UTF-8: "
+                                             "they were read as U+FFFD"]}
+                for n in not_utf8
+            ]  # fmt: skip
+            return answer
 
         try:
             report = await run_in_threadpool(run)

@@ -151,6 +151,7 @@ class IngestReport:
 
 def _ingest(info: Info, format: str, records: str, wait: IngestWait) -> IngestReport:
     from app.adapters import UnknownFormat, get_adapter
+    from app.framing import split_lines
     from app.ingest import ingest
     from app.pipeline import wait_processed
 
@@ -164,7 +165,7 @@ def _ingest(info: Info, format: str, records: str, wait: IngestWait) -> IngestRe
     report = ingest(
         database(info),
         format,
-        records.splitlines(True),
+        split_lines(records),
         batch_size=settings.ingest_batch_size,
         origin="graphql",
         after_batch=None,

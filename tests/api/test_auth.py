@@ -157,3 +157,45 @@ def test_tokens_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys)
     assert "at least one --scope" in capsys.readouterr().err
     assert main(["tokens", "revoke", "bob"]) == 0
     assert main(["tokens", "revoke", "bob"]) == 1
+
+
+def test_revoking_the_last_token_closes_the_api_instead_of_opening_it(
+    client: TestClient, tokens: dict[str, Any]
+) -> None:
+    assert client.get("/api/v1/dead-letters").status_code == 401
+    for name in ("reader", "alice@example.com", "sensor-fleet", "admin"):
+        assert revoke_token(tokens["path"], name)
+    assert tokens["path"].read_text() == ""
+    assert client.get("/api/v1/dead-letters").status_code == 401
+    assert gql(client, STORIES).status_code == 401
+    assert gql(client, STORIES, tokens["admin"]).status_code == 401  # revoked
+    tokens["path"].unlink()  # a deleted file opens nothing either
+    assert client.get("/api/v1/dead-letters").status_code == 401
+
+
+def test_a_token_file_that_cannot_be_read_refuses_everyone(
+    client: TestClient, tokens: dict[str, Any]
+) -> None:
+    assert gql(client, STORIES, tokens["reader"]).status_code == 200
+    tokens["path"].write_text("this is not a token line\n")
+    assert gql(client, STORIES, tokens["reader"]).status_code == 401
+    assert gql(client, STORIES).status_code == 401
+
+
+def test_token_files_are_replaced_whole(tmp_path: Path) -> None:
+    path = tmp_path / "api-tokens"
+    add_token(path, "one", ["read"])
+    before = path.stat().st_ino
+    add_token(path, "two", ["read"])
+    assert path.stat().st_ino != before  # a new file renamed over the old: never half-written
+    assert revoke_token(path, "one")
+    assert [line.split()[0] for line in path.read_text().splitlines()] == ["two"]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert not list(tmp_path.glob(".api-tokens-*"))
+
+
+def test_only_a_bare_get_is_the_open_graphiql_page(client: TestClient) -> None:
+    assert client.get("/graphql", headers={"Accept": "text/html"}).status_code == 200
+    sneaky = "/graphql?%71uery=%7B__schema%7Btypes%7Bname%7D%7D%7D"
+    for url in (sneaky, "/graphql?query={__typename}", "/graphql?x=1&query={__typename}"):
+        assert client.get(url).status_code == 401, url

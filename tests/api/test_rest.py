@@ -55,9 +55,7 @@ def test_rejected_records_are_listed_by_position_and_kept(client: TestClient) ->
     ("content", "query", "status", "message"),
     [
         (b"", "", 400, "empty"),
-        (b"[{]", "", 400, "invalid JSON array"),
         (b"\x1f\x8b\x08\x00garbage", "", 400, "bad gzip"),
-        (b"\xff\xfe{}", "", 400, "not UTF-8"),
         (b"{}", "?format=nosuch", 400, "unknown format 'nosuch'"),
         (b"x" * 200_001, "", 413, "limit"),
     ],
@@ -68,6 +66,21 @@ def test_bad_bodies_get_a_clear_4xx(
     response = client.post(f"/api/v1/events{query}", content=content)
     assert response.status_code == status
     assert message in response.json()["error"]
+
+
+def test_a_broken_array_or_bytes_that_are_not_utf8_lose_only_their_own_records(
+    client: TestClient,
+) -> None:
+    good = json.dumps(event(1, "process_exec", BASH))
+    body = client.post("/api/v1/events", content=f"[{good}, {{]".encode()).json()
+    assert body["accepted"] == 1
+    assert [r["position"] for r in body["rejected"]] == [2, 3]
+    lines = [good, json.dumps(event(2, "process_exec", CURL))]
+    raw = lines[0].encode() + b"\n" + lines[1].encode().replace(b"curl", b"cu\xffrl") + b"\n"
+    body = client.post("/api/v1/events", content=raw).json()
+    assert body["accepted"] == 2 and body["rejected"] == []
+    assert body["warnings"][-1]["position"] == 2
+    assert "not UTF-8" in body["warnings"][-1]["warnings"][0]
 
 
 def test_a_gzip_bomb_is_refused(client: TestClient) -> None:
