@@ -28,6 +28,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     TypeAdapter,
     field_validator,
     model_validator,
@@ -125,10 +126,61 @@ U32 = Annotated[int, Field(ge=-1, le=2**32 - 1)]
 """A kernel id (pid, uid, gid, auid, session id): 32 bits; -1 where sensors write unset."""
 
 
+# Bounds on what a monitored host controls: a string field, argv entries, all of
+# argv. Past them a value is cut (with a warning on the record, see `clipped`):
+# rules then match in time that cannot grow without bound, and one record cannot
+# fill the database. Generous beside real values (PATH_MAX is 4096).
+MAX_TEXT = 4096
+MAX_ARGS = 1024
+MAX_ARGV = 65536
+
+
 class Model(BaseModel):
-    """Base of every model: unknown fields are errors, blank strings are null."""
+    """Base of every model: unknown fields are errors, blank strings are null.
+
+    String fields longer than MAX_TEXT (and argv past MAX_ARGS entries or
+    MAX_ARGV characters) are cut; `clipped` names what was cut.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+    _clipped: tuple[str, ...] = PrivateAttr(default=())
+
+    @model_validator(mode="after")
+    def _bound(self) -> Model:
+        notes = []
+        for name, value in self.__dict__.items():
+            if isinstance(value, str) and len(value) > MAX_TEXT:
+                object.__setattr__(self, name, value[:MAX_TEXT])
+                notes.append(f"{name} cut from {len(value)} to {MAX_TEXT} characters")
+            elif name == "args" and isinstance(value, list):
+                kept, total = [], 0
+                for arg in value[:MAX_ARGS]:
+                    arg = arg[:MAX_TEXT]
+                    if total + len(arg) > MAX_ARGV:
+                        break
+                    kept.append(arg)
+                    total += len(arg)
+                if kept != value:
+                    object.__setattr__(self, name, kept)
+                    size = sum(len(a) for a in value)
+                    notes.append(
+                        f"args cut from {len(value)} entries ({size} characters) to "
+                        f"{len(kept)} ({total})"
+                    )
+        if notes:
+            self._clipped = tuple(notes)
+        return self
+
+    def clipped(self) -> list[str]:
+        """Says what was cut from this model and the models it holds, by field path."""
+        found = [f"{n}" for n in self._clipped]
+        for name, value in self.__dict__.items():
+            children = value if isinstance(value, list) else [value]
+            for i, child in enumerate(children):
+                if isinstance(child, Model):
+                    where = f"{name}[{i}]" if isinstance(value, list) else name
+                    found += [f"{where}.{note}" for note in child.clipped()]
+        return found
 
 
 class Host(Model):

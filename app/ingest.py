@@ -553,10 +553,9 @@ def batches(
                 counts.findings += 1
             else:
                 counts.events += 1
-            if outcome.warnings:
-                counts.warnings.append(
-                    {"position": outcome.position, "warnings": list(outcome.warnings)}
-                )
+            warnings = [*outcome.warnings, *outcome.item.clipped()]
+            if warnings:
+                counts.warnings.append({"position": outcome.position, "warnings": warnings})
             pending += 1
         if pending >= batch_size or len(batch.letters) >= batch_size:
             yield batch

@@ -46,7 +46,7 @@ go under `all:`, since a YAML mapping cannot repeat a key):
 | `in` | list | equals one of them |
 | `contains` | string or list | contains it (or one of them) as a substring |
 | `startswith`, `endswith` | string or list | starts (ends) with it (or one of them) |
-| `regex` | string | matches it anywhere (Python `re.search`; anchor with `^`, `$`) |
+| `regex` | string | matches it anywhere (RE2: linear time, no lookaround; anchor with `^`, `$`) |
 | `exists` | bool | is present and not empty (`false`: is missing); sees the raw field |
 | `gt`, `gte`, `lt`, `lte` | number | is a number above (at least, below, at most) it |
 | `cidr` | string or list | is an IP address inside the network (or one of them) |
@@ -98,6 +98,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import yaml
+from sigma.policy import default_policy
 
 from app.errors import StorylineError
 from app.events import EVENT_KINDS
@@ -165,6 +166,9 @@ DEFAULT_KINDS: frozenset[str] = frozenset(EVENT_KINDS) - {"alert"}
 """The kinds a rule applies to when it names none: sensors' own alerts are signals already."""
 
 _REQUIRED = ("id", "title", "severity", "match")
+# Rule patterns run on what monitored hosts send: RE2 matches in time linear in the
+# input, whatever the pattern (Python's re backtracks: a long argv stalled ingest).
+_REGEX = default_policy.regex_engine
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 _TECHNIQUE = re.compile(r"^T\d{4}(\.\d{3})?$")
 _LIST_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -437,9 +441,13 @@ def _operator(op: str, operand: Any, where: str, ctx: _Ctx, lower: bool) -> Test
         if not isinstance(operand, str):
             raise ctx.error(where, f"regex takes a string, got {operand!r}")
         try:
-            search = re.compile(operand).search
-        except re.error as exc:
-            raise ctx.error(where, f"bad regex {operand!r}: {exc}") from None
+            search = _REGEX.compile(operand).search
+        except Exception as exc:  # RE2 raises its own error types
+            raise ctx.error(
+                where,
+                f"bad regex {operand!r}: {exc} (rules run on RE2, in linear time: no "
+                "lookaround or backreferences)",
+            ) from None
         return lambda x: type(x) is str and search(x) is not None
     if op in ("gt", "gte", "lt", "lte"):
         bound = _number(operand, where, ctx)

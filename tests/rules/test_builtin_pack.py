@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 import shlex
 from collections import Counter, defaultdict
 from functools import cache
@@ -949,3 +951,109 @@ def test_performance_smoke_counts_evaluations() -> None:
             matches += r.matches(v)
     assert evaluations == len(views) * len(pack())
     assert 0 < matches < evaluations // 100
+
+
+# -- patterns rewritten for RE2 -------------------------------------------------------------------
+
+_LOOKAHEAD = {  # the forms these rules had, which RE2 cannot run: the reference
+    "linux.download_from_ip_address": (
+        "process.args",
+        r"^((https?|ftp)://)?(?!(127|10|0|169\.254|192\.168|172\.(1[6-9]|2\d|3[01]))\.)"
+        r"\d{1,3}(\.\d{1,3}){3}([:/]|$)",
+    ),
+    "linux.reverse_shell_dev_tcp": (
+        "process.cmdline",
+        r"/dev/(tcp|udp)/(?!(localhost|127\.[0-9.]+|::1)/)[^/\s]+/\d+",
+    ),
+}
+
+
+def _ipv4_corpus() -> list[str]:
+    octets = [
+        "0",
+        "1",
+        "9",
+        "10",
+        "11",
+        "99",
+        "100",
+        "126",
+        "127",
+        "128",
+        "168",
+        "169",
+        "170",
+        "172",
+        "192",
+        "199",
+        "200",
+        "254",
+        "255",
+        "256",
+        "01",
+        "00",
+        "010",
+    ]
+    seconds = ["0", "5", "15", "16", "20", "29", "31", "32", "168", "254", "01", "016"]
+    return [
+        f"{pre}{a}.{b}.{rest}{post}"
+        for a, b, rest, pre, post in itertools.product(
+            octets, seconds, ["0.5", "0", "0.5.6"], ["", "http://"], ["", "/x", ":80", "x", "."]
+        )
+    ]
+
+
+def _dev_tcp_corpus() -> list[str]:
+    hosts = [
+        "localhost",
+        "localhos",
+        "localhostx",
+        "l",
+        "lo",
+        "lx",
+        "::1",
+        "::",
+        "::2",
+        ":",
+        "1",
+        "12",
+        "127",
+        "127.",
+        "127.0.0.1",
+        "127.0.0.x",
+        "127.1",
+        "128.0.0.1",
+        "10.0.0.1",
+        "evil.com",
+        "198.51.100.9",
+        "127a",
+        "LOCALHOST",
+        "localhost.evil",
+    ]
+    return [
+        f"{pre}{h}{post}"
+        for h, pre, post in itertools.product(
+            hosts,
+            ["bash -i >& /dev/tcp/", "x /dev/udp/", "/dev/tcp/127.0.0.1/1; /dev/tcp/"],
+            ["/4444", "/x", "/"],
+        )
+    ]
+
+
+@pytest.mark.parametrize("rule_id", sorted(_LOOKAHEAD))
+def test_rewritten_patterns_match_exactly_what_their_lookahead_forms_did(rule_id: str) -> None:
+    field, reference = _LOOKAHEAD[rule_id]
+    pattern = re.compile(reference)
+    [rule] = [r for r in load_builtin() if r.id == rule_id]
+    corpus = _ipv4_corpus() if field == "process.args" else _dev_tcp_corpus()
+    exe = "/usr/bin/curl" if field == "process.args" else "/bin/bash"
+    differ = []
+    for text in corpus:
+        proc = P(["curl", text] if field == "process.args" else ["bash", "-c", text], exe=exe)
+        proc["cmdline"] = " ".join(proc["args"])
+        subject = text if field == "process.args" else proc["cmdline"]
+        view = {"event": {"kind": "process_exec"}, "process": proc, "parent": None,
+                "ancestors": [], "container": None, "pod": None}  # fmt: skip
+        if rule.matches(view) != bool(pattern.search(subject)):
+            differ.append(text)
+    assert differ == [] and len(corpus) > 200

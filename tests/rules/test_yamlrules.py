@@ -344,6 +344,18 @@ def test_a_bad_regex_is_an_error_at_load() -> None:
     assert "bad.yaml" in message
 
 
+def test_a_regex_that_needs_backtracking_is_refused_at_load() -> None:
+    message = load_error(
+        """
+        id: t.lookahead
+        title: Backtracks
+        severity: low
+        match: {process.cmdline: {regex: 'curl (?!localhost)'}}
+        """
+    )
+    assert "bad regex" in message and "RE2" in message and "no lookaround" in message
+
+
 @pytest.mark.parametrize(
     ("fragment", "problem"),
     [
