@@ -86,7 +86,8 @@ class Rows:
     pods: dict[str, dict[str, Any]] = field(default_factory=dict)
     containers: dict[str, dict[str, Any]] = field(default_factory=dict)
     processes: dict[str, dict[str, Any]] = field(default_factory=dict)
-    lineage: set[tuple[str, str]] = field(default_factory=set)
+    # child -> (stamp, parent): one parent per process, the best-sourced naming
+    lineage: dict[str, tuple[str, str]] = field(default_factory=dict)
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
     files: list[dict[str, Any]] = field(default_factory=list)
     endpoints: list[dict[str, Any]] = field(default_factory=list)
@@ -111,7 +112,10 @@ class Rows:
             "pods": _sorted(self.pods),
             "containers": _sorted(self.containers),
             "processes": _sorted(self.processes),
-            "lineage": [{"child": c, "parent": p} for c, p in sorted(self.lineage)],
+            "lineage": [
+                {"child": c, "parent": p, "stamp": stamp}
+                for c, (stamp, p) in sorted(self.lineage.items())
+            ],
             "events": _sorted(self.events),
             # only events that touched a target can add activity
             "activity": [
@@ -181,7 +185,10 @@ class Rows:
         self._process(key, RANK_OWN if own else RANK_ACTOR, event.id, values)
 
         # lineage: process -> parent -> ancestors[0] -> ancestors[1] ...
+        # A link is as good as who states it: the process's own exec, fork or exit
+        # best, then its other events, then an event further down naming ancestors.
         child = key
+        link_rank = RANK_OWN if own else RANK_ACTOR
         chain: list[tuple[ProcessRef, int]] = []
         if event.parent is not None:
             chain.append((event.parent, RANK_PARENT))
@@ -194,8 +201,8 @@ class Rows:
                 continue  # a sensor listed the process among its own ancestors
             # a parent's container is unknown: runc and the shim live outside it
             self._process(ref_key, rank, event.id, _process_values(ref, host_id, None))
-            self.lineage.add((child, ref_key))
-            child = ref_key
+            self._link(child, ref_key, f"{link_rank}|{event.id}")
+            child, link_rank = ref_key, RANK_ANCESTOR
 
         props = _event_props(event)
         self.events[event.id] = {
@@ -248,6 +255,12 @@ class Rows:
             self.endpoints.append(_endpoint(event.id, event.imds.server_ip, 80, "tcp"))
         elif isinstance(event, DnsEvent):
             self.domains.append({"event_id": event.id, "key": domain_key(event.dns.name)})
+
+    def _link(self, child: str, parent: str, stamp: str) -> None:
+        """Keeps one parent per child: the greatest (stamp, parent key), as the graph does."""
+        current = self.lineage.get(child)
+        if current is None or (stamp, parent) > current:
+            self.lineage[child] = (stamp, parent)
 
     def _process(self, key: str, rank: int, event_id: str, values: dict[str, Any]) -> None:
         stamp = f"{rank}|{event_id}"

@@ -47,3 +47,4 @@ CREATE INDEX finding_ref IF NOT EXISTS FOR (n:Finding) ON (n.ref);
 CREATE INDEX container_image IF NOT EXISTS FOR (n:Container) ON (n.image);
 CREATE CONSTRAINT lock_id IF NOT EXISTS FOR (n:Lock) REQUIRE n.id IS UNIQUE;
 CREATE CONSTRAINT batch_id IF NOT EXISTS FOR (n:Batch) REQUIRE n.id IS UNIQUE;
+CREATE CONSTRAINT event_version_key IF NOT EXISTS FOR (n:EventVersion) REQUIRE n.key IS UNIQUE;

@@ -48,6 +48,8 @@ def test_every_public_name_is_in_the_readme() -> None:
         "RELATES_TO",
         "Finding",
         "AFFECTS",
+        "EventVersion",
+        "VERSION_OF",
     }
     for name in LABELS | RELATIONSHIPS | extra:
         assert f"`{name}`" in README or f":{name}]" in README, name

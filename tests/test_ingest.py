@@ -8,9 +8,11 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from starlette.testclient import TestClient
 
 from app import deadletter
 from app.adapters import Rejected
+from app.api.app import create_app
 from app.ingest import ingest, resubmit
 from app.layers import stamp
 from app.neo4j.database import Database
@@ -311,3 +313,67 @@ def test_two_concurrent_writers_give_the_graph_one_writer_gives(
     stamp(db)  # a queue left by one writer's last round is the other's to finish
     parallel = snapshot(db)
     assert parallel == sequential, diff(sequential, parallel)
+
+
+def _diamond(levels: int) -> list[dict[str, Any]]:
+    """Two processes per level, each named by events as a child of both above: a lattice."""
+    out, n = [], 10_000
+    for level in range(1, levels):
+        for i in (0, 1):
+            me = {"key": f"d{level}-{i}", "pid": 100 + level * 2 + i, "exe": "/bin/sh"}
+            for j in (0, 1):
+                n += 1
+                above = {"key": f"d{level - 1}-{j}", "pid": 100 + (level - 1) * 2 + j}
+                out.append(
+                    {
+                        **event(n, "process_exec" if j == 0 else "file_open", me, parent=above),
+                        **({"file": {"path": "/x"}} if j else {}),
+                    }
+                )
+    return out
+
+
+def test_a_process_has_one_parent_whoever_names_others(db: Database) -> None:
+    events = _diamond(24)
+    ingest(db, "storyline", ndjson(events))
+    per_child = rows(db, "MATCH (c:Process)-[:CHILD_OF]->(p) RETURN c.key, count(p)")
+    assert per_child and {n for _, n in per_child} == {1}
+    # the process's own exec names its parent; its other events do not outrank it
+    assert rows(db, "MATCH (:Process {key: 'd23-1'})-[:CHILD_OF]->(p) RETURN p.key") == {("d22-0",)}
+    depth = db.read("queries/process_ancestors", key="d23-1")
+    assert len(depth) == 23
+    first = snapshot(db)
+    db.query("MATCH (n) DETACH DELETE n", write=True)
+    ingest(db, "storyline", ndjson(list(reversed(events))), batch_size=7)
+    assert snapshot(db) == first  # the same parents whatever the order
+
+
+def test_evidence_is_not_rewritten_a_conflicting_version_is_kept_beside_it(
+    db: Database,
+) -> None:
+    original = event(1, "process_exec", BASH, parent=SSHD_SESSION)
+    ingest(db, "storyline", ndjson([original]))
+    before = db.query("MATCH (e:Event {id: 'ev-1'}) RETURN properties(e) AS p")[1][0]["p"]
+    forged = {**original, "process": {**BASH, "args": ["-bash", "innocent"]}}
+    for _ in range(2):  # the same forgery twice is one version
+        ingest(db, "storyline", ndjson([forged]))
+    after = db.query("MATCH (e:Event {id: 'ev-1'}) RETURN properties(e) AS p")[1][0]["p"]
+    assert after == before
+    versions = rows(
+        db,
+        "MATCH (v:EventVersion)-[:VERSION_OF]->(:Event {id: 'ev-1'}) "
+        "RETURN v.event_id, v.summary, v.received_at IS NOT NULL",
+    )
+    assert versions == {("ev-1", "exec -bash innocent", True)}
+    with TestClient(create_app(db)) as client:
+        query = '{ event(id: "ev-1") { summary versions { summary fields receivedAt } } }'
+        seen = client.post("/graphql", json={"query": query}).json()["data"]["event"]
+    assert seen["summary"] == "exec -bash"
+    [version] = seen["versions"]
+    assert version["summary"] == "exec -bash innocent" and version["receivedAt"]
+    assert version["fields"] == ["summary"]
+    # a version that only adds what was missing fills it in, and is no conflict
+    more = {**original, "container": {"id": "c1"}}
+    ingest(db, "storyline", ndjson([more]))
+    assert rows(db, "MATCH (e:Event {id: 'ev-1'}) RETURN e.container_id") == {("c1",)}
+    assert len(rows(db, "MATCH (v:EventVersion) RETURN v.key")) == 1

@@ -189,13 +189,14 @@ def scan_event(xml: str) -> Scan:
 
     pos = data_at
     last: str | None = None
+    last_close = xml.rfind(">")  # once: looking for '>' after each tag was quadratic
     while True:
         start = xml.find("<Data", pos)
         if start < 0:
             break
         match = _DATA.match(xml, start)
         if match is None:
-            if xml.find(">", start) < 0:
+            if last_close < start:
                 scan.cut = "inside a <Data> tag"
                 break
             pos = start + len("<Data")  # not a Data field (e.g. <DataX>): step over it

@@ -238,6 +238,22 @@ class Event:
     explain: Explanation | None = strawberry.field(
         description="Why this event has its correlation key: layer, root process, reason."
     )
+    versions: list[EventVersion] = strawberry.field(
+        description="Versions of this event that arrived later with other content. Stored "
+        "evidence is never rewritten: the first content stays, and each disagreeing version "
+        "is kept here (fields it only added are filled in, and are no disagreement)."
+    )
+
+
+@strawberry.type(description="A later version of an event that disagreed with the stored one.")
+class EventVersion:
+    digest: str = strawberry.field(description="SHA-256 of the version as received.")
+    received_at: str = strawberry.field(description="When Storyline received it.")
+    ts: str | None = strawberry.field(description="The time the version claimed.")
+    summary: str | None
+    fields: list[str] = strawberry.field(
+        description="The fields whose value differs from the stored event's."
+    )
 
 
 def _event(db: Database, event_id: str) -> Event | None:
@@ -258,6 +274,7 @@ def _event(db: Database, event_id: str) -> Event | None:
         process_exe=r["process_exe"],
         process_pid=r["process_pid"],
         explain=explanation,
+        versions=[EventVersion(**v) for v in r["versions"]],
     )
 
 
