@@ -173,7 +173,6 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 _TECHNIQUE = re.compile(r"^T\d{4}(\.\d{3})?$")
 _LIST_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 _REF = re.compile(r"^\$([a-z_][a-z0-9_]*)$")
-_MISSING = "?"
 
 BUILTIN_SOURCE = "builtin"
 
@@ -631,7 +630,7 @@ def _any_ancestor(test: Test) -> Test:
 # -- action templates -------------------------------------------------------------------------
 
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
-_Part = str | tuple[Getter, ...]
+_Part = str | tuple[str, tuple[Getter, ...]]  # literal, or (placeholder path, getters)
 
 
 def _compile_template(text: str, ctx: _Ctx | None, where: str = "") -> tuple[_Part, ...]:
@@ -666,7 +665,7 @@ def _compile_template(text: str, ctx: _Ctx | None, where: str = "") -> tuple[_Pa
                 raise
             parts.append(token)
             continue
-        parts.append(tuple(getters))
+        parts.append((inner.split(" or ")[0].split("|")[0].strip(), tuple(getters)))
     parts.append(text[pos:])
     return tuple(p for p in parts if p != "")
 
@@ -677,10 +676,33 @@ def _then(get: Getter, transform: Callable[[Any], Any] | None) -> Getter:
     return lambda view: None if (value := get(view)) is None else transform(value)
 
 
-def _format(value: Any) -> str:
+def _format(value: Any) -> str | None:
     if type(value) is list:
-        return " ".join(str(item) for item in value if item is not None) or _MISSING
+        return " ".join(str(item) for item in value if item is not None) or None
     return str(value)
+
+
+# What an action acts on: when unknown (or unspecified, such as 0.0.0.0 or port 0),
+# the action cannot be carried out, and is left out rather than naming nothing.
+_TARGETS = frozenset({
+    "dst_ip", "src_ip", "server_ip", "dst_port", "src_port", "access_key_id", "role",
+    "container.id", "container_id", "path", "target_path", "dns_name", "imds_url",
+})  # fmt: skip
+_UNSPECIFIED = frozenset({"0.0.0.0", "::", "0:0:0:0:0:0:0:0", "*", "0", "::0", ""})
+# How an unknown value is said, by field name (else the name, underscores as spaces).
+_WORDS = {
+    "cmdline": "command line", "args": "command line", "exe": "executable", "pid": "pid",
+    "host_id": "host", "user": "user", "uid": "uid", "cwd": "working directory",
+}  # fmt: skip
+
+
+def _said_unknown(path: str) -> str:
+    name = path.rsplit(".", 1)[-1]
+    return f"{_WORDS.get(name, name.replace('_', ' '))} unknown"
+
+
+def _is_target(path: str) -> bool:
+    return path in _TARGETS or path.rsplit(".", 1)[-1] in _TARGETS
 
 
 @functools.lru_cache(maxsize=1024)
@@ -689,16 +711,22 @@ def _template(text: str) -> tuple[_Part, ...]:
 
 
 def render_actions(rule: Rule, view: View) -> list[str]:
-    """Returns the rule's recommended actions filled from the view; `?` marks missing values."""
+    """Returns the rule's recommended actions filled from the view.
+
+    An unknown value is said in words ("command line unknown"); an action whose
+    target (an address, port, container, key, path) is unknown or unspecified
+    (0.0.0.0, ::, port 0) is left out: it could not be carried out.
+    """
     out = []
     for action in rule.actions:
-        pieces = []
+        pieces: list[str] = []
         for part in _template(action):
             if isinstance(part, str):
                 pieces.append(part)
                 continue
-            text = _MISSING
-            for get in part:
+            path, getters = part
+            text = None
+            for get in getters:
                 try:
                     value = get(view)
                 except (TypeError, AttributeError, KeyError, ValueError):
@@ -706,8 +734,11 @@ def render_actions(rule: Rule, view: View) -> list[str]:
                 if value is not None and value != []:
                     text = _format(value)
                     break
-            pieces.append(text)
-        out.append("".join(pieces))
+            if _is_target(path) and (text is None or text.strip() in _UNSPECIFIED):
+                break
+            pieces.append(text if text is not None else _said_unknown(path))
+        else:
+            out.append("".join(pieces))
     return out
 
 

@@ -774,11 +774,11 @@ def test_rule_actions_render_on_its_positives(rule_id: str) -> None:
     r = by_id(rule_id)
     v = CASES[rule_id][0][0]
     rendered = render_actions(r, v)
-    assert len(rendered) == len(r.actions)
-    for template, text in zip(r.actions, rendered, strict=True):
+    # an action whose target the view lacks (an address, a path) is left out
+    assert 1 <= len(rendered) <= len(r.actions)
+    for text in rendered:
         assert "{" not in text and "}" not in text, text
-        assert text != template or "{" not in template
-    assert any("?" not in text for text in rendered), rendered
+        assert " ? " not in f" {text} " and "(?)" not in text, text  # no "?" for a value
 
 
 def test_no_rule_fires_on_sensor_alerts() -> None:

@@ -557,18 +557,29 @@ def test_actions_are_filled_from_the_view() -> None:
     )
     assert render_actions(compiled, v) == [
         "Kill process 4242 (crontab) on host node-1",
-        "Isolate container ?",
         "Remove the crontab entry written to /var/spool/cron/crontabs/www-data",
         "Args: crontab -; literal {braces}",
     ]
     v["event"]["target_path"] = None
-    assert render_actions(compiled, v)[2].endswith("written to /var/spool/cron/crontabs/tmp.x")
+    assert render_actions(compiled, v)[1].endswith("written to /var/spool/cron/crontabs/tmp.x")
 
 
-def test_actions_render_placeholders_for_missing_data() -> None:
-    compiled = with_actions("Rotate {event.access_key_id} of {event.role} ({process.args})")
-    assert render_actions(compiled, {}) == ["Rotate ? of ? (?)"]
-    assert render_actions(compiled, view(process={"args": []})) == ["Rotate ? of ? (?)"]
+def test_unknowns_are_said_in_words_and_actions_on_nothing_are_left_out() -> None:
+    compiled = with_actions(
+        "Rotate {event.access_key_id} of {event.role}",
+        "Check the JVM {process.pid} ({process.cmdline}), parent {parent.exe}",
+        "Block {event.dst_ip}:{event.dst_port} at the egress firewall",
+    )
+    assert render_actions(compiled, {}) == [
+        "Check the JVM pid unknown (command line unknown), parent executable unknown"
+    ]
+    unspecified = view(event={"dst_ip": "0:0:0:0:0:0:0:0", "dst_port": 0},
+                       process={"pid": 1340, "args": []})  # fmt: skip
+    rendered = render_actions(compiled, unspecified)
+    assert rendered == ["Check the JVM 1340 (command line unknown), parent executable unknown"]
+    assert not any("?" in text or ":::0" in text for text in rendered)
+    real = view(event={"dst_ip": "203.0.113.7", "dst_port": 443})
+    assert "Block 203.0.113.7:443 at the egress firewall" in render_actions(compiled, real)
 
 
 def test_actions_of_rules_built_in_code_render_what_they_can() -> None:
