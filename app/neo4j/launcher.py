@@ -77,6 +77,14 @@ def _progress_line(tty: bool) -> Callable[[int, int, int, int], None]:
     return show
 
 
+def _write_private(path: Path, text: str) -> None:
+    """Writes a file only its owner can read (created anew, mode 600)."""
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+
+
 @dataclass(frozen=True)
 class Status:
     """What `storyline neo4j status` reports."""
@@ -191,20 +199,45 @@ class LocalNeo4j:
         return "neo4j"
 
     def password(self) -> Secret:
-        """Returns the generated password, creating it before the first start."""
-        if self.password_file.exists():
-            return Secret(self.password_file.read_text().strip())
+        """Returns the password of the `neo4j` user, set by the first start."""
+        if not self.password_file.exists():
+            raise LauncherError(
+                f"{self.password_file} is missing: start the local Neo4j once "
+                "(storyline neo4j start) to set its password"
+            )
+        return Secret(self.password_file.read_text().strip())
+
+    def _set_initial_password(self, java: Path) -> None:
+        """Sets a generated password before the first start; keeps it only once it is set.
+
+        The password goes to neo4j-admin in an argument file (mode 600), never on
+        its command line, which any local user can read while it runs; the file
+        naming it appears only after neo4j-admin succeeded, so an interrupted
+        first start cannot leave a server whose password is unknown or default.
+        """
+        partial = self.password_file.with_name("password.partial")
         if (self.data_path / "dbms").exists():
+            if partial.exists():  # set before a crash, not yet moved into place
+                partial.replace(self.password_file)
+                return
             raise LauncherError(
                 f"{self.data_path} holds a database but {self.password_file} is missing; "
                 f"restore the file or remove {self.home} to start afresh"
             )
-        self.home.mkdir(parents=True, exist_ok=True)
         value = secrets.token_urlsafe(24)
-        fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(value + "\n")
-        return Secret(value)
+        _write_private(partial, value + "\n")
+        arguments = self.home / "set-initial-password.args"
+        lines = ["-cp", f"{self.lib_dir}/*", "org.neo4j.cli.AdminTool",
+                 "dbms", "set-initial-password", value]  # fmt: skip
+        _write_private(arguments, "\n".join(lines) + "\n")
+        try:
+            self._admin(java, f"@{arguments}", name="set-initial-password")
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        finally:
+            arguments.unlink(missing_ok=True)
+        partial.replace(self.password_file)
 
     # fetching ---------------------------------------------------------------
 
@@ -265,6 +298,10 @@ class LocalNeo4j:
 
     def write_conf(self) -> Path:
         """Writes neo4j.conf from the settings; returns its path."""
+        # the data, logs and password are the owner's alone, whatever the umask
+        for directory in (self.settings.data_dir, self.home):
+            directory.mkdir(parents=True, exist_ok=True)
+            directory.chmod(0o700)
         for directory in (self.conf_dir, self.plugins_dir, self.logs_dir, self.run_dir):
             directory.mkdir(parents=True, exist_ok=True)
         s = self.settings
@@ -303,14 +340,15 @@ class LocalNeo4j:
             f"--config-dir={self.conf_dir}",
         ]  # fmt: skip
 
-    def _admin(self, java: Path, *args: str) -> None:
+    def _admin(self, java: Path, argument_file: str, name: str) -> None:
+        """Runs neo4j-admin with its class path, class and arguments in a java @file."""
         env = {**os.environ, "NEO4J_HOME": str(self.home), "NEO4J_CONF": str(self.conf_dir)}
         result = subprocess.run(
-            [str(java), "-cp", f"{self.lib_dir}/*", "org.neo4j.cli.AdminTool", *args],
+            [str(java), argument_file],
             env=env, capture_output=True, text=True, check=False, timeout=120,
         )  # fmt: skip
         if result.returncode != 0:
-            raise LauncherError(f"neo4j-admin {args[0]} failed: {result.stderr.strip()[-2000:]}")
+            raise LauncherError(f"neo4j-admin {name} failed: {result.stderr.strip()[-2000:]}")
 
     def start(self, echo: bool = False) -> tuple[Status, bool]:
         """Starts the server unless it runs; returns its status and whether it was started."""
@@ -336,8 +374,7 @@ class LocalNeo4j:
             if not target.exists():
                 shutil.copy2(jar, target)
         if not self.password_file.exists():
-            password = self.password()
-            self._admin(java, "dbms", "set-initial-password", password.reveal())
+            self._set_initial_password(java)
         console = (self.logs_dir / "console.log").open("ab")
         process = subprocess.Popen(
             self._command(java),

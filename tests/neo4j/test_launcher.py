@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import socket
 import stat
+import subprocess
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from app.errors import JavaNotFound, PortInUse
+from app.errors import JavaNotFound, LauncherError, PortInUse
+from app.neo4j import launcher
 from app.neo4j.database import Database, Target
 from app.neo4j.launcher import LocalNeo4j, find_java, java_major, neo4j_version
 from tests.conftest import free_ports, local_settings_for
@@ -118,3 +120,31 @@ def test_start_then_stop_with_sigterm(
     assert local.status().detail == "not running"
     assert not local.stop()
     assert os.path.exists(local.password_file)
+    assert stat.S_IMODE(local.home.stat().st_mode) == 0o700
+    assert stat.S_IMODE(local.settings.data_dir.stat().st_mode) == 0o700
+    assert sorted(p.name for p in local.home.glob("*password*")) == ["password"]
+
+
+def test_the_initial_password_never_shows_on_a_command_line_nor_survives_a_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    local = LocalNeo4j(local_settings_for(tmp_path, 1, 2))
+    local.home.mkdir(parents=True)
+    seen: list[list[str]] = []
+
+    def refuse(command: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        seen.append(command)
+        argument_file = Path(command[-1].removeprefix("@"))
+        assert stat.S_IMODE(argument_file.stat().st_mode) == 0o600
+        seen.append(argument_file.read_text().split())
+        return subprocess.CompletedProcess(command, 1, "", "interrupted")
+
+    monkeypatch.setattr(launcher.subprocess, "run", refuse)
+    with pytest.raises(LauncherError, match="set-initial-password failed"):
+        local._set_initial_password(Path("/bin/java"))
+    command, argument_lines = seen
+    password = argument_lines[-1]
+    assert len(password) >= 24 and not any(password in part for part in command)
+    # nothing says a password that was never set, and no argument file is left
+    assert not local.password_file.exists()
+    assert list(local.home.iterdir()) == []
