@@ -212,7 +212,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"applied {count} constraint and index statements")
         app = create_app(db, settings)
         print(f"GraphiQL at http://{host}:{port}/graphql")
-        uvicorn.run(app, host=host, port=port, log_level="info", log_config=_log_config())
+        uvicorn.run(
+            app, host=host, port=port, log_level="info", log_config=_log_config(),
+            ws_max_size=1 << 20,  # a subscription message is small; refuse a huge frame
+        )  # fmt: skip
     finally:
         db.close()
         if started and local is not None:

@@ -75,6 +75,8 @@ class Settings:
     auth_off: bool = False
     routine_stories: bool = True
     pipeline_worker: bool = True
+    max_concurrent_ingests: int = 4
+    allowed_origins: tuple[str, ...] = ()
     rule_dirs: tuple[str, ...] = ()
     sigma_dirs: tuple[str, ...] = ()
 
@@ -122,6 +124,10 @@ class Settings:
             auth_off=env.get("STORYLINE_AUTH", "on").lower() == "off",
             routine_stories=env.get("STORYLINE_ROUTINE_STORIES", "on").lower() != "off",
             pipeline_worker=env.get("STORYLINE_PIPELINE_WORKER", "on").lower() != "off",
+            max_concurrent_ingests=_int(env, "STORYLINE_MAX_CONCURRENT_INGESTS", 4),
+            allowed_origins=tuple(
+                o.strip() for o in env.get("STORYLINE_ALLOWED_ORIGINS", "").split(",") if o.strip()
+            ),
             rule_dirs=_paths(env.get("STORYLINE_RULES_DIRS")),
             sigma_dirs=_paths(env.get("STORYLINE_SIGMA_DIRS")),
         )

@@ -8,7 +8,6 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from starlette.testclient import TestClient
 
 from app import deadletter
 from app.adapters import Rejected
@@ -16,6 +15,7 @@ from app.api.app import create_app
 from app.ingest import ingest, resubmit
 from app.layers import stamp
 from app.neo4j.database import Database
+from tests.apiclient import local_client
 from tests.graphstate import counts, diff, rows, snapshot
 
 T0 = datetime(2026, 1, 5, 8, 0, 0, tzinfo=UTC)
@@ -155,7 +155,7 @@ def test_the_graph_of_a_scenario(db: Database) -> None:
     [(actions,)] = rows(
         db, "MATCH (s:Signal {rule_id: 'linux.shell_from_web_server'}) RETURN s.actions"
     )
-    assert "Look for uploaded scripts under the document root of nginx (cwd ?)" in actions
+    assert "Look for uploaded scripts under the document root of nginx (cwd unknown)" in actions
     assert "Isolate container c0ffee if the server runs in one" in actions
     assert rows(
         db,
@@ -365,7 +365,7 @@ def test_evidence_is_not_rewritten_a_conflicting_version_is_kept_beside_it(
         "RETURN v.event_id, v.summary, v.received_at IS NOT NULL",
     )
     assert versions == {("ev-1", "exec -bash innocent", True)}
-    with TestClient(create_app(db)) as client:
+    with local_client(create_app(db)) as client:
         query = '{ event(id: "ev-1") { summary versions { summary fields receivedAt } } }'
         seen = client.post("/graphql", json={"query": query}).json()["data"]["event"]
     assert seen["summary"] == "exec -bash"

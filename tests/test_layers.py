@@ -14,6 +14,7 @@ from app.ingest import ingest
 from app.layers import session_uuids
 from app.neo4j.database import Database
 from app.pipeline import Pipeline
+from tests.apiclient import local_client
 from tests.graphstate import rows
 
 _ids = itertools.count(1)
@@ -374,7 +375,6 @@ def test_every_order_gives_the_same_keys(db: Database, data: st.DataObject) -> N
 
 
 def test_graphql_explains_an_events_key(db: Database) -> None:
-    from starlette.testclient import TestClient
 
     from app.api.app import create_app
 
@@ -382,7 +382,7 @@ def test_graphql_explains_an_events_key(db: Database) -> None:
     load(db, [*events, alert])
     query = """query($id: ID!) { event(id: $id) { kind correlationKey processPid
         explain { layer contextClass rootProcessPid rootProcessExe reason } } }"""
-    with TestClient(create_app(db)) as client:
+    with local_client(create_app(db)) as client:
         connect = events[-1]["id"]
         body = client.post("/graphql", json={"query": query, "variables": {"id": connect}}).json()
         missing = client.post("/graphql", json={"query": query, "variables": {"id": "nope"}})

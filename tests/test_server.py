@@ -188,6 +188,22 @@ def test_a_websocket_without_a_token_is_refused(server: Server) -> None:
     assert refused.value.response.status_code == 403
 
 
+def test_another_sites_page_is_refused_over_http_and_websocket(
+    server: Server, tokens: dict[str, Any]
+) -> None:
+    evil = {"Origin": "http://evil.example", **bearer(tokens["sensor"])}
+    body = ndjson_gzip(jvm_exploit()[0])
+    refused = httpx.post(f"{server.url}/api/v1/events", content=body, headers=evil)
+    assert refused.status_code == 403
+    with (
+        pytest.raises(InvalidStatus) as closed,
+        connect(server.ws_url, subprotocols=["graphql-transport-ws"],
+                additional_headers={"Origin": "http://evil.example", **bearer(tokens["reader"])}),
+    ):  # fmt: skip
+        pass
+    assert closed.value.response.status_code == 403
+
+
 def test_a_websocket_may_carry_its_token_in_the_url(server: Server, tokens: dict[str, Any]) -> None:
     url = f"{server.ws_url}?access_token={tokens['reader']}"
     with connect(url, subprotocols=["graphql-transport-ws"]) as ws:

@@ -17,6 +17,7 @@ from strawberry.asgi import GraphQL
 
 from app.api.auth import Authenticator, AuthMiddleware
 from app.api.graph import build_graph, to_cytoscape, to_graphml
+from app.api.guards import BodyLimit, IngestGate, SameOrigin
 from app.api.rest import denied, error
 from app.api.rest import routes as rest_routes
 from app.api.schema import schema
@@ -31,15 +32,19 @@ GRAPH_FORMATS = ("json", "cytoscape", "graphml")
 class StorylineGraphQL(GraphQL):
     """Strawberry's ASGI app with the database in every request's context."""
 
-    def __init__(self, db: Database, settings: Settings, pipeline: Pipeline, **kwargs: Any) -> None:
+    def __init__(
+        self, db: Database, settings: Settings, pipeline: Pipeline, gate: IngestGate,
+        **kwargs: Any,
+    ) -> None:  # fmt: skip
         super().__init__(schema, graphql_ide="graphiql", **kwargs)
         self.db = db
         self.settings = settings
         self.pipeline = pipeline
+        self.gate = gate
 
     async def get_context(self, request: Any, response: Any) -> dict[str, Any]:
         return {"db": self.db, "settings": self.settings, "pipeline": self.pipeline,
-                "request": request, "response": response}  # fmt: skip
+                "gate": self.gate, "request": request, "response": response}  # fmt: skip
 
 
 def create_app(db: Database, settings: Settings | None = None) -> Starlette:
@@ -88,7 +93,8 @@ def create_app(db: Database, settings: Settings | None = None) -> Starlette:
             return Response(to_graphml(graph), media_type="application/graphml+xml")
         return JSONResponse(to_cytoscape(graph) if fmt == "cytoscape" else graph)
 
-    graphql = StorylineGraphQL(db, settings, pipeline)
+    gate = IngestGate(settings.max_concurrent_ingests)
+    graphql = StorylineGraphQL(db, settings, pipeline, gate)
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
@@ -96,13 +102,17 @@ def create_app(db: Database, settings: Settings | None = None) -> Starlette:
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),  # subscriptions: graphql-transport-ws, graphql-ws
         Route("/api/v1/stories/{id}/graph", story_graph, methods=["GET"]),
-        *rest_routes(db, settings, pipeline),
+        *rest_routes(db, settings, pipeline, gate),
     ]
     auth = Authenticator(settings.tokens_path)
-    app = Starlette(
-        routes=routes, middleware=[Middleware(AuthMiddleware, auth=auth)], lifespan=lifespan
-    )
+    middleware = [  # outermost first: size, then who asks, then from where
+        Middleware(BodyLimit, limit=settings.max_body_bytes),
+        Middleware(AuthMiddleware, auth=auth),
+        Middleware(SameOrigin, allowed_origins=settings.allowed_origins),
+    ]
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.auth = auth
+    app.state.ingest_gate = gate
     app.state.db = db
     app.state.settings = settings
     return app

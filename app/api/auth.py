@@ -232,13 +232,16 @@ class AuthMiddleware:
         if scope["type"] not in ("http", "websocket") or scope["path"] in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
-        principal = self.auth.principal(_bearer(scope))
+        token = _bearer(scope)
+        principal = self.auth.principal(token)
         if principal is None and _graphiql_page(scope):
             principal = Principal("graphiql", frozenset())
         if principal is None:
             await _refuse(scope, send, "a valid API token is needed: Authorization: Bearer <token>")
             return
-        scope.setdefault("state", {})["principal"] = principal
+        state = scope.setdefault("state", {})
+        state["principal"] = principal
+        state["token"] = token  # long-lived requests (subscriptions) check it again
         await self.app(scope, receive, send)
 
 

@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from app.adapters import UnknownFormat, get_adapter
 from app.api.auth import principal_of
+from app.api.guards import BUSY, RETRY_AFTER, IngestGate
 from app.deadletter import list_letters
 from app.errors import InputError, PayloadTooLarge
 from app.framing import decode_body, decode_text, split_lines
@@ -49,7 +50,7 @@ def denied(request: Request, scope: str) -> JSONResponse | None:
 WAITS = ("committed", "processed")
 
 
-def routes(db: Database, settings: Settings, pipeline: Pipeline) -> list[Route]:
+def routes(db: Database, settings: Settings, pipeline: Pipeline, gate: IngestGate) -> list[Route]:
     """Returns the REST routes bound to a database (and the pipeline `wait` drains)."""
 
     async def post_events(request: Request) -> Response:
@@ -63,6 +64,15 @@ def routes(db: Database, settings: Settings, pipeline: Pipeline) -> list[Route]:
         wait = request.query_params.get("wait", "committed")
         if wait not in WAITS:
             return error(400, f"wait must be one of {', '.join(WAITS)}, not {wait!r}")
+        if not gate.enter():
+            return JSONResponse({"error": BUSY}, status_code=503,
+                                headers={"Retry-After": RETRY_AFTER})  # fmt: skip
+        try:
+            return await _ingest(request, format_name, wait)
+        finally:
+            gate.leave()
+
+    async def _ingest(request: Request, format_name: str, wait: str) -> Response:
         try:
             body = await read_body(request, settings.max_body_bytes)
             body = decode_body(body, settings.max_body_bytes)

@@ -14,6 +14,7 @@ from strawberry.types import Info
 from app import __version__
 from app.api.auth import principal_of
 from app.api.cost import QueryCostLimiter
+from app.api.guards import BUSY
 from app.api.processes import Process, get_process
 from app.api.stories import (
     Explanation,
@@ -151,9 +152,6 @@ class IngestReport:
 
 def _ingest(info: Info, format: str, records: str, wait: IngestWait) -> IngestReport:
     from app.adapters import UnknownFormat, get_adapter
-    from app.framing import split_lines
-    from app.ingest import ingest
-    from app.pipeline import wait_processed
 
     settings = info.context["settings"]
     try:
@@ -162,6 +160,21 @@ def _ingest(info: Info, format: str, records: str, wait: IngestWait) -> IngestRe
         raise ValueError(str(exc)) from None
     if len(records.encode()) > settings.max_body_bytes:
         raise ValueError(f"records pass the limit of {settings.max_body_bytes} bytes")
+    gate = info.context["gate"]
+    if not gate.enter():
+        raise ValueError(BUSY)
+    try:
+        return _ingest_admitted(info, format, records, wait)
+    finally:
+        gate.leave()
+
+
+def _ingest_admitted(info: Info, format: str, records: str, wait: IngestWait) -> IngestReport:
+    from app.framing import split_lines
+    from app.ingest import ingest
+    from app.pipeline import wait_processed
+
+    settings = info.context["settings"]
     report = ingest(
         database(info),
         format,

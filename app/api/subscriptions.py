@@ -11,16 +11,26 @@ what it already sent (same id, same updated_at).
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncGenerator
 from datetime import datetime, timedelta
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
+from app.api.auth import principal_of
 from app.api.stories import Story, StoryFilter, filter_values, story_of
 
 OVERLAP = timedelta(seconds=10)
 BATCH = 200
+# Each subscription polls the database: a client may not open them without end.
+MAX_PER_TOKEN = 20
+MAX_PER_CONNECTION = 10
+
+
+class SubscriptionRefused(PermissionError):
+    """Too many subscriptions, or the token that opened one is no longer valid."""
 
 
 def _parse(ts: str) -> datetime:
@@ -32,7 +42,32 @@ def _parse(ts: str) -> datetime:
 async def story_updates(
     info: Info, filter: StoryFilter | None = None
 ) -> AsyncGenerator[Story, None]:
-    """Yields each story created or changed after the subscription starts, in order."""
+    """Yields each story created or changed after the subscription starts, in order.
+
+    Bounded per token and per connection; before each poll the token is checked
+    again, so a revoked token (or one that lost `read`) stops streaming.
+    """
+    request = info.context["request"]
+    who = principal_of(request)
+    token = request.scope.get("state", {}).get("token")
+    counts: Counter[Any] = request.app.state.__dict__.setdefault("subscriptions", Counter())
+    keys = (("token", who.name), ("connection", id(request)))
+    if counts[keys[0]] >= MAX_PER_TOKEN or counts[keys[1]] >= MAX_PER_CONNECTION:
+        raise SubscriptionRefused(
+            f"at most {MAX_PER_TOKEN} subscriptions per token and {MAX_PER_CONNECTION} per "
+            "connection: complete one first"
+        )
+    counts.update(keys)
+    try:
+        async for story in _updates(info, filter, request.app.state.auth, who, token):
+            yield story
+    finally:
+        counts.subtract(keys)
+
+
+async def _updates(
+    info: Info, filter: StoryFilter | None, auth: Any, who: Any, token: str | None
+) -> AsyncGenerator[Story, None]:
     db = info.context["db"]
     interval = info.context["settings"].subscription_poll_ms / 1000
     statuses, severities = filter_values(filter)
@@ -40,6 +75,10 @@ async def story_updates(
     since = _parse(now[0]["now"])
     sent: dict[str, str] = {}  # story id -> the updated_at last sent
     while True:
+        if who.authenticated:
+            now_who = auth.principal(token)
+            if now_who is None or not now_who.can("read"):
+                raise SubscriptionRefused("the API token was revoked or lost the 'read' scope")
         after_ts, after_id = (since - OVERLAP).isoformat(), ""
         while True:  # page through everything updated since the look-back point
             found = await run_in_threadpool(

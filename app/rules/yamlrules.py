@@ -696,9 +696,12 @@ _WORDS = {
 }  # fmt: skip
 
 
-def _said_unknown(path: str) -> str:
+def _said_unknown(path: str, before: str) -> str:
+    """Says a value is unknown, naming it unless the text before already does ("cwd ")."""
     name = path.rsplit(".", 1)[-1]
-    return f"{_WORDS.get(name, name.replace('_', ' '))} unknown"
+    words = _WORDS.get(name, name.replace("_", " "))
+    said = before.rstrip(" (:").lower()
+    return "unknown" if said.endswith((name.lower(), words)) else f"{words} unknown"
 
 
 def _is_target(path: str) -> bool:
@@ -736,7 +739,8 @@ def render_actions(rule: Rule, view: View) -> list[str]:
                     break
             if _is_target(path) and (text is None or text.strip() in _UNSPECIFIED):
                 break
-            pieces.append(text if text is not None else _said_unknown(path))
+            before = pieces[-1] if pieces else ""
+            pieces.append(text if text is not None else _said_unknown(path, before))
         else:
             out.append("".join(pieces))
     return out

@@ -5,16 +5,16 @@ from __future__ import annotations
 import socket
 
 import strawberry
-from starlette.testclient import TestClient
 
 from app.api.app import create_app
 from app.api.schema import LIMITS, MAX_DEPTH
 from app.neo4j.database import Database, Target
 from app.settings import Secret
+from tests.apiclient import local_client
 
 
 def test_health_and_readiness(db: Database) -> None:
-    with TestClient(create_app(db)) as client:
+    with local_client(create_app(db)) as client:
         assert client.get("/healthz").json() == {"status": "ok"}
         ready = client.get("/readyz")
         assert ready.status_code == 200
@@ -26,14 +26,14 @@ def test_readiness_is_503_when_neo4j_does_not_answer() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     down = Database(Target(f"bolt://127.0.0.1:{port}", "neo4j", Secret("x")))
-    with down, TestClient(create_app(down)) as client:
+    with down, local_client(create_app(down)) as client:
         assert client.get("/healthz").status_code == 200
         assert client.get("/readyz").status_code == 503
 
 
 def test_graphql_about(db: Database) -> None:
     db.query("CREATE (:Host {id: 'h1'}), (:Host {id: 'h2'})", write=True)
-    with TestClient(create_app(db)) as client:
+    with local_client(create_app(db)) as client:
         response = client.post(
             "/graphql",
             json={"query": "{ about { neo4jVersion neo4jEdition nodeCounts { label count } } }"},
@@ -46,7 +46,7 @@ def test_graphql_about(db: Database) -> None:
 
 
 def test_graphiql_is_served_to_browsers(db: Database) -> None:
-    with TestClient(create_app(db)) as client:
+    with local_client(create_app(db)) as client:
         page = client.get("/graphql", headers={"Accept": "text/html"})
     assert page.status_code == 200
     assert "graphiql" in page.text.lower()
@@ -55,7 +55,7 @@ def test_graphiql_is_served_to_browsers(db: Database) -> None:
 def test_abusive_queries_are_refused(db: Database) -> None:
     deep = "{ about { version } " + "".join(f"a{i}: about {{ version }} " for i in range(40)) + "}"
     huge = "{ about { " + "version " * 2500 + "} }"
-    with TestClient(create_app(db)) as client:
+    with local_client(create_app(db)) as client:
         aliases = client.post("/graphql", json={"query": deep}).json()
         tokens = client.post("/graphql", json={"query": huge}).json()
     assert "aliases" in aliases["errors"][0]["message"]

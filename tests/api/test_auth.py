@@ -19,6 +19,7 @@ from app.cli import main
 from app.neo4j.database import Database
 from app.rules.stories import story_id
 from app.settings import Settings
+from tests.apiclient import local_client
 from tests.graphstate import rows
 from tests.rules.test_stories import load
 from tests.test_layers import jvm_exploit
@@ -45,7 +46,7 @@ def client(db: Database, tokens: dict[str, Any]) -> TestClient:
     events, key_of, compromise = jvm_exploit()
     load(db, [*events, compromise])
     settings = replace(Settings.from_env(), api_tokens_file=tokens["path"])
-    with TestClient(create_app(db, settings)) as c:
+    with local_client(create_app(db, settings)) as c:
         c.story = story_id(key_of[4000])  # type: ignore[attr-defined]
         yield c
 
@@ -113,7 +114,9 @@ def test_the_token_name_is_who_made_a_triage_change(
 def test_websockets_need_a_token_too(client: TestClient, tokens: dict[str, Any]) -> None:
     with (
         pytest.raises(WebSocketDisconnect),
-        client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws,
+        client.websocket_connect(
+            "ws://127.0.0.1/graphql", subprotocols=["graphql-transport-ws"]
+        ) as ws,
     ):
         ws.receive_json()
     url = f"/graphql?access_token={tokens['reader']}"

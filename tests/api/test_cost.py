@@ -11,13 +11,14 @@ from starlette.testclient import TestClient
 from app.api.app import create_app
 from app.api.cost import MAX_COST, document_cost
 from app.neo4j.database import Database
+from tests.apiclient import local_client
 
 GRAPHS = "query($n: Int!) { stories(first: $n) { edges { node { id graph { truncated } } } } }"
 
 
 @pytest.fixture
 def client(db: Database) -> TestClient:
-    with TestClient(create_app(db)) as c:
+    with local_client(create_app(db)) as c:
         yield c
 
 

@@ -27,6 +27,7 @@ from app.api.graph import (
 )
 from app.neo4j.database import Database
 from app.rules.stories import story_id
+from tests.apiclient import local_client
 from tests.graphstate import rows
 from tests.rules.test_stories import admin_logins, alert, load
 from tests.test_layers import P, container_with_shell, jvm_exploit, uuid
@@ -528,7 +529,7 @@ def test_graphml_parses_with_every_key_declared(db: Database) -> None:
 
 @pytest.fixture
 def client(db: Database) -> TestClient:
-    with TestClient(create_app(db)) as c:
+    with local_client(create_app(db)) as c:
         yield c
 
 

@@ -10,6 +10,7 @@ from starlette.testclient import TestClient
 from app.api.app import create_app
 from app.layers import LAYERS
 from app.neo4j.database import Database
+from tests.apiclient import local_client
 from tests.rules.test_stories import load
 from tests.test_layers import P, ssh_session, uuid
 
@@ -33,7 +34,7 @@ def client(db: Database) -> TestClient:
     runs = [cron.child(6000 + i, 60 * (i + 1), "/bin/sh", ["/bin/sh", "-c", "run-parts"],
                        auid=0, session_id=100 + i) for i in range(5)]  # fmt: skip
     load(db, [*events, cron.exec(), *(r.exec() for r in runs)])
-    with TestClient(create_app(db)) as c:
+    with local_client(create_app(db)) as c:
         yield c
 
 

@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 from app.api.app import create_app
 from app.neo4j.database import Database
 from app.settings import Settings
+from tests.apiclient import local_client
 from tests.graphstate import rows
 from tests.test_ingest import BASH, CURL, event, ndjson, scenario
 
@@ -18,7 +19,7 @@ from tests.test_ingest import BASH, CURL, event, ndjson, scenario
 @pytest.fixture
 def client(db: Database) -> TestClient:
     settings = Settings.from_env({"STORYLINE_MAX_BODY_BYTES": "200000"})
-    with TestClient(create_app(db, settings)) as c:
+    with local_client(create_app(db, settings)) as c:
         yield c
 
 

@@ -9,6 +9,7 @@ from starlette.testclient import TestClient
 
 from app.api.app import create_app
 from app.neo4j.database import Database
+from tests.apiclient import local_client
 from tests.rules.test_stories import alert, load
 from tests.test_layers import cron_jobs, jvm_exploit, ssh_session
 
@@ -22,7 +23,7 @@ def client(db: Database) -> TestClient:
               alert(events[4], "reverse_shell", "critical", "command_and_control"),
               alert(ssh[-1], "shadow_read", "medium", "credential_access"),
               alert(cron[3], "archive", "low", "collection")])  # fmt: skip
-    with TestClient(create_app(db)) as c:
+    with local_client(create_app(db)) as c:
         yield c
 
 
@@ -109,7 +110,7 @@ def test_a_routine_story_lists_its_contexts_and_their_events(db: Database) -> No
 
     events, shells = admin_logins()
     load(db, events)
-    with TestClient(create_app(db)) as c:
+    with local_client(create_app(db)) as c:
         nodes = [e["node"] for e in gql(
             c, "{ stories(first: 10) { edges { node { id routine correlationKey correlationKeys "
                "title } } } }")["stories"]["edges"]]  # fmt: skip
@@ -170,7 +171,7 @@ def test_a_page_of_stories_reads_their_signals_and_history_in_one_query(
     monkeypatch.setattr(Database, "read", counted)
     query = """{ stories(first: 50) { edges { node { id
       signals { ruleId } triageHistory { field } } } } }"""
-    with TestClient(create_app(db)) as client:
+    with local_client(create_app(db)) as client:
         nodes = [e["node"] for e in gql(client, query)["stories"]["edges"]]
     assert len(nodes) == 3 and all(n["signals"] for n in nodes)
     assert reads.count("queries/stories_by_ids") == 1

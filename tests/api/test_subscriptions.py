@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
-from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from app.api.app import create_app
+from app.api.auth import add_token, revoke_token
+from app.api.subscriptions import MAX_PER_CONNECTION
 from app.neo4j.database import Database
 from app.rules.stories import record, story_id
 from app.settings import Settings
+from tests.apiclient import local_client
 from tests.rules.test_stories import alert, load
 from tests.test_layers import jvm_exploit
 
@@ -42,8 +45,10 @@ def test_story_updates_stream_new_stories_and_triage(db: Database) -> None:
     settings = replace(Settings.from_env(), subscription_poll_ms=100)
     events, key_of, compromise = jvm_exploit()
     with (
-        TestClient(create_app(db, settings)) as client,
-        client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws,
+        local_client(create_app(db, settings)) as client,
+        client.websocket_connect(
+            "ws://127.0.0.1/graphql", subprotocols=["graphql-transport-ws"]
+        ) as ws,
     ):
         subscribe(ws, "1")
         load(db, [*events, compromise])
@@ -65,8 +70,10 @@ def test_a_filtered_subscription_skips_other_stories(db: Database) -> None:
     settings = replace(Settings.from_env(), subscription_poll_ms=100)
     events, key_of, compromise = jvm_exploit()
     with (
-        TestClient(create_app(db, settings)) as client,
-        client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws,
+        local_client(create_app(db, settings)) as client,
+        client.websocket_connect(
+            "ws://127.0.0.1/graphql", subprotocols=["graphql-transport-ws"]
+        ) as ws,
     ):
         subscribe(ws, "7", {"filter": {"severity": ["CRITICAL"]}})
         load(db, [*events, compromise])  # a high story: not sent
@@ -76,11 +83,51 @@ def test_a_filtered_subscription_skips_other_stories(db: Database) -> None:
 
 
 def test_a_subscription_needs_the_websocket_protocol(db: Database) -> None:
-    with TestClient(create_app(db)) as client:
+    with local_client(create_app(db)) as client:
         try:
-            with client.websocket_connect("/graphql", subprotocols=["nope"]) as ws:
+            with client.websocket_connect("ws://127.0.0.1/graphql", subprotocols=["nope"]) as ws:
                 ws.receive_json()
             refused = False
         except WebSocketDisconnect:
             refused = True
     assert refused
+
+
+def test_subscriptions_are_bounded_per_connection_and_stop_when_the_token_is_revoked(
+    db: Database, tmp_path: Path
+) -> None:
+    path = tmp_path / "api-tokens"
+    token = add_token(path, "watcher", ["read"])
+    add_token(path, "other", ["read"])  # the API stays closed once watcher goes
+    settings = replace(Settings.from_env(), subscription_poll_ms=100, api_tokens_file=path)
+    with (
+        local_client(create_app(db, settings)) as client,
+        client.websocket_connect(
+            "ws://127.0.0.1/graphql",
+            subprotocols=["graphql-transport-ws"],
+            headers={"Authorization": f"Bearer {token}"},
+        ) as ws,
+    ):
+        subscribe(ws, "1")
+        for n in range(2, MAX_PER_CONNECTION + 2):
+            payload = {"query": SUBSCRIBE, "variables": {}}
+            ws.send_json({"id": str(n), "type": "subscribe", "payload": payload})
+        refused = next_error(ws)
+        assert refused["id"] == str(MAX_PER_CONNECTION + 1)
+        assert "at most" in refused["message"]
+        revoke_token(path, "watcher")
+        stopped = [next_error(ws) for _ in range(MAX_PER_CONNECTION)]
+        assert {m["id"] for m in stopped} == {str(n) for n in range(1, MAX_PER_CONNECTION + 1)}
+        assert all("revoked" in m["message"] for m in stopped)
+
+
+def next_error(ws: Any) -> dict[str, Any]:
+    """The next error of a subscription (an `error`, or a `next` carrying errors), past
+    story updates and completions; returns {id, message}."""
+    while True:
+        message = receive(ws)
+        if message["type"] == "error":
+            return {"id": message["id"], "message": message["payload"][0]["message"]}
+        if message["type"] == "next" and message["payload"].get("errors"):
+            return {"id": message["id"], "message": message["payload"]["errors"][0]["message"]}
+        assert message["type"] in ("next", "complete"), message

@@ -21,6 +21,7 @@ from app.pipeline import Pipeline
 from app.rules.stories import story_id
 from app.rules.yamlrules import parse_rules
 from tests.api.test_stories_api import gql
+from tests.apiclient import local_client
 from tests.rules.test_stories import admin_logins, alert
 from tests.rules.test_stories import load as load_without_rules
 from tests.test_layers import CONTAINER, POD, P, container_with_shell, uuid
@@ -146,7 +147,7 @@ def attack(db: Database) -> dict[str, Any]:
 
 @pytest.fixture
 def client(db: Database) -> TestClient:
-    with TestClient(create_app(db)) as c:
+    with local_client(create_app(db)) as c:
         yield c
 
 
