@@ -9,10 +9,14 @@
     ├── DatabaseError          Neo4j answered with an error or not at all
     ├── CypherFileError        a cypher/ file is missing
     ├── RuleError              a rule file is malformed (app/rules/yamlrules.py)
-    ├── StoryNotFound          no story has that id (app/rules/stories.py)
-    ├── TriageError            a triage change is not valid (app/rules/stories.py)
-    └── InputError             a request or a file cannot be read at all
-        └── PayloadTooLarge    a request body is over the configured limit
+    ├── NotFound               what a request names does not exist
+    │   └── StoryNotFound      no story has that id (app/rules/stories.py)
+    ├── Busy                   the service is at a limit: retry in a moment
+    └── InputError             a request, an argument or a file is not valid
+        ├── PayloadTooLarge    a request body is over the configured limit
+        └── TriageError        a triage change is not valid (app/rules/stories.py)
+
+Each kind reaches a GraphQL client as `extensions.code` (app/api/errors.py).
 
 Record-level problems (one bad event in a batch) are not exceptions: they are
 reported as rejections beside the accepted records, so that nothing else is lost.
@@ -56,7 +60,15 @@ class CypherFileError(StorylineError):
 
 
 class InputError(StorylineError):
-    """A request body or an input file cannot be read at all."""
+    """A request, an argument or an input file is not valid."""
+
+
+class NotFound(StorylineError):
+    """What a request names does not exist."""
+
+
+class Busy(StorylineError):
+    """The service is at one of its limits; the same request may succeed in a moment."""
 
 
 class PayloadTooLarge(InputError):

@@ -22,6 +22,7 @@ from app.api.stories import (
     event_page,
     page_size,
 )
+from app.errors import InputError
 from app.layers import LAYERS
 from app.neo4j.database import Database
 
@@ -128,7 +129,7 @@ class Process:
     )
     async def descendants(self, info: Info, depth: int = 3) -> Descendants:
         if depth < 1 or depth > MAX_DEPTH:
-            raise ValueError(f"depth must be between 1 and {MAX_DEPTH}")
+            raise InputError(f"depth must be between 1 and {MAX_DEPTH}")
 
         def find() -> Descendants:
             found = _db(info).read(

@@ -6,14 +6,16 @@ from collections.abc import AsyncGenerator
 from enum import Enum
 
 import strawberry
+from graphql import GraphQLError
 from starlette.concurrency import run_in_threadpool
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.permission import BasePermission
-from strawberry.types import Info
+from strawberry.types import ExecutionContext, Info
 
 from app import __version__
 from app.api.auth import principal_of
 from app.api.cost import QueryCostLimiter
+from app.api.errors import ErrorCodes, code_of
 from app.api.guards import BUSY
 from app.api.processes import Process, get_process
 from app.api.stories import (
@@ -28,6 +30,7 @@ from app.api.stories import (
     triage,
 )
 from app.api.subscriptions import story_updates
+from app.errors import Busy, InputError
 from app.neo4j.database import Database
 
 
@@ -35,6 +38,7 @@ class _Scoped(BasePermission):
     """Lets a root field run only for tokens holding `scope` (app/api/auth.py)."""
 
     scope = "admin"
+    error_extensions = {"code": "FORBIDDEN"}  # subscriptions too (app/api/errors.py)
 
     def has_permission(self, source: object, info: Info, **kwargs: object) -> bool:
         return principal_of(info.context.get("request")).can(self.scope)
@@ -157,12 +161,12 @@ def _ingest(info: Info, format: str, records: str, wait: IngestWait) -> IngestRe
     try:
         get_adapter(format)
     except UnknownFormat as exc:
-        raise ValueError(str(exc)) from None
+        raise InputError(str(exc)) from None
     if len(records.encode()) > settings.max_body_bytes:
-        raise ValueError(f"records pass the limit of {settings.max_body_bytes} bytes")
+        raise InputError(f"records pass the limit of {settings.max_body_bytes} bytes")
     gate = info.context["gate"]
     if not gate.enter():
-        raise ValueError(BUSY)
+        raise Busy(BUSY)
     try:
         return _ingest_admitted(info, format, records, wait)
     finally:
@@ -355,9 +359,22 @@ LIMITS = [
     lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
     lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
     lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-    QueryCostLimiter,  # last: it validates, then prices the document (app/api/cost.py)
+    QueryCostLimiter,  # it validates, then prices the document (app/api/cost.py)
+    ErrorCodes,  # every error gets extensions.code (app/api/errors.py)
 ]
 
-schema = strawberry.Schema(
+
+class StorylineSchema(strawberry.Schema):
+    """The schema; it logs faults of the service, not clients' mistakes."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        faults = [e for e in errors if code_of(e) == "INTERNAL_SERVER_ERROR"]
+        if faults:
+            super().process_errors(faults, execution_context)
+
+
+schema = StorylineSchema(
     query=Query, mutation=Mutation, subscription=Subscription, extensions=LIMITS
 )

@@ -13,8 +13,10 @@ from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from app.api.auth import actor_name
+from app.errors import InputError
 from app.neo4j.database import Database
 from app.rules import stories as story_logic
+from app.rules.stories import StoryNotFound
 
 if TYPE_CHECKING:
     from app.api.graph import InvestigationGraph
@@ -255,7 +257,7 @@ def _db(info: Info) -> Database:
 
 def page_size(first: int) -> int:
     if first < 1 or first > MAX_PAGE:
-        raise ValueError(f"first must be between 1 and {MAX_PAGE}")
+        raise InputError(f"first must be between 1 and {MAX_PAGE}")
     return first
 
 
@@ -267,7 +269,7 @@ def decode_cursor(cursor: str) -> tuple[Any, Any]:
     try:
         first, second = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (ValueError, TypeError):
-        raise ValueError("invalid cursor") from None
+        raise InputError("invalid cursor") from None
     return first, second
 
 
@@ -459,5 +461,5 @@ async def triage(
     info.context.pop("story_details", None)
     story = await get_story(info, story_id)
     if story is None:
-        raise ValueError(f"no story {story_id!r}")
+        raise StoryNotFound(f"no story {story_id!r}")
     return story

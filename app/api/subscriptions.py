@@ -16,6 +16,7 @@ from collections.abc import AsyncGenerator
 from datetime import datetime, timedelta
 from typing import Any
 
+from graphql import GraphQLError
 from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
@@ -29,8 +30,11 @@ MAX_PER_TOKEN = 20
 MAX_PER_CONNECTION = 10
 
 
-class SubscriptionRefused(PermissionError):
+class SubscriptionRefused(GraphQLError):
     """Too many subscriptions, or the token that opened one is no longer valid."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, extensions={"code": "FORBIDDEN"})
 
 
 def _parse(ts: str) -> datetime:

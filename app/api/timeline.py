@@ -36,6 +36,7 @@ from app.api.stories import (
     signal_of,
     story_event_of,
 )
+from app.errors import InputError
 from app.neo4j.database import Database
 
 EVENT = "event"
@@ -86,7 +87,7 @@ def decode_position(cursor: str) -> Position:
     try:
         parts = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except ValueError:  # binascii, unicode and JSON errors all are
-        raise ValueError("invalid cursor") from None
+        raise InputError("invalid cursor") from None
     if not (
         isinstance(parts, list)
         and len(parts) == len(_POSITION_TYPES)
@@ -95,7 +96,7 @@ def decode_position(cursor: str) -> Position:
             for p, t in zip(parts, _POSITION_TYPES, strict=True)
         )
     ):
-        raise ValueError("invalid cursor")
+        raise InputError("invalid cursor")
     return tuple(parts)  # type: ignore[return-value]
 
 

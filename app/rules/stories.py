@@ -20,7 +20,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-from app.errors import StorylineError
+from app.errors import InputError, NotFound
 from app.layers import NAMESPACE
 from app.neo4j.database import Database, Transaction
 
@@ -36,11 +36,11 @@ KILL_CHAIN: tuple[str, ...] = (
 SESSION_LAYERS = frozenset({"k8s_user_session", "exploit", "interactive_shell"})
 
 
-class StoryNotFound(StorylineError):
+class StoryNotFound(NotFound):
     """No story has that id."""
 
 
-class TriageError(StorylineError):
+class TriageError(InputError):
     """A triage change is not valid (unknown status, empty note)."""
 
 
