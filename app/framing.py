@@ -138,7 +138,18 @@ def json_values(text_lines: Iterable[str]) -> Iterator[RawRecord]:
             if not line.strip():
                 continue
             if first and line.lstrip().startswith("["):
-                yield from _array(line + "".join(rest for _, rest in iterator))
+                rest = "".join(more for _, more in iterator)
+                try:
+                    whole_line = _loads(line)
+                except (json.JSONDecodeError, TooDeep):
+                    whole_line = None
+                if not (isinstance(whole_line, list) and rest.strip()):
+                    yield from _array(line + rest)
+                    return
+                # a complete array on a first line that records follow: NDJSON
+                yield RawRecord(number, line.strip(), whole_line)
+                for record in json_values(split_lines(rest)):
+                    yield RawRecord(number + record.position, record.text, record.value)
                 return
             first = False
             start = number
@@ -206,50 +217,63 @@ def _depth(value: object) -> int:
 
 
 def _array(text: str) -> Iterator[RawRecord]:
-    """Frames one JSON array element by element; a bad element is rejected alone."""
+    """Frames one JSON array element by element; a bad element is rejected alone.
+
+    A broken element is rejected up to the end of its line and framing picks up
+    on the next line; where the array stops making sense (something other than
+    ',' or ']' after an element) or after it closes, the rest is framed as
+    NDJSON. Positions go on counting: element indexes, then one per record.
+    """
     decoder = json.JSONDecoder()
     at = _skip(text, text.index("[") + 1)
     index = 0
-    if text.startswith("]", at):
-        at = _skip(text, at + 1)
+    while at < len(text) and text[at] != "]":
+        index += 1
+        try:
+            value, end = decoder.raw_decode(text, at)
+            element = text[at:end]
+            if element.count("[") + element.count("{") > MAX_DEPTH and _depth(value) > MAX_DEPTH:
+                raise RecursionError
+        except (json.JSONDecodeError, RecursionError) as exc:
+            # resynchronise at the next ',' between elements, or at the next line
+            end = min(_element_end(text, at), _line_end(text, at))
+            reason = "the value nests too deeply" if isinstance(exc, RecursionError) else (
+                f"invalid JSON: {exc.msg}"
+            )  # fmt: skip
+            yield RawRecord(index, BadJson(text[at:end].strip(), f"{reason} (element {index})"))
+            at = _skip(text, end)
+            if at < len(text) and text[at] == ",":
+                at = _skip(text, at + 1)
+            continue
+        yield RawRecord(index, json.dumps(value, separators=(",", ":")), value)
+        at = _skip(text, end)
+        if at < len(text) and text[at] == ",":
+            at = _skip(text, at + 1)
+        elif at < len(text) and text[at] != "]":
+            if "\n" in text[end:at]:
+                break  # not an array any more: the lines that follow are records
+            index += 1  # on the same line, something stands where ',' belongs: reject it
+            after = min(_element_end(text, at), _line_end(text, at))
+            yield RawRecord(index, BadJson(text[at:after].strip(), "invalid JSON: expected "
+                                           f"',' or ']' before element {index}"))  # fmt: skip
+            at = _skip(text, after)
+            if at < len(text) and text[at] == ",":
+                at = _skip(text, at + 1)
     else:
-        while at < len(text):
-            index += 1
-            try:
-                value, end = decoder.raw_decode(text, at)
-                element = text[at:end]
-                if element.count("[") + element.count("{") > MAX_DEPTH and (
-                    _depth(value) > MAX_DEPTH
-                ):
-                    raise RecursionError
-            except (json.JSONDecodeError, RecursionError) as exc:
-                end = _element_end(text, at)
-                reason = (
-                    "the value nests too deeply"
-                    if isinstance(exc, RecursionError)
-                    else (f"invalid JSON: {exc.msg}")
-                )
-                yield RawRecord(index, BadJson(text[at:end].strip(), f"{reason} (element {index})"))
-            else:
-                yield RawRecord(index, json.dumps(value, separators=(",", ":")), value)
-                end = _skip(text, end)
-                if end < len(text) and text[end] not in ",]":
-                    index += 1  # something stands where a ',' belongs: reject it alone
-                    after = _element_end(text, end)
-                    yield RawRecord(
-                        index, BadJson(text[end:after].strip(), f"invalid JSON: expected ',' "
-                                       f"or ']' before element {index}")
-                    )  # fmt: skip
-                    end = after
-            if end >= len(text):
-                yield RawRecord(index + 1, BadJson("", "invalid JSON array: it never closes"))
-                return
-            closing = text[end] == "]"
-            at = _skip(text, end + 1)
-            if closing:
-                break
-    if at < len(text):
-        yield RawRecord(index + 1, BadJson(text[at:].strip()[:10_000], "text after the array"))
+        if at >= len(text):
+            yield RawRecord(index + 1, BadJson("", "invalid JSON array: it never closes"))
+            return
+        at += 1  # the closing ']'
+    rest = text[at:]
+    if rest.lstrip(" \t\r").startswith("\n"):
+        rest = rest[rest.index("\n") + 1 :]  # the line the array closed on is done
+    for record in json_values(split_lines(rest)):
+        yield RawRecord(index + record.position, record.text, record.value)
+
+
+def _line_end(text: str, at: int) -> int:
+    end = text.find("\n", at)
+    return len(text) if end < 0 else end
 
 
 def _skip(text: str, at: int) -> int:

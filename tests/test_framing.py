@@ -50,7 +50,15 @@ def test_a_broken_array_element_is_rejected_alone_and_the_rest_goes_through() ->
     assert got[3][0] == 4 and "expected ','" in got[3][1]
     assert got[4] == (5, {"d": 4})
     assert frame("[1, 2")[-1] == (3, "invalid JSON array: it never closes")
-    assert frame("[1] tail")[-1] == (2, "text after the array")
+    tail = frame('[1,\n 2]\n{"after": 1}\n')
+    assert tail == [(1, 1), (2, 2), (3, {"after": 1})]  # after the array: records again
+
+
+def test_an_array_that_stops_making_sense_gives_way_to_records() -> None:
+    got = frame('[1, 2\n{"a": 1}\n{"b": 2}\n')
+    assert got == [(1, 1), (2, 2), (3, {"a": 1}), (4, {"b": 2})]
+    first_line_array = frame('[1, 2]\n{"a": 1}\n')  # NDJSON whose first record is an array
+    assert first_line_array == [(1, [1, 2]), (2, {"a": 1})]
 
 
 def test_a_bracket_line_mid_stream_is_one_line_not_an_array() -> None:
