@@ -7,6 +7,7 @@
     │   ├── FetchFailed        a server jar could not be downloaded or did not verify
     │   └── PortInUse          a port the server needs is taken by another process
     ├── DatabaseError          Neo4j answered with an error or not at all
+    │   └── DatabaseUnavailable    Neo4j did not answer (down, restarting, unreachable)
     ├── CypherFileError        a cypher/ file is missing
     ├── RuleError              a rule file is malformed (app/rules/yamlrules.py)
     ├── NotFound               what a request names does not exist
@@ -53,6 +54,10 @@ class DatabaseError(StorylineError):
     def __init__(self, message: str, code: str | None = None) -> None:
         super().__init__(message)
         self.code = code
+
+
+class DatabaseUnavailable(DatabaseError):
+    """Neo4j did not answer: down, restarting or unreachable. Retry later."""
 
 
 class CypherFileError(StorylineError):

@@ -24,11 +24,12 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 
+from neo4j.exceptions import ServiceUnavailable, SessionExpired
 from neo4j.time import DateTime
 
 from app import deadletter, metrics
 from app.adapters import Item, Outcome, RawRecord, Rejected, get_adapter
-from app.errors import InputError, StorylineError
+from app.errors import DatabaseUnavailable, InputError, StorylineError
 from app.events import (
     AlertEvent,
     AuditRecord,
@@ -457,8 +458,11 @@ def write_rows(db: Database, rows: Rows, rejected: list[deadletter.Letter]) -> W
         if rejected:
             deadletter.store(tx, rejected)
 
-    with db.session(write=True) as session:
-        session.execute_write(work)
+    try:
+        with db.session(write=True) as session:
+            session.execute_write(work)
+    except (ServiceUnavailable, SessionExpired) as exc:
+        raise DatabaseUnavailable(f"Neo4j does not answer: {exc}") from exc
     return Written(batch_id, params["events"], frozenset(existed))
 
 

@@ -77,7 +77,8 @@ def create_app(db: Database, settings: Settings | None = None) -> Starlette:
     async def readyz(request: Request) -> Response:
         if await run_in_threadpool(db.ping):
             return JSONResponse({"status": "ready", "neo4j": "answers"})
-        return JSONResponse({"status": "not ready", "neo4j": "does not answer"}, status_code=503)
+        return JSONResponse({"status": "not ready", "neo4j": "does not answer"},
+                            status_code=503, headers={"Retry-After": "5"})  # fmt: skip
 
     async def story_graph(request: Request) -> Response:
         if refused := denied(request, "read"):

@@ -11,6 +11,7 @@ A client tells its own mistakes from faults of the service by the code:
 | `UNAUTHENTICATED` | no valid token (over HTTP the answer is 401 before GraphQL runs) |
 | `FORBIDDEN` | the token lacks the scope, or was revoked (subscriptions) |
 | `SERVICE_BUSY` | a limit of the service was reached: retry in a moment |
+| `SERVICE_UNAVAILABLE` | Neo4j does not answer: retry later |
 | `INTERNAL_SERVER_ERROR` | anything else: a fault of the service |
 """
 
@@ -22,12 +23,13 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from app.api.auth import Forbidden
-from app.errors import Busy, InputError, NotFound
+from app.errors import Busy, DatabaseUnavailable, InputError, NotFound
 
 _BY_TYPE: tuple[tuple[type[BaseException], str], ...] = (
     (InputError, "BAD_USER_INPUT"),
     (NotFound, "NOT_FOUND"),
     (Busy, "SERVICE_BUSY"),
+    (DatabaseUnavailable, "SERVICE_UNAVAILABLE"),
     (Forbidden, "FORBIDDEN"),
     (PermissionError, "FORBIDDEN"),
 )

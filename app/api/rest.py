@@ -13,7 +13,7 @@ from app.adapters import UnknownFormat, get_adapter
 from app.api.auth import principal_of
 from app.api.guards import BUSY, RETRY_AFTER, IngestGate
 from app.deadletter import list_letters
-from app.errors import InputError, PayloadTooLarge
+from app.errors import DatabaseUnavailable, InputError, PayloadTooLarge
 from app.framing import decode_body, decode_text, split_lines
 from app.ingest import ingest, resubmit
 from app.neo4j.database import Database
@@ -38,6 +38,11 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise PayloadTooLarge(f"request body passes the limit of {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def unavailable(message: str) -> JSONResponse:
+    """Returns 503 with Retry-After: the database is not answering."""
+    return JSONResponse({"error": message}, status_code=503, headers={"Retry-After": "5"})
 
 
 def denied(request: Request, scope: str) -> JSONResponse | None:
@@ -68,7 +73,14 @@ def routes(db: Database, settings: Settings, pipeline: Pipeline, gate: IngestGat
             return JSONResponse({"error": BUSY}, status_code=503,
                                 headers={"Retry-After": RETRY_AFTER})  # fmt: skip
         try:
+            if not await run_in_threadpool(db.ping):
+                return unavailable("Neo4j does not answer")
             return await _ingest(request, format_name, wait)
+        except DatabaseUnavailable as exc:
+            # batches acknowledged before it went are stored; resending the body
+            # is harmless (ingest is idempotent)
+            return unavailable(f"{exc}; what this request wrote before is stored, and "
+                               "sending it again is harmless")  # fmt: skip
         finally:
             gate.leave()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,9 +15,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from neo4j import READ_ACCESS, WRITE_ACCESS, Driver, GraphDatabase, Query
-from neo4j.exceptions import Neo4jError, ServiceUnavailable
+from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable, SessionExpired
 
-from app.errors import CypherFileError, DatabaseError
+from app.errors import CypherFileError, DatabaseError, DatabaseUnavailable
 from app.neo4j.launcher import LocalNeo4j
 from app.resources import cypher_dir
 from app.settings import Secret, Settings
@@ -75,18 +76,26 @@ class Database:
 
     def __init__(self, target: Target) -> None:
         self.target = target
-        self.driver: Driver = GraphDatabase.driver(
-            target.uri,
-            auth=(target.user, target.password.reveal()),
+        self.driver: Driver = self._driver()
+        self._probe: Driver | None = None  # a second driver that gives up fast (ping)
+        self._probe_lock = threading.Lock()
+
+    def _driver(self, **config: Any) -> Driver:
+        return GraphDatabase.driver(
+            self.target.uri,
+            auth=(self.target.user, self.target.password.reveal()),
             user_agent="storyline",
             # "property key does not exist" and the like: normal on a sparse or young
             # graph, and logged by the driver as warnings for every such query
             notifications_disabled_classifications=["UNRECOGNIZED"],
+            **config,
         )
 
     def close(self) -> None:
         """Closes the driver."""
         self.driver.close()
+        if self._probe is not None:
+            self._probe.close()
 
     def __enter__(self) -> Database:
         return self
@@ -101,11 +110,23 @@ class Database:
         with self.driver.session(database=self.target.database, default_access_mode=access) as s:
             yield s
 
-    def ping(self) -> bool:
-        """Tells whether Neo4j answers a query."""
+    def ping(self, timeout: float = 1.0) -> bool:
+        """Tells whether Neo4j answers a query within about `timeout` seconds (no retries).
+
+        The app's driver retries for up to 30 s when Neo4j is gone, which is right
+        for a write and wrong for a readiness probe or for telling a client to come
+        back later: the probe driver connects and answers within the timeout or not.
+        """
+        with self._probe_lock:
+            if self._probe is None:
+                self._probe = self._driver(
+                    connection_timeout=timeout, connection_acquisition_timeout=timeout,
+                    max_transaction_retry_time=0, max_connection_pool_size=2,
+                )  # fmt: skip
         try:
-            self.driver.execute_query("RETURN 1", database_=self.target.database)
-        except (ServiceUnavailable, Neo4jError, OSError):
+            with self._probe.session(database=self.target.database) as s:
+                s.run(Query("RETURN 1", timeout=timeout)).consume()
+        except (ServiceUnavailable, SessionExpired, Neo4jError, DriverError, OSError):
             return False
         return True
 
@@ -125,6 +146,8 @@ class Database:
                     # CALL { ... } IN TRANSACTIONS commits on its own: auto-commit only
                     return work(s)
                 return s.execute_write(work) if write else s.execute_read(work)
+        except (ServiceUnavailable, SessionExpired) as exc:
+            raise DatabaseUnavailable(f"Neo4j does not answer: {exc}") from exc
         except Neo4jError as exc:
             if exc.code == "Neo.ClientError.Statement.AccessMode":
                 raise DatabaseError(
@@ -147,6 +170,8 @@ class Database:
         try:
             with self.session(write=True) as s:
                 return s.execute_write(lambda tx: work(Transaction(tx)))
+        except (ServiceUnavailable, SessionExpired) as exc:
+            raise DatabaseUnavailable(f"Neo4j does not answer: {exc}") from exc
         except Neo4jError as exc:
             raise DatabaseError(f"{exc.code}: {exc.message}", exc.code) from exc
 
