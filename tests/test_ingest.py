@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -377,3 +380,50 @@ def test_evidence_is_not_rewritten_a_conflicting_version_is_kept_beside_it(
     ingest(db, "storyline", ndjson([more]))
     assert rows(db, "MATCH (e:Event {id: 'ev-1'}) RETURN e.container_id") == {("c1",)}
     assert len(rows(db, "MATCH (v:EventVersion) RETURN v.key")) == 1
+
+
+def test_a_writer_blocked_on_a_process_another_holds_loses_none_of_its_fields(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Forced, not hoped for: writer A pauses inside its transaction right after merging a
+    process; writer B's transaction then writes the same host and process (and waits on
+    A's locks); both commit, and the process holds both writers' fields."""
+    import app.ingest as writer
+
+    real = writer.cypher
+    a_holds, b_merging = threading.Event(), threading.Event()
+
+    def hooked(name: str) -> str:
+        who = threading.current_thread().name
+        if who == "A" and name == "ingest/merge_events" and not a_holds.is_set():
+            a_holds.set()  # A has merged the process: it holds its lock until commit
+            assert b_merging.wait(30)
+            time.sleep(0.3)  # B's statement is now waiting on A's lock
+        if who == "B" and name == "ingest/merge_hosts":
+            assert a_holds.wait(30)
+            b_merging.set()
+        return real(name)
+
+    monkeypatch.setattr(writer, "cypher", hooked)
+    shared = {"pid": 4242, "start_time": ts(0), "exe": "/usr/bin/python3"}
+    from_a = event(1, "process_exec", {**shared, "cwd": "/srv", "uid": 33})
+    from_b = event(2, "file_open", {**shared, "user": "www-data", "tty": "pts/9"},
+                   file={"path": "/etc/hosts"})  # fmt: skip
+    errors: list[BaseException] = []
+
+    def write(e: dict[str, Any]) -> None:
+        try:
+            ingest(db, "storyline", ndjson([e]), after_batch=None)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(e,), name=n)
+               for n, e in (("A", from_a), ("B", from_b))]  # fmt: skip
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == [] and a_holds.is_set() and b_merging.is_set()
+    assert rows(db, "MATCH (p:Process {pid: 4242}) RETURN p.cwd, p.uid, p.user, p.tty") == {
+        ("/srv", 33, "www-data", "pts/9")
+    }

@@ -421,3 +421,35 @@ def test_every_generated_event_has_exactly_one_key_and_each_chain_one_context(
     assert {c["kind"] for c in chains} == {"webshell", "jvm_revshell", "kubectl_exec"}
     for chain in chains:
         assert len({key_of[e] for e in chain["events"]}) == 1, chain["id"]
+
+
+def test_a_child_stamped_before_its_parent_is_filled_in_is_stamped_again(
+    db: Database,
+) -> None:
+    """Step by step: the child is stamped while its parent is a placeholder, then the
+    parent's own exec fills it in (a shell: so the child's `bash -i` is no new
+    interactive session, and the parent's keys stay)."""
+    sshd = P("n1", 100, 0, "/usr/sbin/sshd", ["/usr/sbin/sshd", "-D"],
+             attrs={"cgroup": "/system.slice/ssh.service"})  # fmt: skip
+    outer = sshd.child(200, 1, "/bin/bash", ["bash"])
+    inner = outer.child(300, 2, "/bin/bash", ["bash", "-i"], tty="pts/0")
+    child_first = inner.exec(
+        parent={"pid": outer.pid, "start_time": outer.start_time},  # named, nothing known
+        ancestors=[sshd.model()],
+    )
+    query = "MATCH (p:Process) RETURN p.key, p.correlation_key, p.correlation_layer"
+
+    ingest(db, "storyline", [json.dumps(e) + "\n" for e in (sshd.exec(), child_first)],
+           after_batch=None)  # fmt: skip
+    SIGNALS_FROM_INPUT_ONLY.drain(db)  # the child is stamped under a placeholder parent
+    early = {k: (key, layer) for k, key, layer in rows(db, query)}
+    assert early[inner.key] == (uuid(inner, "interactive_shell"), "interactive_shell")
+    ingest(db, "storyline", [json.dumps(outer.exec()) + "\n"], after_batch=None)
+    SIGNALS_FROM_INPUT_ONLY.drain(db)
+    after = rows(db, query)
+
+    db.query("MATCH (n) DETACH DELETE n", write=True)
+    load(db, [sshd.exec(), child_first, outer.exec()])
+    assert after == rows(db, query)
+    keys = {k: key for k, key, _ in after}
+    assert keys[inner.key] == keys[outer.key] == early[outer.key][0]
