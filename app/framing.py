@@ -105,7 +105,7 @@ def split_lines(text: str) -> Iterator[str]:
 
 def open_stream(raw: BinaryIO) -> io.TextIOBase:
     """Wraps a binary stream as UTF-8 text, gunzipping it when it starts with gzip's magic."""
-    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type]
+    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[type-var]
     head = buffered.peek(2)[:2]
     stream: BinaryIO = gzip.GzipFile(fileobj=buffered) if head == GZIP_MAGIC else buffered  # type: ignore[assignment]
     # lines end at \n only, as split_lines splits request bodies

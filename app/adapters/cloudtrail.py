@@ -23,16 +23,14 @@ Mapping:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from pydantic import ValidationError
-
-from app.adapters import Accepted, Outcome, RawRecord, Rejected
-from app.adapters.fields import Unusable as _Unusable
+from app.adapters import Outcome, RawRecord, Rejected
+from app.adapters.fields import Unusable
+from app.adapters.fields import mapping as _mapping
 from app.adapters.fields import text as _text
-from app.adapters.native import describe
+from app.adapters.outcomes import Mapped, answer, answer_each
 from app.events import AuditRecord, record_id
 
 name = "cloudtrail"
@@ -55,39 +53,24 @@ def parse(records: Iterable[RawRecord]) -> Iterator[Outcome]:
             if not isinstance(items, list):
                 yield Rejected(record.position, "`Records` must be a list", record.text)
                 continue
-            for index, item in enumerate(items):
-                raw = json.dumps(item, separators=(",", ":"))
-                yield _one(record.position, item, raw, f"Records[{index}]: ")
+            yield from answer_each(record, "Records", items, _record)
             continue
         if isinstance(value, dict) and isinstance(value.get("detail"), dict):
             value = value["detail"]
-        yield _one(record.position, value, record.text, "")
+        yield from answer(record.position, record.text, "", _record, value)
 
 
-def _one(position: int, value: Any, raw: str, where: str) -> Outcome:
-    try:
-        return Accepted(position, _record(value))
-    except _Unusable as exc:
-        return Rejected(position, f"{where}{exc}", raw)
-    except ValidationError as exc:
-        return Rejected(position, f"{where}{describe(exc)}", raw)
-
-
-def _record(value: Any) -> AuditRecord:
+def _record(value: Any) -> Mapped:
     if not isinstance(value, dict):
-        raise _Unusable("a CloudTrail record must be a JSON object")
+        raise Unusable("a CloudTrail record must be a JSON object")
     event_name = _text(value, "eventName")
     event_source = _text(value, "eventSource")
     if event_name is None:
-        raise _Unusable("missing eventName: not a CloudTrail record")
+        raise Unusable("missing eventName: not a CloudTrail record")
     ts = value.get("eventTime") or value.get("@timestamp")
     if ts is None:
-        raise _Unusable("missing eventTime")
-    identity = value.get("userIdentity")
-    if identity is None:
-        identity = {}
-    if not isinstance(identity, dict):
-        raise _Unusable(f"userIdentity: expected an object, got {type(identity).__name__}")
+        raise Unusable("missing eventTime")
+    identity = _mapping(value, "userIdentity")
     actor = next(
         (
             identity[key]
@@ -96,7 +79,7 @@ def _record(value: Any) -> AuditRecord:
         ),
         None,
     )
-    return AuditRecord(
+    audit_record = AuditRecord(
         id=value.get("eventID") or record_id(name, value),
         ts=ts,
         source="cloudtrail",
@@ -108,6 +91,7 @@ def _record(value: Any) -> AuditRecord:
         user_agent=value.get("userAgent"),
         access_key_id=identity.get("accessKeyId"),
     )
+    return [(audit_record, ())]
 
 
 def _target(value: dict[str, Any]) -> str | None:

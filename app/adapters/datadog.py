@@ -42,12 +42,12 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from app.adapters import Accepted, Outcome, RawRecord, Rejected
-from app.adapters.fields import Unusable as _Unusable
+from app.adapters import Outcome, RawRecord
+from app.adapters.fields import Unusable, expect_object
 from app.adapters.fields import array as _list
 from app.adapters.fields import mapping as _obj
 from app.adapters.fields import text as _str
-from app.adapters.native import describe
+from app.adapters.outcomes import Mapped, answer, answer_each, describe
 from app.events import EVENT_ADAPTER, EventBase, record_id
 
 name = "datadog"
@@ -114,25 +114,15 @@ def parse(records: Iterable[RawRecord]) -> Iterator[Outcome]:
     for record in records:
         value = record.value
         if isinstance(value, dict) and isinstance(value.get("data"), list):
-            for index, item in enumerate(value["data"]):
-                raw = json.dumps(item, separators=(",", ":"))
-                yield from _outcomes(record.position, item, raw, f"data[{index}]: ")
+            yield from answer_each(record, "data", value["data"], _mapped)
         else:
-            yield from _outcomes(record.position, value, record.text, "")
+            yield from answer(record.position, record.text, "", _mapped, value)
 
 
-def _outcomes(position: int, value: Any, raw: str, where: str) -> Iterator[Outcome]:
-    try:
-        event, envelope = _unwrap(value)
-        items, warnings = _items(event, envelope)
-    except _Unusable as exc:
-        yield Rejected(position, f"{where}{exc}", raw)
-        return
-    except ValidationError as exc:
-        yield Rejected(position, f"{where}{describe(exc)}", raw)
-        return
-    for index, item in enumerate(items):
-        yield Accepted(position, item, warnings if index == 0 else ())
+def _mapped(value: Any) -> Mapped:
+    event, envelope = _unwrap(value)
+    items, warnings = _items(event, envelope)
+    return [(item, warnings if index == 0 else ()) for index, item in enumerate(items)]
 
 
 # shapes ---------------------------------------------------------------------
@@ -141,14 +131,14 @@ def _outcomes(position: int, value: Any, raw: str, where: str) -> Iterator[Outco
 def _unwrap(value: Any) -> tuple[dict[str, Any], _Envelope]:
     """Returns the backend event and what travels beside it, for each accepted shape."""
     if not isinstance(value, dict):
-        raise _Unusable("a Datadog event must be a JSON object")
+        raise Unusable("a Datadog event must be a JSON object")
     if "message" in value and ("hostname" in value or "ddsource" in value):
         event = value["message"]
         if isinstance(event, str):
             try:
                 event = json.loads(event)
             except json.JSONDecodeError as exc:
-                raise _Unusable(f"message is not JSON: {exc.msg} at column {exc.colno}") from None
+                raise Unusable(f"message is not JSON: {exc.msg} at column {exc.colno}") from None
         envelope = _Envelope(
             host=_str(value, "hostname"),
             tags=_tags(value.get("ddtags")),
@@ -168,7 +158,7 @@ def _unwrap(value: Any) -> tuple[dict[str, Any], _Envelope]:
         event = {k: v for k, v in value.items() if k not in BESIDE_EVENT}
         envelope = _Envelope(host=_str(value, "hostname") or _str(value, "host"))
     if not isinstance(event, dict) or not isinstance(event.get("agent"), dict):
-        raise _Unusable(
+        raise Unusable(
             "not a Datadog Workload Protection event: expected the agent's intake payload "
             "(message, hostname), a Logs API log (type: log) or an event with `agent`"
         )
@@ -201,15 +191,15 @@ def _items(event: dict[str, Any], envelope: _Envelope) -> tuple[list[EventBase],
     evt_name = _str(evt, "name", "evt.")
     if not _obj(event, "process"):
         what = f"rule {rule_id!r}" if rule_id else "the event"
-        raise _Unusable(f"no process context: {what} is not runtime activity of a process")
+        raise Unusable(f"no process context: {what} is not runtime activity of a process")
     if envelope.host is None:
-        raise _Unusable(
+        raise Unusable(
             "no host: the event does not name its host; send the agent's intake payload "
             "(with `hostname`) or add `hostname` beside the event"
         )
     ts = event.get("date") or envelope.timestamp
     if ts is None:
-        raise _Unusable("missing date")
+        raise Unusable("missing date")
 
     warnings: list[str] = []
     # the schema has no event id; hashing the event and its host (not the wrapper) gives
@@ -242,7 +232,7 @@ def _items(event: dict[str, Any], envelope: _Envelope) -> tuple[list[EventBase],
                     {**base, "id": event_id, **_specific(kind, event, evt_name or "")}
                 )
             )
-        except (_Unusable, ValidationError) as exc:
+        except (Unusable, ValidationError) as exc:
             if alert is None:
                 raise
             reason = describe(exc) if isinstance(exc, ValidationError) else str(exc)
@@ -253,7 +243,7 @@ def _items(event: dict[str, Any], envelope: _Envelope) -> tuple[list[EventBase],
     if alert is not None:
         items.append(EVENT_ADAPTER.validate_python(alert))
     if not items:
-        raise _Unusable(f"event type {evt_name!r} has no Storyline kind and no rule fired")
+        raise Unusable(f"event type {evt_name!r} has no Storyline kind and no rule fired")
     return items, tuple(warnings)
 
 
@@ -268,7 +258,11 @@ def _base(
         process["service"] = _unit(process["cgroup"])
 
     lineage = [
-        _process(_item(ancestor, f"process.ancestors[{i}]"), f"process.ancestors[{i}].", warnings)
+        _process(
+            expect_object(ancestor, f"process.ancestors[{i}]: "),
+            f"process.ancestors[{i}].",
+            warnings,
+        )
         for i, ancestor in enumerate(_list(proc, "ancestors", "process."))
     ]
     parent = None
@@ -439,7 +433,7 @@ def _exit(exit_: dict[str, Any]) -> dict[str, Any]:
 def _file(kind: str, f: dict[str, Any]) -> dict[str, Any]:
     path = _str(f, "path", "file.")
     if path is None and _str(f, "path_resolution_error", "file."):
-        raise _Unusable(f"file path unresolved by the agent: {f['path_resolution_error']}")
+        raise Unusable(f"file path unresolved by the agent: {f['path_resolution_error']}")
     flags = [flag for flag in _list(f, "flags", "file.") if isinstance(flag, str)]
     destination = _obj(f, "destination", "file.")
     if kind == "file_open":
@@ -532,13 +526,7 @@ def _family(value: str | None) -> str | None:
     return {"local": "unix"}.get(value, value)
 
 
-# readers that fail with a reason -------------------------------------------------
-
-
-def _item(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise _Unusable(f"{where}: expected an object, got {type(value).__name__}")
-    return value
+# readers ------------------------------------------------------------------------
 
 
 def _first(*values: Any) -> Any:

@@ -30,8 +30,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from app.adapters import Accepted, Outcome, RawRecord, Rejected
-from app.adapters.native import describe
+from app.adapters import Outcome, RawRecord
+from app.adapters.fields import Unusable, must_be_object, record_object
+from app.adapters.outcomes import answer, describe
 from app.events import EVENT_ADAPTER, EventBase, normalize_ts, record_id
 
 name = "falco"
@@ -83,32 +84,14 @@ MODE_BITS = {
 }  # fmt: skip
 
 
-class _Unmappable(Exception):
-    """A record this adapter cannot turn into events; the message is the rejection reason."""
-
-
 def parse(records: Iterable[RawRecord]) -> Iterator[Outcome]:
     """Maps each Falco alert to its activity event (when known) and an alert event."""
     for record in records:
-        try:
-            items = _events(record)
-        except _Unmappable as exc:
-            yield Rejected(record.position, str(exc), record.text)
-            continue
-        except ValidationError as exc:
-            yield Rejected(record.position, describe(exc), record.text)
-            continue
-        for event, warnings in items:
-            yield Accepted(record.position, event, tuple(warnings))
+        yield from answer(record.position, record.text, "", _events, record)
 
 
 def _events(record: RawRecord) -> list[tuple[EventBase, list[str]]]:
-    value = record.value
-    bad_json = getattr(record.text, "error", None)
-    if value is None and bad_json:
-        raise _Unmappable(bad_json)
-    if not isinstance(value, dict):
-        raise _Unmappable(f"a falco alert must be a JSON object, not {_type(value)}")
+    value = record_object(record, "a falco alert")
     fields = _alert_fields(value)
     warnings: list[str] = []
     ts = _timestamp(value)
@@ -145,18 +128,16 @@ def _alert_fields(value: dict[str, Any]) -> dict[str, Any]:
     expected = ("rule", "priority", "time", "output_fields")
     if not any(key in value for key in (*expected, "output")):
         found = ", ".join(value) or "none"
-        raise _Unmappable(f"not a falco alert: expected {', '.join(expected)}; keys found: {found}")
+        raise Unusable(f"not a falco alert: expected {', '.join(expected)}; keys found: {found}")
     missing = [key for key in expected if value.get(key) in (None, "")]
     if missing:
-        raise _Unmappable(f"falco alert lacks {', '.join(missing)}")
+        raise Unusable(f"falco alert lacks {', '.join(missing)}")
     source = value.get("source")
     if source not in (None, "syscall"):
-        raise _Unmappable(
+        raise Unusable(
             f"falco {source!r} alerts carry no process activity; format=falco reads syscall alerts"
         )
-    fields = value["output_fields"]
-    if not isinstance(fields, dict):
-        raise _Unmappable(f"falco output_fields must be a JSON object, not {_type(fields)}")
+    fields = must_be_object(value["output_fields"], "falco output_fields")
     return {
         key: item
         for key, item in fields.items()
@@ -168,20 +149,20 @@ def _timestamp(value: dict[str, Any]) -> str:
     try:
         return normalize_ts(value["time"])
     except ValueError as exc:
-        raise _Unmappable(f"falco alert time: {exc}") from None
+        raise Unusable(f"falco alert time: {exc}") from None
 
 
 def _host(value: dict[str, Any], fields: dict[str, Any]) -> Any:
     host = value.get("hostname") or fields.get("evt.hostname")
     if not host:
-        raise _Unmappable("falco alert has no hostname (nor evt.hostname), so its host is unknown")
+        raise Unusable("falco alert has no hostname (nor evt.hostname), so its host is unknown")
     return host
 
 
 def _process(fields: dict[str, Any], ts: str, warnings: list[str]) -> dict[str, Any]:
     pid = fields.get("proc.pid")
     if pid is None:
-        raise _Unmappable(
+        raise Unusable(
             "falco alert's output_fields lack proc.pid, so the acting process cannot be "
             "identified (add %proc.pid, and %proc.pid.ts, to the rule's output or to "
             "Falco's append_output)"
@@ -247,7 +228,7 @@ def _start_time(fields: dict[str, Any], ts: str, warnings: list[str]) -> Any:
 def _lineage(fields: dict[str, Any], ts: str, warnings: list[str]) -> dict[str, Any]:
     """Returns the parent and the ancestors beyond it (proc.a*[2], [3], ...)."""
     out: dict[str, Any] = {}
-    parent_start = _number(fields, "proc.ppid.ts")
+    parent_start: int | str | None = _number(fields, "proc.ppid.ts")
     parent_duration = _number(fields, "proc.ppid.duration")
     if not parent_start and parent_duration is not None:
         parent_start = _iso(_epoch_ns(ts) - parent_duration)
@@ -471,13 +452,13 @@ def _alert(value: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
     priority = value["priority"]
     severity = SEVERITIES.get(priority.strip().lower()) if isinstance(priority, str) else None
     if severity is None:
-        raise _Unmappable(
+        raise Unusable(
             f"falco priority {priority!r} is not one of Emergency, Alert, Critical, Error, "
             "Warning, Notice, Informational, Debug"
         )
     tags = value.get("tags") or []
     if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
-        raise _Unmappable("falco alert tags must be a list of strings")
+        raise Unusable("falco alert tags must be a list of strings")
     tactic, technique = _mitre(tags, warnings)
     return {
         "rule_id": rule,
@@ -524,7 +505,7 @@ def _number(fields: dict[str, Any], field: str) -> int | None:
         return value
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value)
-    raise _Unmappable(f"falco output_fields {field} must be a number, not {value!r}")
+    raise Unusable(f"falco output_fields {field} must be a number, not {value!r}")
 
 
 def _epoch_ns(ts: str) -> int:
@@ -538,13 +519,7 @@ def _iso(ns: int) -> str:
     try:
         moment = datetime.fromtimestamp(seconds, tz=UTC)
     except (ValueError, OverflowError):
-        raise _Unmappable("falco proc.duration or proc.ppid.duration is out of range") from None
+        raise Unusable("falco proc.duration or proc.ppid.duration is out of range") from None
     if moment.year < 1970:
-        raise _Unmappable("falco proc.duration or proc.ppid.duration is out of range")
+        raise Unusable("falco proc.duration or proc.ppid.duration is out of range")
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{nanos:09d}Z"
-
-
-def _type(value: Any) -> str:
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}.get(
-        type(value), "null" if value is None else "a number"
-    )

@@ -25,18 +25,15 @@ Mapping:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from pydantic import ValidationError
-
-from app.adapters import Accepted, Outcome, RawRecord, Rejected
-from app.adapters.fields import Unusable as _Unusable
+from app.adapters import Outcome, RawRecord, Rejected
+from app.adapters.fields import Unusable
 from app.adapters.fields import mapping as _object
 from app.adapters.fields import text as _text
-from app.adapters.native import describe
+from app.adapters.outcomes import Mapped, answer, answer_each
 from app.events import AuditRecord
 
 name = "k8s-audit"
@@ -51,60 +48,46 @@ def parse(records: Iterable[RawRecord]) -> Iterator[Outcome]:
         value = record.value
         try:
             events = _events(value)
-        except _Unusable as exc:
+        except Unusable as exc:
             yield Rejected(record.position, str(exc), record.text)
             continue
         if events is None:
-            yield from _one(record.position, value, record.text, "")
-            continue
-        for index, item in enumerate(events):
-            raw = json.dumps(item, separators=(",", ":"))
-            yield from _one(record.position, item, raw, f"items[{index}]: ")
+            yield from answer(record.position, record.text, "", _record, value)
+        else:
+            yield from answer_each(record, "items", events, _record)
 
 
 def _events(value: Any) -> list[Any] | None:
     """Returns an EventList's items, or None when the value is a single Event."""
     if not isinstance(value, dict):
-        raise _Unusable("a Kubernetes audit record must be a JSON object (Event or EventList)")
+        raise Unusable("a Kubernetes audit record must be a JSON object (Event or EventList)")
     api_version = value.get("apiVersion")
     if api_version is not None and not (
         isinstance(api_version, str) and api_version.startswith("audit.k8s.io/")
     ):
-        raise _Unusable(f"apiVersion {api_version!r} is not audit.k8s.io: not an audit event")
+        raise Unusable(f"apiVersion {api_version!r} is not audit.k8s.io: not an audit event")
     kind = value.get("kind")
     if kind == "EventList":
         items = value.get("items")
         if not isinstance(items, list):
-            raise _Unusable("an EventList needs an `items` list")
+            raise Unusable("an EventList needs an `items` list")
         return items
     if kind == "Event" or (kind is None and "auditID" in value and "stage" in value):
         return None
-    raise _Unusable(f"kind {kind!r} is not a Kubernetes audit Event or EventList")
+    raise Unusable(f"kind {kind!r} is not a Kubernetes audit Event or EventList")
 
 
-def _one(position: int, event: Any, raw: str, where: str) -> Iterator[Outcome]:
-    try:
-        record, warnings = _record(event)
-    except _Unusable as exc:
-        yield Rejected(position, f"{where}{exc}", raw)
-        return
-    except ValidationError as exc:
-        yield Rejected(position, f"{where}{describe(exc)}", raw)
-        return
-    yield Accepted(position, record, warnings)
-
-
-def _record(event: Any) -> tuple[AuditRecord, tuple[str, ...]]:
+def _record(event: Any) -> Mapped:
     if not isinstance(event, dict):
-        raise _Unusable("an audit event must be a JSON object")
+        raise Unusable("an audit event must be a JSON object")
     if event.get("kind", "Event") != "Event":
-        raise _Unusable(f"kind {event.get('kind')!r} is not a Kubernetes audit Event")
+        raise Unusable(f"kind {event.get('kind')!r} is not a Kubernetes audit Event")
     audit_id = _text(event, "auditID")
     verb = _text(event, "verb")
     if audit_id is None:
-        raise _Unusable("missing auditID")
+        raise Unusable("missing auditID")
     if verb is None:
-        raise _Unusable("missing verb")
+        raise Unusable("missing verb")
     stage = _text(event, "stage")
     ts = next(
         (
@@ -115,7 +98,7 @@ def _record(event: Any) -> tuple[AuditRecord, tuple[str, ...]]:
         None,
     )
     if ts is None:
-        raise _Unusable("missing stageTimestamp and requestReceivedTimestamp")
+        raise Unusable("missing stageTimestamp and requestReceivedTimestamp")
 
     warnings: list[str] = []
     user = _object(event, "user")
@@ -175,7 +158,7 @@ def _record(event: Any) -> tuple[AuditRecord, tuple[str, ...]]:
         container=container,
         command=command,
     )
-    return record, tuple(warnings)
+    return [(record, warnings)]
 
 
 def _created_name(event: dict[str, Any]) -> str | None:

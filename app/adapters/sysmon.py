@@ -39,10 +39,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
-
-from app.adapters import Accepted, Outcome, RawRecord, Rejected
-from app.adapters.native import describe
+from app.adapters import Outcome, RawRecord, Rejected
+from app.adapters.fields import Unusable
+from app.adapters.outcomes import Mapped, answer
 from app.events import EVENT_ADAPTER, record_id
 
 name = "sysmon-linux"
@@ -133,36 +132,30 @@ class Scan:
 def parse(records: Iterable[RawRecord]) -> Iterator[Outcome]:
     """Turns each Sysmon for Linux line into one event, or rejects it with a reason."""
     for record in records:
-        yield convert(record)
+        yield from convert(record)
 
 
-def convert(record: RawRecord) -> Outcome:
-    """Returns the outcome of one line."""
+def convert(record: RawRecord) -> Iterator[Outcome]:
+    """Answers one line: its event, or why it has none."""
     text = record.text
     start = _EVENT.search(text)
     if start is None:
-        return Rejected(record.position, "not a Sysmon event: the line has no <Event>", text)
+        yield Rejected(record.position, "not a Sysmon event: the line has no <Event>", text)
+        return
     if _DTD.search(text):
-        return Rejected(
+        yield Rejected(
             record.position,
             "the line declares a DTD or entity; Sysmon never writes one, so it is refused",
             text,
         )
-    xml = text[start.start() :]
+        return
+    yield from answer(record.position, text, "", _mapped, text[start.start() :])
+
+
+def _mapped(xml: str) -> Mapped:
     warnings: list[str] = []
-    try:
-        event = build(scan_event(xml), xml, warnings)
-    except Unusable as exc:
-        return Rejected(record.position, str(exc), text)
-    try:
-        item = EVENT_ADAPTER.validate_python(event)
-    except ValidationError as exc:
-        return Rejected(record.position, describe(exc), text)
-    return Accepted(record.position, item, tuple(warnings))
-
-
-class Unusable(ValueError):
-    """The line is not a usable Sysmon for Linux event; the message says why."""
+    event = build(scan_event(xml), xml, warnings)
+    return [(EVENT_ADAPTER.validate_python(event), warnings)]
 
 
 def scan_event(xml: str) -> Scan:

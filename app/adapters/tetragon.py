@@ -22,10 +22,15 @@ from collections.abc import Iterable, Iterator
 from itertools import pairwise
 from typing import Any
 
-from pydantic import ValidationError
-
-from app.adapters import Accepted, Outcome, RawRecord, Rejected
-from app.adapters.native import describe
+from app.adapters import Outcome, RawRecord
+from app.adapters.fields import (
+    Unusable,
+    must_be_list,
+    must_be_object,
+    must_be_string,
+    record_object,
+)
+from app.adapters.outcomes import Mapped, answer
 from app.events import EVENT_ADAPTER, record_id
 
 name = "tetragon"
@@ -117,46 +122,33 @@ BLOCKING_ACTIONS = (
 )  # fmt: skip
 
 
-class _Unmappable(Exception):
-    """A record this adapter cannot turn into an event; the message is the rejection reason."""
-
-
 def parse(records: Iterable[RawRecord]) -> Iterator[Outcome]:
     """Maps each Tetragon record to one event, or rejects it with the reason."""
     for record in records:
-        warnings: list[str] = []
-        try:
-            event = EVENT_ADAPTER.validate_python(_event(record, warnings))
-        except _Unmappable as exc:
-            yield Rejected(record.position, str(exc), record.text)
-            continue
-        except ValidationError as exc:
-            yield Rejected(record.position, describe(exc), record.text)
-            continue
-        yield Accepted(record.position, event, tuple(warnings))
+        yield from answer(record.position, record.text, "", _mapped, record)
+
+
+def _mapped(record: RawRecord) -> Mapped:
+    warnings: list[str] = []
+    return [(EVENT_ADAPTER.validate_python(_event(record, warnings)), warnings)]
 
 
 def _event(record: RawRecord, warnings: list[str]) -> dict[str, Any]:
-    value = record.value
-    bad_json = getattr(record.text, "error", None)
-    if value is None and bad_json:
-        raise _Unmappable(bad_json)
-    if not isinstance(value, dict):
-        raise _Unmappable(f"a tetragon record must be a JSON object, not {_type(value)}")
+    value = record_object(record, "a tetragon record")
     key = _event_key(value)
-    body = _obj(value[key], key)
+    body = must_be_object(value[key], key)
     if key == "process_close":
-        raise _Unmappable(
+        raise Unusable(
             "tetragon process_close (a connection's end, with its byte counts) has no "
             "Storyline event kind yet"
         )
     if key == "process_tracepoint":
         hook = f"{body.get('subsys')}/{body.get('event')}"
-        raise _Unmappable(
+        raise Unusable(
             f"tetragon process_tracepoint {hook} has no mapping to a Storyline event kind yet"
         )
     if body.get("process") is None:
-        raise _Unmappable(f"tetragon {key} has no process object")
+        raise Unusable(f"tetragon {key} has no process object")
     process = _process(body["process"], f"{key}.process", warnings)
     event: dict[str, Any] = {
         "id": record_id(name, value),
@@ -177,16 +169,14 @@ def _event_key(value: dict[str, Any]) -> str:
     found = [key for key in value if key not in CONTEXT_KEYS]
     known = [key for key in found if key in EVENT_KEYS]
     if len(known) > 1:
-        raise _Unmappable(f"a tetragon record holds one event, this one has {', '.join(known)}")
+        raise Unusable(f"a tetragon record holds one event, this one has {', '.join(known)}")
     if known:
         return known[0]
     others = [key for key in found if key in UNSUPPORTED_KEYS or key.startswith("process_")]
     if others:
-        raise _Unmappable(
-            f"tetragon {others[0]} events have no mapping to a Storyline event kind yet"
-        )
+        raise Unusable(f"tetragon {others[0]} events have no mapping to a Storyline event kind yet")
     listed = ", ".join(found) if found else "none"
-    raise _Unmappable(
+    raise Unusable(
         f"not a tetragon event: expected one of {', '.join(EVENT_KEYS)}; keys found: {listed}"
     )
 
@@ -194,7 +184,7 @@ def _event_key(value: dict[str, Any]) -> str:
 def _host(value: dict[str, Any]) -> Any:
     node = value.get("node_name")
     if node is None or node == "":
-        raise _Unmappable("tetragon record has no node_name, so its host is unknown")
+        raise Unusable("tetragon record has no node_name, so its host is unknown")
     return node
 
 
@@ -206,14 +196,14 @@ def _time(value: dict[str, Any], key: str, body: dict[str, Any], process: dict[s
     # microseconds in Tetragon's output); no other event kind has a stand-in.
     if key == "process_exec" and process.get("start_time") is not None:
         return process["start_time"]
-    raise _Unmappable(f"tetragon {key} record has no time")
+    raise Unusable(f"tetragon {key} record has no time")
 
 
 def _process(raw: Any, where: str, warnings: list[str]) -> dict[str, Any]:
     """Maps a Tetragon Process object to the model's process fields."""
-    proc = _obj(raw, where)
-    binary = _text(proc.get("binary"), f"{where}.binary")
-    flags = (_text(proc.get("flags"), f"{where}.flags") or "").split()
+    proc = must_be_object(raw, where)
+    binary = must_be_string(proc.get("binary"), f"{where}.binary")
+    flags = (must_be_string(proc.get("flags"), f"{where}.flags") or "").split()
     if "truncArgs" in flags:
         warnings.append(f"{where}.arguments were truncated by Tetragon")
     if "truncFilename" in flags:
@@ -241,7 +231,7 @@ def _argv(binary: str | None, raw: Any, where: str, warnings: list[str]) -> list
     Tetragon joins arguments with spaces and double-quotes those that hold spaces,
     so shlex recovers them; with unbalanced quotes it falls back to whitespace.
     """
-    arguments = _text(raw, f"{where}.arguments") or ""
+    arguments = must_be_string(raw, f"{where}.arguments") or ""
     try:
         rest = shlex.split(arguments)
     except ValueError:
@@ -259,11 +249,11 @@ def _argv(binary: str | None, raw: Any, where: str, warnings: list[str]) -> list
 
 def _placement(raw: Any, key: str, cluster: Any, warnings: list[str]) -> dict[str, Any]:
     """Returns the acting process's container and pod."""
-    proc = _obj(raw, f"{key}.process")
+    proc = must_be_object(raw, f"{key}.process")
     out: dict[str, Any] = {}
     pod_raw = proc.get("pod")
     if pod_raw is not None:
-        pod = _obj(pod_raw, f"{key}.process.pod")
+        pod = must_be_object(pod_raw, f"{key}.process.pod")
         if pod.get("container") is not None:
             container = _container(pod["container"], f"{key}.process.pod.container")
             if container:
@@ -280,13 +270,14 @@ def _placement(raw: Any, key: str, cluster: Any, warnings: list[str]) -> dict[st
 
 
 def _container(raw: Any, where: str) -> dict[str, Any] | None:
-    container = _obj(raw, where)
-    full_id = _text(container.get("id"), f"{where}.id")
+    container = must_be_object(raw, where)
+    full_id = must_be_string(container.get("id"), f"{where}.id")
     if not full_id:
         return None
-    runtime, sep, bare_id = full_id.partition("://")
+    scheme, sep, bare_id = full_id.partition("://")
+    runtime: str | None = scheme if sep else None
     if not sep:
-        runtime, bare_id = None, full_id
+        bare_id = full_id
     image = container.get("image")
     fields = {
         "id": bare_id,
@@ -314,7 +305,7 @@ def _pod(pod: dict[str, Any], cluster: Any) -> dict[str, Any]:
 def _lineage(event: dict[str, Any], body: dict[str, Any], key: str, warnings: list[str]) -> None:
     """Sets parent and ancestors, and each process's ppid from the next process up."""
     process = event["process"]
-    claimed = _obj(body["process"], f"{key}.process").get("parent_exec_id")
+    claimed = must_be_object(body["process"], f"{key}.process").get("parent_exec_id")
     parent: dict[str, Any] | None = None
     if body.get("parent") is not None:
         parent = _process(body["parent"], f"{key}.parent", warnings)
@@ -325,9 +316,7 @@ def _lineage(event: dict[str, Any], body: dict[str, Any], key: str, warnings: li
             )
     elif claimed:
         parent = {"key": claimed}
-    ancestors_raw = body.get("ancestors") or []
-    if not isinstance(ancestors_raw, list):
-        raise _Unmappable(f"{key}.ancestors must be a list, not {_type(ancestors_raw)}")
+    ancestors_raw = must_be_list(body.get("ancestors") or [], f"{key}.ancestors")
     ancestors = [
         _process(item, f"{key}.ancestors[{index}]", warnings)
         for index, item in enumerate(ancestors_raw)
@@ -376,9 +365,9 @@ def _golden_signal(body: dict[str, Any], src: str, dst: str) -> dict[str, Any]:
 
 def _hook(key: str, body: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
     """Maps a kprobe or LSM hook on a known file or socket function."""
-    function = _text(body.get("function_name"), f"{key}.function_name")
+    function = must_be_string(body.get("function_name"), f"{key}.function_name")
     if not function:
-        raise _Unmappable(f"tetragon {key} has no function_name")
+        raise Unusable(f"tetragon {key} has no function_name")
     call = _call(function, lsm=key == "process_lsm")
     action = body.get("action")
     if action in BLOCKING_ACTIONS:
@@ -392,7 +381,7 @@ def _hook(key: str, body: dict[str, Any], warnings: list[str]) -> dict[str, Any]
         if kind == "network_accept" and isinstance(returned, dict):
             args = [returned, *args]  # the accepted socket is the return value
         return {"kind": kind, "network": _socket(key, function, kind, args)}
-    raise _Unmappable(
+    raise Unusable(
         f"tetragon {key} on {function!r} has no mapping to a Storyline event kind yet "
         "(mapped: file open, read, write, create, rename, unlink and chmod calls; "
         "socket connect, accept, bind and listen calls)"
@@ -414,7 +403,7 @@ def _file_call(
 ) -> dict[str, Any]:
     paths = _paths(args)
     if not paths:
-        raise _Unmappable(
+        raise Unusable(
             f"tetragon {key} on {function!r} carries no path argument "
             "(file_arg, path_arg or string_arg)"
         )
@@ -446,7 +435,7 @@ def _socket(key: str, function: str, kind: str, args: list[dict[str, Any]]) -> d
     sock = next((a["sock_arg"] for a in args if isinstance(a.get("sock_arg"), dict)), None)
     addr = next((a["sockaddr_arg"] for a in args if isinstance(a.get("sockaddr_arg"), dict)), None)
     if sock is None and addr is None:
-        raise _Unmappable(
+        raise Unusable(
             f"tetragon {key} on {function!r} carries no socket argument (sock_arg or sockaddr_arg)"
         )
     network: dict[str, Any] = {}
@@ -472,9 +461,8 @@ def _socket(key: str, function: str, kind: str, args: list[dict[str, Any]]) -> d
 def _args(raw: Any, where: str) -> list[dict[str, Any]]:
     if raw is None:
         return []
-    if not isinstance(raw, list):
-        raise _Unmappable(f"{where} must be a list, not {_type(raw)}")
-    return [_obj(item, f"{where}[{index}]") for index, item in enumerate(raw)]
+    items = must_be_list(raw, where)
+    return [must_be_object(item, f"{where}[{index}]") for index, item in enumerate(items)]
 
 
 def _paths(args: list[dict[str, Any]]) -> list[tuple[int, str]]:
@@ -530,21 +518,3 @@ def _family(value: Any) -> Any:
         text = value.strip().lower().removeprefix("af_")  # AF_INET -> inet
         return {"local": "unix"}.get(text, text) or None
     return value
-
-
-def _obj(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise _Unmappable(f"{where} must be a JSON object, not {_type(value)}")
-    return value
-
-
-def _text(value: Any, where: str) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    raise _Unmappable(f"{where} must be a string, not {_type(value)}")
-
-
-def _type(value: Any) -> str:
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}.get(
-        type(value), "null" if value is None else "a number"
-    )

@@ -26,18 +26,16 @@ vulnerability or check that cannot be read is rejected alone, by its index
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from typing import Any
 
-from pydantic import ValidationError
-
-from app.adapters import Accepted, Outcome, RawRecord, Rejected
-from app.adapters.fields import Unusable as _Unusable
+from app.adapters import Outcome, RawRecord, Rejected
+from app.adapters.fields import Unusable, expect_object
 from app.adapters.fields import array as _array
 from app.adapters.fields import mapping as _mapping
 from app.adapters.fields import text as _text
-from app.adapters.native import describe
+from app.adapters.outcomes import Mapped, answer_each
 from app.events import Finding, normalize_ts
 
 name = "trivy"
@@ -59,7 +57,7 @@ def parse(records: Iterable[RawRecord]) -> Iterator[Outcome]:
     for record in records:
         try:
             artifact = _artifact(record.value)
-        except _Unusable as exc:
+        except Unusable as exc:
             yield Rejected(record.position, str(exc), record.text)
             continue
         yield from _findings(record, artifact)
@@ -68,13 +66,13 @@ def parse(records: Iterable[RawRecord]) -> Iterator[Outcome]:
 def _artifact(value: Any) -> dict[str, Any]:
     """Returns what every finding of a report shares, or says why the report is unusable."""
     if not isinstance(value, dict):
-        raise _Unusable("a Trivy report must be a JSON object (trivy -f json, SchemaVersion 2)")
+        raise Unusable("a Trivy report must be a JSON object (trivy -f json, SchemaVersion 2)")
     version = value.get("SchemaVersion")
     if version is not None and version != 2:
-        raise _Unusable(f"SchemaVersion {version!r} is not supported (expected 2)")
+        raise Unusable(f"SchemaVersion {version!r} is not supported (expected 2)")
     artifact = _text(value, "ArtifactName")
     if artifact is None:
-        raise _Unusable("missing ArtifactName: not a Trivy JSON report")
+        raise Unusable("missing ArtifactName: not a Trivy JSON report")
     artifact_type = _text(value, "ArtifactType")
     if artifact_type in IMAGE_TYPES:
         metadata = _mapping(value, "Metadata")
@@ -83,17 +81,16 @@ def _artifact(value: Any) -> dict[str, Any]:
         shared = {"host": artifact}
     else:
         kinds = ", ".join(sorted(IMAGE_TYPES | HOST_TYPES))
-        raise _Unusable(f"ArtifactType {artifact_type!r} names no image or host (one of: {kinds})")
+        raise Unusable(f"ArtifactType {artifact_type!r} names no image or host (one of: {kinds})")
     created = value.get("CreatedAt")
     if created is not None:
         try:
             shared["scanned_at"] = normalize_ts(created)
         except ValueError as exc:
-            raise _Unusable(f"CreatedAt: {exc}") from None
+            raise Unusable(f"CreatedAt: {exc}") from None
     results = _array(value, "Results")
     for index, result in enumerate(results):
-        if not isinstance(result, dict):
-            raise _Unusable(f"Results[{index}]: expected an object, got {type(result).__name__}")
+        expect_object(result, f"Results[{index}]: ")
         for key in ("Vulnerabilities", "Misconfigurations"):
             _array(result, key, f"Results[{index}].")
     shared["results"] = results
@@ -105,37 +102,24 @@ def _findings(record: RawRecord, artifact: dict[str, Any]) -> Iterator[Outcome]:
     for r, result in enumerate(artifact["results"]):
         target = result.get("Target") if isinstance(result.get("Target"), str) else None
         place = {**shared, "target": target}
-        for v, item in enumerate(result.get("Vulnerabilities") or []):
-            where = f"Results[{r}].Vulnerabilities[{v}]: "
-            yield _one(record.position, where, item, _vulnerability, place)
-        for m, item in enumerate(result.get("Misconfigurations") or []):
-            if isinstance(item, dict) and item.get("Status") in ("PASS", "EXCEPTION"):
-                continue
-            where = f"Results[{r}].Misconfigurations[{m}]: "
-            yield _one(record.position, where, item, _misconfiguration, place)
+        for key, shape in (("Vulnerabilities", _vulnerability), ("Misconfigurations", _check)):
+            build = partial(_finding, shape, place)
+            yield from answer_each(record, f"Results[{r}].{key}", result.get(key) or [], build)
 
 
-def _one(
-    position: int,
-    where: str,
-    item: Any,
-    shape: Callable[[dict[str, Any], dict[str, Any]], Finding],
+def _finding(
+    shape: Callable[[dict[str, Any], dict[str, Any]], Finding | None],
     place: dict[str, Any],
-) -> Outcome:
-    try:
-        if not isinstance(item, dict):
-            raise _Unusable(f"expected an object, got {type(item).__name__}")
-        return Accepted(position, shape(item, place))
-    except _Unusable as exc:
-        return Rejected(position, f"{where}{exc}", _raw(item))
-    except ValidationError as exc:
-        return Rejected(position, f"{where}{describe(exc)}", _raw(item))
+    item: Any,
+) -> Mapped:
+    found = shape(expect_object(item), place)
+    return [] if found is None else [(found, ())]
 
 
 def _vulnerability(item: dict[str, Any], place: dict[str, Any]) -> Finding:
     ref = _text(item, "VulnerabilityID")
     if ref is None:
-        raise _Unusable("missing VulnerabilityID")
+        raise Unusable("missing VulnerabilityID")
     package = _text(item, "PkgName")
     installed = _text(item, "InstalledVersion")
     pkg_path = _text(item, "PkgPath")
@@ -155,13 +139,16 @@ def _vulnerability(item: dict[str, Any], place: dict[str, Any]) -> Finding:
     )
 
 
-def _misconfiguration(item: dict[str, Any], place: dict[str, Any]) -> Finding:
+def _check(item: dict[str, Any], place: dict[str, Any]) -> Finding | None:
+    """Returns the finding of a failed misconfiguration check; a passed or excepted one is none."""
+    if item.get("Status") in ("PASS", "EXCEPTION"):
+        return None
     ref = _text(item, "ID") or _text(item, "AVDID")
     if ref is None:
-        raise _Unusable("missing ID and AVDID")
+        raise Unusable("missing ID and AVDID")
     status = _text(item, "Status")
     if status not in (None, "FAIL"):
-        raise _Unusable(f"Status: {status!r} is not one of FAIL, PASS, EXCEPTION")
+        raise Unusable(f"Status: {status!r} is not one of FAIL, PASS, EXCEPTION")
     return Finding(
         id=f"trivy:{_artifact_name(place)}:{place['target'] or ''}:{ref}",
         source="trivy",
@@ -178,15 +165,11 @@ def _artifact_name(place: dict[str, Any]) -> str:
     return str(place.get("image") or place["host"])
 
 
-def _raw(item: Any) -> str:
-    return json.dumps(item, separators=(",", ":"))
-
-
 def _severity(item: dict[str, Any]) -> str:
     found = _text(item, "Severity")
     if found is None:
         return "info"
     severity = SEVERITIES.get(found.upper())
     if severity is None:
-        raise _Unusable(f"Severity: {found!r} is not one of {', '.join(SEVERITIES)}")
+        raise Unusable(f"Severity: {found!r} is not one of {', '.join(SEVERITIES)}")
     return severity
