@@ -517,7 +517,7 @@ def cmd_stories(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     with connect(settings) as db:
         if args.rebuild:
-            from app.rules.stories import rebuild
+            from app.investigation.stories import rebuild
 
             count = rebuild(db, settings.routine_stories)
             mode = "on" if settings.routine_stories else "off"
@@ -602,7 +602,7 @@ def cmd_story(args: argparse.Namespace) -> int:
 
 def _timeline(db: Any, story_id: str, keys: list[str], limit: int) -> list[Any]:
     """Reads the first `limit` entries of a story's timeline, page by page."""
-    from app.api.timeline import timeline_page
+    from app.investigation.timeline import timeline_page
 
     items: list[Any] = []
     after = None
@@ -628,7 +628,8 @@ def _timeline_line(item: Any) -> str:
 
 
 def _print_graph(db: Any, story_id: str, fmt: str) -> int:
-    from app.api.graph import build_graph, to_cytoscape, to_graphml
+    from app.investigation.exports import to_cytoscape, to_graphml
+    from app.investigation.graph import build_graph
 
     graph = build_graph(db, story_id)
     if graph is None:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.adapters import Rejected
-from app.neo4j.database import Database, cypher
+from app.neo4j.database import Database, Transaction
 
 
 @dataclass(frozen=True)
@@ -44,10 +44,10 @@ class Letter:
         return {**self.__dict__, "received_at": received_at}
 
 
-def store(tx: Any, letters: list[Letter]) -> None:
+def store(tx: Transaction, letters: list[Letter]) -> None:
     """Stores letters inside an open write transaction."""
     now = datetime.now(UTC).isoformat()
-    tx.run(cypher("deadletter/store_letters"), rows=[x.row(now) for x in letters]).consume()
+    tx.run("deadletter/store_letters", rows=[x.row(now) for x in letters])
 
 
 def list_letters(

@@ -24,12 +24,11 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 
-from neo4j.exceptions import ServiceUnavailable, SessionExpired
 from neo4j.time import DateTime
 
 from app import deadletter, metrics
 from app.adapters import Item, Outcome, RawRecord, Rejected, get_adapter
-from app.errors import DatabaseUnavailable, InputError, StorylineError
+from app.errors import InputError, StorylineError
 from app.events import (
     AlertEvent,
     AuditRecord,
@@ -45,7 +44,7 @@ from app.events import (
 )
 from app.framing import BadJson, frame, split_lines
 from app.layers import session_uuids
-from app.neo4j.database import Database, cypher
+from app.neo4j.database import Database, Transaction
 
 # Process properties merged field by field (see cypher/ingest/merge_processes.cypher).
 PROCESS_FIELDS: tuple[str, ...] = (
@@ -170,7 +169,7 @@ class Rows:
                 },
             )
         key = event.process.identity(host_id)
-        own = event.kind in OWN_KINDS
+        own = event.kind in OWN_KINDS  # type: ignore[attr-defined]
         values = _process_values(event.process, host_id, container_id)
         if event.process.ppid is None and event.parent is not None and event.parent.pid:
             values["ppid"] = event.parent.pid
@@ -442,27 +441,22 @@ def write_rows(db: Database, rows: Rows, rejected: list[deadletter.Letter]) -> W
     batch_id = str(uuid.uuid4()) if params["events"] else None
     existed: list[str] = []
 
-    def work(tx: Any) -> None:
+    def work(tx: Transaction) -> None:
         existed.clear()
         for name, statement in WRITE_ORDER:
             if params[name]:
                 extra = {"fields": list(PROCESS_FIELDS)} if name == "processes" else {}
-                result = tx.run(cypher(statement), rows=params[name], **extra)
+                found = tx.run(statement, rows=params[name], **extra)
                 if name == "events":
-                    existed.extend(result.single()["existed"])
-                result.consume()
-        tx.run(cypher("ingest/clear_fresh")).consume()
+                    existed.extend(found[0]["existed"])
+        tx.run("ingest/clear_fresh")
         if batch_id is not None:
             events = [e["id"] for e in params["events"]]
-            tx.run(cypher("pipeline/queue_batch"), id=batch_id, events=events).consume()
+            tx.run("pipeline/queue_batch", id=batch_id, events=events)
         if rejected:
             deadletter.store(tx, rejected)
 
-    try:
-        with db.session(write=True) as session:
-            session.execute_write(work)
-    except (ServiceUnavailable, SessionExpired) as exc:
-        raise DatabaseUnavailable(f"Neo4j does not answer: {exc}") from exc
+    db.transaction(work)
     return Written(batch_id, params["events"], frozenset(existed))
 
 

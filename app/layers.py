@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from app.neo4j.database import Database, cypher
+from app.neo4j.database import Database, Transaction
 
 # Priority order: a process's correlation key is the key of the first layer here
 # that it belongs to (docs/layers.md).
@@ -81,18 +81,17 @@ def stamp(
     force: list[str] = []
     while report.rounds < max_rounds:
 
-        def round_(tx: Any, force: list[str] = force) -> int:
-            frontier = tx.run(cypher("stamping/select_frontier"), force=force).single()[0]
+        def round_(tx: Transaction, force: list[str] = force) -> int:
+            frontier = tx.run("stamping/select_frontier", force=force)[0]["frontier"]
             if frontier == 0:
                 return 0
             for layer_file in LAYER_FILES:
-                tx.run(cypher(layer_file)).consume()
+                tx.run(layer_file)
             for step in APPLY_STEPS:
-                tx.run(cypher(step), **params).consume()
-            return frontier
+                tx.run(step, **params)
+            return int(frontier)
 
-        with db.session(write=True) as session:
-            frontier = session.execute_write(round_)
+        frontier = db.transaction(round_)
         if on_round is not None:
             on_round()
         if frontier:

@@ -33,12 +33,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from app import metrics
+from app.investigation.stories import refresh
 from app.layers import stamp
 from app.neo4j.database import Database
 from app.relate import relate
 from app.rules.model import Rule
 from app.rules.signals import DETECT_CHUNK, QUEUE_LOOKAHEAD, active_rules, detect
-from app.rules.stories import refresh
 from app.settings import Settings
 
 if TYPE_CHECKING:

@@ -34,10 +34,10 @@ from typing import Any
 
 import httpx2 as httpx
 
-from app.api.graph import build_graph
 from app.api.processes import load_processes
-from app.api.timeline import timeline_page
 from app.generate import lines
+from app.investigation.graph import build_graph
+from app.investigation.timeline import timeline_page
 from app.neo4j.database import Database
 from bench.common import database, save, wipe
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from app.api.graph import build_graph
+from app.investigation.graph import build_graph
 from app.neo4j.database import Database, cypher
 from bench.common import database, median, save, timed, wipe
 from bench.timeline import PROCESSES as PROCESS_QUERY

@@ -22,7 +22,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from app.api.timeline import decode_position, timeline_page
+from app.investigation.timeline import decode_position, timeline_page
 from app.neo4j.database import Database, cypher
 from bench.common import database, median, save, timed, wipe
 

@@ -1,7 +1,8 @@
-"""Graph state as sets of tuples, for asserting what the graph holds."""
+"""Graph state as sets (or multisets) of tuples, for asserting what the graph holds."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from app.neo4j.database import Database
@@ -62,9 +63,20 @@ def counts(db: Database) -> dict[str, int]:
 
 
 def rows(db: Database, query: str, **params: Any) -> set[tuple]:
-    """Runs a read query and returns its rows as a set of tuples."""
+    """Runs a read query and returns its rows as a set of tuples (repeats collapse: see
+    rows_list and rows_counted where a row found twice must show)."""
+    return set(rows_list(db, query, **params))
+
+
+def rows_list(db: Database, query: str, **params: Any) -> list[tuple]:
+    """Runs a read query and returns its rows as tuples, in the query's order, repeats kept."""
     columns, result = db.query(query, params)
-    return {tuple(_plain(r[c]) for c in columns) for r in result}
+    return [tuple(_plain(r[c]) for c in columns) for r in result]
+
+
+def rows_counted(db: Database, query: str, **params: Any) -> Counter[tuple]:
+    """Runs a read query and returns how many times each row came back."""
+    return Counter(rows_list(db, query, **params))
 
 
 def diff(expected: tuple[frozenset, frozenset], actual: tuple[frozenset, frozenset]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from app.generate import lines
 from app.ingest import ingest
 from app.neo4j.database import Database, cypher_files, statements
 from app.resources import cypher_dir
+from tests import test_hunting as hunting
 from tests.conftest import DATASETS
 
 APP = Path(__file__).resolve().parent.parent / "app"
@@ -74,13 +76,32 @@ def test_every_file_opens_with_a_comment_header(path: Path) -> None:
     assert first.startswith("// "), f"{path} must open with // lines saying what it does"
 
 
+def _readme_hunting_table() -> list[str]:
+    """The query names in the first column of the README's hunting table."""
+    text = (APP.parent / "README.md").read_text()
+    section = text.split("\n## Hunting queries\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^\| `([^`]+)` \|", section, flags=re.MULTILINE)
+
+
 @pytest.mark.parametrize("path", FILES, ids=_name)
 def test_every_file_is_used(path: Path) -> None:
     name = _name(path)
     if name.startswith("queries/hunting/"):
-        return  # analysts' saved queries: run by people, compiled above
+        # analysts' saved queries, run by people: each is documented, and a test runs it
+        # on a workload with planted attacks and names the attacks it must surface
+        stem = path.stem
+        assert stem in _readme_hunting_table(), f"README's hunting table lacks {stem!r}"
+        assert path in hunting.HUNTING, f"tests/test_hunting.py does not run {stem!r}"
+        assert hunting.FINDS.get(stem), f"tests/test_hunting.py expects nothing of {stem!r}"
+        return
     sources = "\n".join(p.read_text() for p in APP.rglob("*.py"))
     assert f'"{name}"' in sources, f"no code in app/ names cypher file {name!r}"
+
+
+def test_the_readme_hunting_table_lists_exactly_the_hunting_files() -> None:
+    files = sorted(p.stem for p in FILES if _name(p).startswith("queries/hunting/"))
+    assert len(files) >= 5
+    assert sorted(_readme_hunting_table()) == files
 
 
 def _readme_queries() -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,7 +20,7 @@ from app.ingest import ingest, resubmit
 from app.layers import stamp
 from app.neo4j.database import Database
 from tests.apiclient import local_client
-from tests.graphstate import counts, diff, rows, snapshot
+from tests.graphstate import counts, diff, rows, rows_counted, rows_list, snapshot
 
 T0 = datetime(2026, 1, 5, 8, 0, 0, tzinfo=UTC)
 
@@ -103,13 +104,17 @@ def test_the_graph_of_a_scenario(db: Database) -> None:
     report = ingest(db, "storyline", ndjson(scenario()))
     assert (report.accepted, report.rejected) == (12, [])
 
-    assert rows(db, "MATCH (c:Process)-[:CHILD_OF]->(p:Process) RETURN c.key, p.key") == {
-        (key(BASH), key(SSHD_SESSION)),
-        (key(SSHD_SESSION), key(SSHD)),
-        (key(CURL), key(BASH)),
-        ("guid-sh", "guid-nginx"),
-        ("guid-nginx", key(proc(1, 0, "/sbin/init"))),
-    }
+    # one link per child: a repeated link would show as a count of 2
+    child_of = "MATCH (c:Process)-[:CHILD_OF]->(p:Process) RETURN c.key, p.key"
+    assert rows_counted(db, child_of) == Counter(
+        [
+            (key(BASH), key(SSHD_SESSION)),
+            (key(SSHD_SESSION), key(SSHD)),
+            (key(CURL), key(BASH)),
+            ("guid-sh", "guid-nginx"),
+            ("guid-nginx", key(proc(1, 0, "/sbin/init"))),
+        ]
+    )
     assert rows(db, "MATCH (p:Process) RETURN p.key, p.exe, p.placeholder, p.ppid") == {
         (key(SSHD), "/usr/sbin/sshd", True, None),  # known only as an ancestor
         (key(SSHD_SESSION), "/usr/sbin/sshd", True, None),  # known only as a parent
@@ -122,20 +127,24 @@ def test_the_graph_of_a_scenario(db: Database) -> None:
     assert rows(db, "MATCH (p:Process {pid: 1001}) RETURN p.exit_code, p.tty, p.args") == {
         (0, None, ("curl", "-s", "http://169.254.169.254/"))
     }
-    assert rows(db, "MATCH (e:Event)-[:BY]->(p:Process) RETURN e.id, e.kind, p.pid") == {
-        ("ev-1", "process_exec", 1000),
-        ("ev-2", "process_exec", 1001),
-        ("ev-3", "dns_query", 1001),
-        ("ev-4", "imds_request", 1001),
-        ("ev-5", "network_connect", 1001),
-        ("ev-6", "file_write", 1000),
-        ("ev-7", "file_rename", 1000),
-        ("ev-8", "process_exit", 1001),
-        ("ev-9", "process_exec", 51),
-        ("ev-10", "alert", 51),
-        ("ev-11", "process_exec", 50),
-        ("ev-12", "network_listen", 50),
-    }
+    # each event once, by one process
+    by = "MATCH (e:Event)-[:BY]->(p:Process) RETURN e.id, e.kind, p.pid"
+    assert rows_counted(db, by) == Counter(
+        [
+            ("ev-1", "process_exec", 1000),
+            ("ev-2", "process_exec", 1001),
+            ("ev-3", "dns_query", 1001),
+            ("ev-4", "imds_request", 1001),
+            ("ev-5", "network_connect", 1001),
+            ("ev-6", "file_write", 1000),
+            ("ev-7", "file_rename", 1000),
+            ("ev-8", "process_exit", 1001),
+            ("ev-9", "process_exec", 51),
+            ("ev-10", "alert", 51),
+            ("ev-11", "process_exec", 50),
+            ("ev-12", "network_listen", 50),
+        ]
+    )
     assert rows(db, "MATCH (e:Event)-[:TOUCHES]->(f:File) RETURN e.id, f.key") == {
         ("ev-6", "host:node-1:/home/alice/.bash_history"),
         ("ev-7", "host:node-1:/tmp/a"),
@@ -192,6 +201,23 @@ def test_a_placeholder_parent_is_filled_in_when_it_arrives(db: Database) -> None
         (False, "/bin/bash", "pts/0")
     }
     assert rows(db, "MATCH (c)-[:CHILD_OF]->(p {pid: 1000}) RETURN c.pid") == {(1001,)}
+
+
+def test_repeats_leave_each_event_once_and_each_child_one_link(db: Database) -> None:
+    # the child's file_open names its parent first (rank 2), its exec names the same
+    # parent later (rank 3): the better naming must not add a second link
+    early = event(1, "file_open", CURL, parent=BASH, file={"path": "/etc/hosts"})
+    later = event(2, "process_exec", CURL, parent=BASH)
+    ingest(db, "storyline", ndjson([early]))
+    ingest(db, "storyline", ndjson([later, later]))  # and an event repeated in one batch
+    ingest(db, "storyline", ndjson([early, later]))  # and both sent again
+    assert rows_list(db, "MATCH (c:Process)-[:CHILD_OF]->(p:Process) RETURN c.key, p.key") == [
+        (key(CURL), key(BASH))
+    ]
+    assert rows_counted(db, "MATCH (e:Event)-[:BY]->(p:Process) RETURN e.id, p.key") == Counter(
+        [("ev-1", key(CURL)), ("ev-2", key(CURL))]
+    )
+    assert rows_counted(db, "MATCH (e:Event) RETURN e.id") == Counter([("ev-1",), ("ev-2",)])
 
 
 def test_the_best_source_wins_field_by_field(db: Database) -> None:
@@ -260,14 +286,11 @@ def test_one_broken_record_in_ten_thousand_loses_nothing_else(db: Database) -> N
 def test_dead_letters_can_be_resubmitted(db: Database) -> None:
     good = json.dumps(event(1, "process_exec", BASH))
     bad = json.dumps({**event(2, "process_exec", CURL), "ts": "soon"})
-    with db.session() as s:
-        letters = [
-            deadletter.Letter.of(
-                "storyline", "test", Rejected(1, "adapter bug, since fixed", good)
-            ),
-            deadletter.Letter.of("storyline", "test", Rejected(2, "bad time", bad)),
-        ]
-        s.execute_write(lambda tx: deadletter.store(tx, letters))
+    letters = [
+        deadletter.Letter.of("storyline", "test", Rejected(1, "adapter bug, since fixed", good)),
+        deadletter.Letter.of("storyline", "test", Rejected(2, "bad time", bad)),
+    ]
+    db.transaction(lambda tx: deadletter.store(tx, letters))
     result = resubmit(db)
     assert result["accepted"] == [letters[0].id]
     assert [x["id"] for x in result["still_rejected"]] == [letters[1].id]
@@ -339,10 +362,15 @@ def _diamond(levels: int) -> list[dict[str, Any]]:
 def test_a_process_has_one_parent_whoever_names_others(db: Database) -> None:
     events = _diamond(24)
     ingest(db, "storyline", ndjson(events))
-    per_child = rows(db, "MATCH (c:Process)-[:CHILD_OF]->(p) RETURN c.key, count(p)")
-    assert per_child and {n for _, n in per_child} == {1}
+    per_child = rows_list(db, "MATCH (c:Process)-[:CHILD_OF]->(p) RETURN c.key, count(p)")
+    # every process below the top level, each with exactly one parent
+    assert sorted(per_child) == sorted(
+        (f"d{level}-{i}", 1) for level in range(1, 24) for i in (0, 1)
+    )
     # the process's own exec names its parent; its other events do not outrank it
-    assert rows(db, "MATCH (:Process {key: 'd23-1'})-[:CHILD_OF]->(p) RETURN p.key") == {("d22-0",)}
+    assert rows_list(db, "MATCH (:Process {key: 'd23-1'})-[:CHILD_OF]->(p) RETURN p.key") == [
+        ("d22-0",)
+    ]
     depth = db.read("queries/process_ancestors", key="d23-1")
     assert len(depth) == 23
     first = snapshot(db)
@@ -388,9 +416,9 @@ def test_a_writer_blocked_on_a_process_another_holds_loses_none_of_its_fields(
     """Forced, not hoped for: writer A pauses inside its transaction right after merging a
     process; writer B's transaction then writes the same host and process (and waits on
     A's locks); both commit, and the process holds both writers' fields."""
-    import app.ingest as writer
+    import app.neo4j.database as database
 
-    real = writer.cypher
+    real = database.cypher
     a_holds, b_merging = threading.Event(), threading.Event()
 
     def hooked(name: str) -> str:
@@ -404,7 +432,7 @@ def test_a_writer_blocked_on_a_process_another_holds_loses_none_of_its_fields(
             b_merging.set()
         return real(name)
 
-    monkeypatch.setattr(writer, "cypher", hooked)
+    monkeypatch.setattr(database, "cypher", hooked)
     shared = {"pid": 4242, "start_time": ts(0), "exe": "/usr/bin/python3"}
     from_a = event(1, "process_exec", {**shared, "cwd": "/srv", "uid": 33})
     from_b = event(2, "file_open", {**shared, "user": "www-data", "tty": "pts/9"},

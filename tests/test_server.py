@@ -22,8 +22,8 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
+from app.investigation.stories import story_id
 from app.neo4j.database import Database, Target
-from app.rules.stories import story_id
 from tests.server import Server, serve, storyline_command, target_env
 from tests.test_layers import jvm_exploit
 

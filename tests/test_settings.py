@@ -1,3 +1,5 @@
+import os
+import re
 from pathlib import Path
 
 import pytest
@@ -14,38 +16,99 @@ def test_defaults_use_the_local_neo4j() -> None:
     assert (settings.host, settings.port) == ("127.0.0.1", 8000)
 
 
+SETTINGS_PY = Path(__file__).resolve().parent.parent / "app" / "settings.py"
+RULES = f"/etc/storyline/rules{os.pathsep}/srv/storyline/rules"
+SIGMA = f"/opt/sigma/linux{os.pathsep}/opt/sigma/cloud"
+# every variable app/settings.py reads from the mapping, each with a value unlike its default
+EVERY_VARIABLE = {
+    "NEO4J_URI": "neo4j+s://example.databases.neo4j.io",
+    "NEO4J_USER": "analyst",
+    "NEO4J_PASSWORD": "s3cret-value",
+    "NEO4J_DATABASE": "stories",
+    "STORYLINE_HOME": "/srv/storyline",
+    "STORYLINE_CACHE": "/var/cache/storyline",
+    "STORYLINE_NEO4J_BOLT_PORT": "7700",
+    "STORYLINE_NEO4J_HTTP_PORT": "7701",
+    "STORYLINE_NEO4J_HEAP": "2g",
+    "STORYLINE_NEO4J_PAGECACHE": "1g",
+    "STORYLINE_NEO4J_START_TIMEOUT": "45",
+    "STORYLINE_HOST": "0.0.0.0",
+    "STORYLINE_PORT": "9000",
+    "STORYLINE_MAX_BODY_BYTES": "1024",
+    "STORYLINE_INGEST_BATCH_SIZE": "500",
+    "STORYLINE_SUBSCRIPTION_POLL_MS": "250",
+    "STORYLINE_API_TOKENS_FILE": "/etc/storyline/tokens",
+    "STORYLINE_AUTH": "off",
+    "STORYLINE_ROUTINE_STORIES": "off",
+    "STORYLINE_PIPELINE_WORKER": "off",
+    "STORYLINE_MAX_CONCURRENT_INGESTS": "9",
+    "STORYLINE_ALLOWED_ORIGINS": "https://a.example, https://b.example:8443,",
+    "STORYLINE_RULES_DIRS": RULES,
+    "STORYLINE_SIGMA_DIRS": SIGMA,
+    "STORYLINE_JAVA_HOME": "/opt/java-21",
+    "STORYLINE_MAVEN_REPO": "https://mirror.example/maven2",
+}
+# read from the process environment, for the defaults of STORYLINE_HOME and STORYLINE_CACHE
+DEFAULT_LOCATIONS = {"XDG_DATA_HOME", "XDG_CACHE_HOME"}
+
+
 def test_every_variable_is_read() -> None:
-    settings = Settings.from_env(
-        {
-            "NEO4J_URI": "neo4j+s://example.databases.neo4j.io",
-            "NEO4J_USER": "analyst",
-            "NEO4J_PASSWORD": "s3cret-value",
-            "NEO4J_DATABASE": "stories",
-            "STORYLINE_HOME": "/srv/storyline",
-            "STORYLINE_CACHE": "/var/cache/storyline",
-            "STORYLINE_NEO4J_BOLT_PORT": "7700",
-            "STORYLINE_NEO4J_HTTP_PORT": "7701",
-            "STORYLINE_NEO4J_HEAP": "2g",
-            "STORYLINE_NEO4J_PAGECACHE": "1g",
-            "STORYLINE_HOST": "0.0.0.0",
-            "STORYLINE_PORT": "9000",
-            "STORYLINE_MAX_BODY_BYTES": "1024",
-            "STORYLINE_INGEST_BATCH_SIZE": "500",
-            "STORYLINE_JAVA_HOME": "/opt/java-21",
-            "STORYLINE_MAVEN_REPO": "https://mirror.example/maven2",
-        }
-    )
+    settings = Settings.from_env(EVERY_VARIABLE)
     assert not settings.uses_local_neo4j
+    assert settings.neo4j_uri == "neo4j+s://example.databases.neo4j.io"
+    assert settings.neo4j_user == "analyst"
     assert settings.neo4j_password == Secret("s3cret-value")
     assert settings.neo4j_database == "stories"
     assert settings.local.data_dir == Path("/srv/storyline")
     assert settings.local.cache_dir == Path("/var/cache/storyline")
     assert (settings.local.bolt_port, settings.local.http_port) == (7700, 7701)
     assert (settings.local.heap, settings.local.pagecache) == ("2g", "1g")
+    assert settings.local.start_timeout == 45.0
     assert (settings.host, settings.port) == ("0.0.0.0", 9000)
     assert (settings.max_body_bytes, settings.ingest_batch_size) == (1024, 500)
+    assert settings.subscription_poll_ms == 250
+    assert settings.api_tokens_file == Path("/etc/storyline/tokens")
+    assert settings.tokens_path == Path("/etc/storyline/tokens")
+    assert settings.auth_off is True
+    assert settings.routine_stories is False
+    assert settings.pipeline_worker is False
+    assert settings.max_concurrent_ingests == 9
+    assert settings.allowed_origins == ("https://a.example", "https://b.example:8443")
+    assert settings.rule_dirs == ("/etc/storyline/rules", "/srv/storyline/rules")
+    assert settings.sigma_dirs == ("/opt/sigma/linux", "/opt/sigma/cloud")
     assert settings.local.java_home == Path("/opt/java-21")
     assert settings.local.maven_repo == "https://mirror.example/maven2"
+
+
+def _read_in_settings_py() -> tuple[set[str], set[str]]:
+    """Returns the variables app/settings.py reads: from the mapping, and from os.environ."""
+    source = SETTINGS_PY.read_text()
+    from_mapping = set(re.findall(r'(?<![.\w])env\.get\(\s*"([A-Z][A-Z0-9_]*)"', source))
+    from_mapping |= set(re.findall(r'_int\(\s*env,\s*"([A-Z][A-Z0-9_]*)"', source))
+    from_process = set(re.findall(r'os\.environ\.get\(\s*"([A-Z][A-Z0-9_]*)"', source))
+    return from_mapping, from_process
+
+
+def test_the_tests_name_every_variable_settings_py_reads() -> None:
+    from_mapping, from_process = _read_in_settings_py()
+    assert len(from_mapping) >= 26  # the scan finds the reads at all
+    assert sorted(from_mapping - set(EVERY_VARIABLE)) == [], "read but not tested"
+    assert sorted(set(EVERY_VARIABLE) - from_mapping) == [], "tested but no longer read"
+    assert from_process == DEFAULT_LOCATIONS
+
+
+@pytest.mark.parametrize("name", sorted(EVERY_VARIABLE))
+def test_each_variable_alone_changes_the_settings(name: str) -> None:
+    assert Settings.from_env({name: EVERY_VARIABLE[name]}) != Settings.from_env({})
+
+
+def test_the_default_locations_follow_xdg(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", "/xdg/data")
+    monkeypatch.setenv("XDG_CACHE_HOME", "/xdg/cache")
+    settings = Settings.from_env({})
+    assert settings.local.data_dir == Path("/xdg/data/storyline")
+    assert settings.local.cache_dir == Path("/xdg/cache/storyline")
+    assert settings.tokens_path == Path("/xdg/data/storyline/api-tokens")
 
 
 def test_secrets_never_show_in_reprs() -> None:

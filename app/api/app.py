@@ -16,11 +16,13 @@ from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 
 from app.api.auth import Authenticator, AuthMiddleware
-from app.api.graph import build_graph, to_cytoscape, to_graphml
+from app.api.console import routes as console_routes
 from app.api.guards import BodyLimit, IngestGate, SameOrigin
 from app.api.rest import denied, error
 from app.api.rest import routes as rest_routes
 from app.api.schema import schema
+from app.investigation.exports import to_cytoscape, to_graphml
+from app.investigation.graph import build_graph
 from app.metrics import exposition
 from app.neo4j.database import Database
 from app.pipeline import Pipeline, Worker, queued
@@ -42,7 +44,10 @@ class StorylineGraphQL(GraphQL):
         self.pipeline = pipeline
         self.gate = gate
 
-    async def get_context(self, request: Any, response: Any) -> dict[str, Any]:
+    # strawberry types the context as None unless the view is made generic over it
+    async def get_context(  # type: ignore[override]
+        self, request: Any, response: Any
+    ) -> dict[str, Any]:
         return {"db": self.db, "settings": self.settings, "pipeline": self.pipeline,
                 "gate": self.gate, "request": request, "response": response}  # fmt: skip
 
@@ -104,6 +109,7 @@ def create_app(db: Database, settings: Settings | None = None) -> Starlette:
         WebSocketRoute("/graphql", graphql),  # subscriptions: graphql-transport-ws, graphql-ws
         Route("/api/v1/stories/{id}/graph", story_graph, methods=["GET"]),
         *rest_routes(db, settings, pipeline, gate),
+        *console_routes(),
     ]
     auth = Authenticator(settings.tokens_path)
     middleware = [  # outermost first: size, then who asks, then from where

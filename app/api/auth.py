@@ -40,7 +40,8 @@ SCOPES = ("read", "triage", "ingest", "admin")
 """read: queries, subscriptions, exports; triage: read + triage mutations;
 ingest: send events; admin: everything, including the dead-letter store."""
 IMPLIES = {"triage": {"read"}, "admin": set(SCOPES)}
-OPEN_PATHS = ("/healthz", "/readyz")
+OPEN_PATHS = ("/healthz", "/readyz", "/")  # "/": the console's page, which holds no data
+OPEN_PREFIXES = ("/assets/",)  # the console's script and stylesheet
 _NAME = re.compile(r"^[A-Za-z0-9@._:-]{1,64}$")
 
 
@@ -213,6 +214,11 @@ def _bearer(scope: Scope) -> str | None:
     return None
 
 
+def _open(scope: Scope) -> bool:
+    path = scope["path"]
+    return path in OPEN_PATHS or (scope["type"] == "http" and path.startswith(OPEN_PREFIXES))
+
+
 def _graphiql_page(scope: Scope) -> bool:
     """The IDE's HTML (a GET of /graphql with no parameters at all) holds no data."""
     if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] != "/graphql":
@@ -229,7 +235,7 @@ class AuthMiddleware:
         self.auth = auth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or scope["path"] in OPEN_PATHS:
+        if scope["type"] not in ("http", "websocket") or _open(scope):
             await self.app(scope, receive, send)
             return
         token = _bearer(scope)

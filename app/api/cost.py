@@ -28,7 +28,7 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
-from app.api.stories import MAX_PAGE
+from app.investigation.paging import MAX_PAGE
 
 MAX_COST = 50_000
 

@@ -70,6 +70,6 @@ class ErrorCodes(SchemaExtension):
         for error in context.pre_execution_errors or ():
             _coded(error)
         result = context.result
-        if result is not None and getattr(result, "errors", None):
-            for error in result.errors:
+        if result is not None:
+            for error in getattr(result, "errors", None) or ():
                 _coded(error)

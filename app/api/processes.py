@@ -14,15 +14,10 @@ import strawberry
 from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
-from app.api.stories import (
-    PageInfo,
-    StoryEventConnection,
-    decode_cursor,
-    encode_cursor,
-    event_page,
-    page_size,
-)
+from app.api.stories import event_page
+from app.api.types import PageInfo, StoryEventConnection
 from app.errors import InputError
+from app.investigation.paging import decode_cursor, encode_cursor, page_size
 from app.layers import LAYERS
 from app.neo4j.database import Database
 

@@ -19,17 +19,15 @@ from app.api.errors import ErrorCodes, code_of
 from app.api.guards import BUSY
 from app.api.processes import Process, get_process
 from app.api.stories import (
-    Explanation,
     Story,
     StoryConnection,
     StoryFilter,
-    StoryStatus,
-    explanation_of,
     get_story,
     list_stories,
     triage,
 )
 from app.api.subscriptions import story_updates
+from app.api.types import Explanation, StoryStatus, explanation_of
 from app.errors import Busy, InputError
 from app.neo4j.database import Database
 

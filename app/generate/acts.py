@@ -51,7 +51,7 @@ def _reads(argv: str) -> tuple[str, ...]:
 def _apt_fetch(sim: _Sim, c: _Clock, apt: _Proc, mirror: str, ip: str) -> Step:
     """apt's http method: resolve the mirror, connect, exit."""
     # On hosts apt drops to its own user; in containers it runs as whoever ran it.
-    dropped = {"uid": 42, "user": "_apt"} if apt.box is None else {}
+    dropped: dict[str, Any] = {"uid": 42, "user": "_apt"} if apt.box is None else {}
     method = sim.proc(apt, c.ms(1, 5), ["/usr/lib/apt/methods/http"], **dropped)
     yield sim.exec(c.t, method)
     yield sim.dns(c.ms(0.5, 3), method, mirror, ip)

@@ -179,8 +179,8 @@ def _chain_kubectl_exec(sim: _Sim, h: _Host, chain: _Chain, c: _Clock) -> Step:
     yield from _alert(sim, c, flagged, "sensor.package_install_in_container")
     yield from _apt_fetch(sim, c, install, "deb.debian.org", "151.101.2.132")
     deb = "/var/cache/apt/archives/nmap_7.93+dfsg1-1_amd64.deb"
-    argv = f"/usr/bin/dpkg --status-fd 23 --no-triggers --unpack --auto-deconfigure {deb}"
-    dpkg = sim.proc(install, c.ms(5, 30), argv)
+    unpack = f"/usr/bin/dpkg --status-fd 23 --no-triggers --unpack --auto-deconfigure {deb}"
+    dpkg = sim.proc(install, c.ms(5, 30), unpack)
     yield sim.exec(c.t, dpkg)
     yield sim.file(c.ms(5, 30), dpkg, "file_create", "/usr/bin/nmap.dpkg-new", mode=0o644)
     yield sim.file(c.ms(1, 5), dpkg, "file_chmod", "/usr/bin/nmap.dpkg-new", mode=0o755)

@@ -48,7 +48,7 @@ def _kubectl_exec(sim: _Sim, c: _Clock, pod: tuple[_Proc, _Box]) -> Step:
     if rng.random() < 0.5:
         yield from _alert(sim, c, first, "sensor.k8s_exec_shell")
     if web:
-        commands = (
+        commands: tuple[str, ...] = (
             "env",
             "ls /app",
             "cat /app/settings.py",

@@ -109,7 +109,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import reduce
 from pathlib import Path
 
 import yaml
@@ -158,18 +157,18 @@ def load_sigma(paths: Iterable[Path]) -> SigmaLoad:
         if not (collection.rules or collection.filters or collection.errors):
             _reject(loaded, str(path), "no Sigma rule in the file")
     ids: dict[str, str] = {}
-    for path, n, sigma_rule in found:
-        label = str(path) if n is None else f"{path}#{n}"
+    for path, number, sigma_rule in found:
+        label = str(path) if number is None else f"{path}#{number}"
         try:
-            rule = compile_rule(_filtered(sigma_rule, filters), path, n)
+            compiled = compile_rule(_filtered(sigma_rule, filters), path, number)
         except Unsupported as exc:
             _reject(loaded, label, str(exc))
             continue
-        if rule.id in ids:
-            _reject(loaded, label, f"duplicate rule id {rule.id} (also in {ids[rule.id]})")
+        if compiled.id in ids:
+            _reject(loaded, label, f"duplicate rule id {compiled.id} (also in {ids[compiled.id]})")
             continue
-        ids[rule.id] = label
-        loaded.rules.append(rule)
+        ids[compiled.id] = label
+        loaded.rules.append(compiled)
     return loaded
 
 
@@ -226,7 +225,12 @@ def _filtered(
     if not filters or not isinstance(rule, SigmaRule) or rule.errors:
         return rule
     try:
-        return reduce(lambda r, f: f.apply_on_rule(r), filters, rule)
+        applied: SigmaRule | SigmaCorrelationRule = rule
+        for sigma_filter in filters:
+            if not isinstance(applied, SigmaRule):
+                break
+            applied = sigma_filter.apply_on_rule(applied)
+        return applied
     except SigmaError as exc:
         raise Unsupported(f"a filter does not apply: {message(exc)}") from None
 

@@ -12,11 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.adapters import Accepted, Outcome, RawRecord, Rejected, get_adapter, trivy
-from app.api.graph import build_graph
 from app.events import Finding
 from app.ingest import ingest, outcomes
+from app.investigation.graph import build_graph
+from app.investigation.stories import story_id
 from app.neo4j.database import Database
-from app.rules.stories import story_id
 from tests.adapters.fuzz import JSON, paths, replaced
 from tests.graphstate import diff, rows, snapshot
 from tests.rules.test_stories import NO_RULES, alert, load

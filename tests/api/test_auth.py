@@ -16,8 +16,8 @@ from starlette.websockets import WebSocketDisconnect
 from app.api.app import create_app
 from app.api.auth import Authenticator, TokenError, add_token, exposure_problem, revoke_token
 from app.cli import main
+from app.investigation.stories import story_id
 from app.neo4j.database import Database
-from app.rules.stories import story_id
 from app.settings import Settings
 from tests.apiclient import local_client
 from tests.graphstate import rows

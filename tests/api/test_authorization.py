@@ -36,6 +36,7 @@ GRAPHQL: dict[str, tuple[str, str]] = {
 SUBSCRIPTIONS = {"storyUpdates": ("read", "subscription { storyUpdates { id } }")}
 # (method, path) -> scope it needs; None: open to anyone
 REST: dict[tuple[str, str], str | None] = {
+    ("GET", "/"): None,  # the console's page: no data in it
     ("GET", "/healthz"): None,
     ("GET", "/readyz"): None,
     ("GET", "/metrics"): "read",

@@ -16,17 +16,11 @@ from starlette.testclient import TestClient
 from strawberry.types import Info
 
 from app.api.app import create_app
-from app.api.graph import (
-    EDGE_TYPES,
-    NODE_KINDS,
-    InvestigationGraph,
-    build_graph,
-    story_graph,
-    to_cytoscape,
-    to_graphml,
-)
+from app.api.graph import InvestigationGraph, story_graph
+from app.investigation.exports import to_cytoscape, to_graphml
+from app.investigation.graph import EDGE_TYPES, NODE_KINDS, build_graph
+from app.investigation.stories import story_id
 from app.neo4j.database import Database
-from app.rules.stories import story_id
 from tests.apiclient import local_client
 from tests.graphstate import rows
 from tests.rules.test_stories import admin_logins, alert, load
@@ -457,22 +451,111 @@ def test_an_unknown_story_has_no_graph(db: Database) -> None:
 STRANGE = ["sh", "-c", 'echo "<b>&amp;</b>" \x1b[31m']
 
 
-def _strange_story(db: Database) -> tuple[str, dict]:
+# What the strange story's graph must hold, written out: init -> sshd -> bash (the
+# shell context's root, flagged high) -> sh with the strange arguments, which wrote
+# one file; every process on node-7. The story is bash's shell: bash and sh are in it.
+INIT = "Process:node-7|1|2026-01-05T08:00:00.000000000Z"
+SSHD = "Process:node-7|800|2026-01-05T08:00:01.000000000Z"
+BASH = "Process:node-7|900|2026-01-05T08:00:05.000000000Z"
+ODD = "Process:node-7|901|2026-01-05T08:00:09.000000000Z"
+ODD_FILE = "File:host:node-7:/tmp/a&b<c>"
+STRANGE_NODES = {  # id: (kind, label)
+    INIT: ("Process", "init (1)"),
+    SSHD: ("Process", "sshd (800)"),
+    BASH: ("Process", "bash (900)"),
+    ODD: ("Process", "sh (901)"),
+    "Host:node-7": ("Host", "node-7"),
+    ODD_FILE: ("File", "/tmp/a&b<c>"),
+}
+STRANGE_EDGES = {  # (type, source, target, count)
+    ("CHILD_OF", SSHD, INIT, 1),
+    ("CHILD_OF", BASH, SSHD, 1),
+    ("CHILD_OF", ODD, BASH, 1),
+    *{("ON_HOST", p, "Host:node-7", 1) for p in (INIT, SSHD, BASH, ODD)},
+    ("TOUCHES", ODD, ODD_FILE, 1),
+}
+STRANGE_IN_STORY = {INIT: False, SSHD: False, BASH: True, ODD: True}
+
+
+def _load_strange(db: Database) -> tuple[str, str]:
+    """Loads the strange story; returns the odd process's key and the story's id."""
     bash, events = shell()
     odd = bash.child(901, 9, "/bin/sh", STRANGE, cwd="/tmp/\x1b[0m")
     events += [odd.exec(), odd.event("file_write", file={"path": "/tmp/a&b<c>"})]
     load(db, events)
-    graph = build_graph(db, shell_story(bash))
+    assert f"Process:{odd.key}" == ODD
+    [(sid,)] = rows(db, "MATCH (s:Story) RETURN s.id")
+    return odd.key, sid
+
+
+def _strange_story(db: Database) -> tuple[str, dict]:
+    odd, sid = _load_strange(db)
+    graph = build_graph(db, sid)
     assert graph is not None
-    return odd.key, graph
+    return odd, graph
+
+
+def assert_strange_graph(graph: dict, sid: str) -> None:
+    """Checks a graph (as JSON) against the strange story's written-out expectations."""
+    assert graph["story"]["id"] == sid and graph["truncated"] is False
+    assert [n["id"] for n in graph["nodes"]] == sorted(STRANGE_NODES)  # sorted by id
+    assert {n["id"]: (n["kind"], n["label"]) for n in graph["nodes"]} == STRANGE_NODES
+    assert len(graph["edges"]) == len(STRANGE_EDGES)
+    assert {(e["type"], e["source"], e["target"], e["count"]) for e in graph["edges"]} == (
+        STRANGE_EDGES
+    )
+    props = {n["id"]: n["properties"] for n in graph["nodes"]}
+    assert {k: props[k]["in_story"] for k in STRANGE_IN_STORY} == STRANGE_IN_STORY
+    assert props[ODD]["args"] == STRANGE and props[ODD]["cwd"] == "/tmp/\x1b[0m"
+    assert (props[BASH]["signal_rules"], props[BASH]["signal_severity"]) == (
+        ["suspicious_shell"],
+        "high",
+    )
+    assert props[ODD_FILE]["path"] == "/tmp/a&b<c>"
+    [touch] = [e for e in graph["edges"] if e["type"] == "TOUCHES"]
+    assert (touch["kinds"], touch["first_seen"], touch["last_seen"]) == (
+        ["file_write"],
+        "2026-01-05T08:00:09Z",
+        "2026-01-05T08:00:09Z",
+    )
+
+
+def parse_graphml(text: str) -> tuple[dict[str, dict[str, str]], set[tuple[str, str, str]]]:
+    """Parses GraphML as XML: returns {node id: {attribute name: text}} and the edges as
+    (type, source, target), every data element's key resolved through a declared <key>."""
+    root = ET.fromstring(text)
+    assert root.tag == f"{GML}graphml"
+    names = {k.get("id"): (k.get("for"), k.get("attr.name")) for k in root.findall(f"{GML}key")}
+    [g] = root.findall(f"{GML}graph")
+    assert g.get("edgedefault") == "directed"
+
+    def data(element: ET.Element, domain: str) -> dict[str, str]:
+        found = {}
+        for d in element.findall(f"{GML}data"):
+            where, name = names[d.get("key")]
+            assert where == domain, (d.get("key"), domain)
+            found[name] = d.text or ""
+        return found
+
+    assert data(g, "graph").keys() == {"story", "truncated"}
+    found_nodes = {n.get("id"): data(n, "node") for n in g.findall(f"{GML}node")}
+    found_edges = set()
+    for e in g.findall(f"{GML}edge"):
+        found_edges.add((data(e, "edge")["type"], e.get("source"), e.get("target")))
+    return found_nodes, found_edges
 
 
 def test_cytoscape_elements(db: Database) -> None:
     odd, graph = _strange_story(db)
+    assert_strange_graph(graph, graph["story"]["id"])
     cy = to_cytoscape(graph)
     ids = [n["data"]["id"] for n in cy["elements"]["nodes"]]
-    assert ids == [n["id"] for n in graph["nodes"]] and len(set(ids)) == len(ids)
-    assert len(cy["elements"]["edges"]) == len(graph["edges"]) > 0
+    assert ids == sorted(STRANGE_NODES)
+    assert {
+        (e["data"]["type"], e["data"]["source"], e["data"]["target"], e["data"]["count"])
+        for e in cy["elements"]["edges"]
+    } == STRANGE_EDGES
+    assert len(cy["elements"]["edges"]) == len(STRANGE_EDGES)
     for e in cy["elements"]["edges"]:
         assert {"id", "source", "target", "type", "count"} <= set(e["data"])
         assert e["data"]["source"] in ids and e["data"]["target"] in ids
@@ -495,8 +578,9 @@ def test_graphml_parses_with_every_key_declared(db: Database) -> None:
     [g] = root.findall(f"{GML}graph")
     assert g.get("edgedefault") == "directed"
     node_ids = [n.get("id") for n in g.findall(f"{GML}node")]
-    assert node_ids == [n["id"] for n in graph["nodes"]]
-    assert len(g.findall(f"{GML}edge")) == len(graph["edges"])
+    assert node_ids == sorted(STRANGE_NODES)
+    assert len(g.findall(f"{GML}edge")) == len(STRANGE_EDGES)
+    assert parse_graphml(to_graphml(graph))[1] == {(t, a, b) for t, a, b, _ in STRANGE_EDGES}
     for e in g.findall(f"{GML}edge"):
         assert e.get("source") in node_ids and e.get("target") in node_ids
     for element, domain in (
@@ -534,18 +618,43 @@ def client(db: Database) -> TestClient:
 
 
 def test_rest_export_in_each_format(client: TestClient, db: Database) -> None:
-    _, graph = _strange_story(db)
-    url = f"/api/v1/stories/{graph['story']['id']}/graph"
+    _, sid = _load_strange(db)
+    url = f"/api/v1/stories/{sid}/graph"
     response = client.get(url)
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
-    assert response.json() == graph
+    assert_strange_graph(response.json(), sid)
+
     cy = client.get(url, params={"format": "cytoscape"})
+    assert cy.status_code == 200
     assert cy.headers["content-type"] == "application/json"
-    assert cy.json() == json.loads(json.dumps(to_cytoscape(graph)))
+    elements = cy.json()["elements"]
+    assert cy.json()["data"]["story"]["id"] == sid
+    assert {
+        n["data"]["id"]: (n["data"]["kind"], n["data"]["label"]) for n in elements["nodes"]
+    } == (STRANGE_NODES)
+    assert {
+        (e["data"]["type"], e["data"]["source"], e["data"]["target"], e["data"]["count"])
+        for e in elements["edges"]
+    } == STRANGE_EDGES
+    classes = {n["data"]["id"]: n["classes"] for n in elements["nodes"]}
+    assert classes[ODD] == "process running"
+    assert classes[BASH] == "process running signal signal-high"
+    assert classes["Host:node-7"] == "host unknown"
+
     gml = client.get(url, params={"format": "graphml"})
+    assert gml.status_code == 200
     assert gml.headers["content-type"] == "application/graphml+xml"
-    assert gml.text == to_graphml(graph)
+    assert gml.text.startswith("<?xml version='1.0' encoding='utf-8'?>")
+    gml_nodes, gml_edges = parse_graphml(gml.text)
+    assert {nid: (n["kind"], n["label"]) for nid, n in gml_nodes.items()} == STRANGE_NODES
+    assert gml_edges == {(t, source, target) for t, source, target, _ in STRANGE_EDGES}
+    assert json.loads(gml_nodes[ODD]["properties.args"]) == STRANGE
+    assert gml_nodes[ODD]["properties.cwd"] == "/tmp/\\u001b[0m"
+    assert gml_nodes[ODD_FILE]["properties.path"] == "/tmp/a&b<c>"
+    assert {k: gml_nodes[k]["properties.in_story"] for k in STRANGE_IN_STORY} == {
+        k: "true" if v else "false" for k, v in STRANGE_IN_STORY.items()
+    }
 
 
 def test_rest_errors(client: TestClient) -> None:
@@ -575,7 +684,10 @@ def test_the_graphql_types_and_resolver(db: Database) -> None:
     assert result.errors is None
     data = result.data["graph"]
     assert data["truncated"] is False
-    assert [n["id"] for n in data["nodes"]] == [n["id"] for n in graph["nodes"]]
+    assert {n["id"]: (n["kind"], n["label"]) for n in data["nodes"]} == STRANGE_NODES
+    assert {(e["type"], e["source"], e["target"], e["count"]) for e in data["edges"]} == (
+        STRANGE_EDGES
+    )
     node = next(n for n in data["nodes"] if n["id"] == f"Process:{odd}")
     assert node["properties"]["args"] == STRANGE
     assert {(e["type"], e["count"]) for e in data["edges"] if e["kinds"] == ["file_write"]} == {

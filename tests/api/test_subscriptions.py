@@ -12,8 +12,8 @@ from starlette.websockets import WebSocketDisconnect
 from app.api.app import create_app
 from app.api.auth import add_token, revoke_token
 from app.api.subscriptions import MAX_PER_CONNECTION
+from app.investigation.stories import record, story_id
 from app.neo4j.database import Database
-from app.rules.stories import record, story_id
 from app.settings import Settings
 from tests.apiclient import local_client
 from tests.rules.test_stories import alert, load

@@ -14,11 +14,11 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from app.api.app import create_app
-from app.api.timeline import timeline_page
 from app.ingest import ingest
+from app.investigation.stories import story_id
+from app.investigation.timeline import timeline_page
 from app.neo4j.database import Database
 from app.pipeline import Pipeline
-from app.rules.stories import story_id
 from app.rules.yamlrules import parse_rules
 from tests.api.test_stories_api import gql
 from tests.apiclient import local_client

@@ -1,4 +1,5 @@
-"""The built-in rule pack: its shape, each rule on hand-written views, and the generator."""
+"""The built-in rule pack: its shape, each rule on hand-written views (and on the same cases
+ingested, through the app's own views), and the generator."""
 
 from __future__ import annotations
 
@@ -13,8 +14,12 @@ from typing import Any
 import pytest
 
 from app.generate import Truth, lines
+from app.ingest import ingest
+from app.neo4j.database import Database
+from app.pipeline import Pipeline
 from app.rules.model import Rule
 from app.rules.yamlrules import load_builtin, render_actions
+from tests.graphstate import rows
 
 # -- hand-written views -------------------------------------------------------------------------
 
@@ -951,6 +956,147 @@ def test_performance_smoke_counts_evaluations() -> None:
             matches += r.matches(v)
     assert evaluations == len(views) * len(pack())
     assert 0 < matches < evaluations // 100
+
+
+# -- the same cases through the app: ingested, viewed from the graph, detected --------------------
+
+_PROCESS_FIELDS = ("key", "pid", "ppid", "exe", "comm", "args", "cwd", "uid", "user", "gid",
+                   "group", "auid", "session_id", "tty", "cgroup", "service")  # fmt: skip
+_PART_OF_KIND = {"dns_query": "dns", "imds_request": "imds", "alert": "alert"}
+
+
+def _start(second: int) -> str:
+    return f"2026-01-05T08:00:{second:02d}.000000000Z"
+
+
+def _native_process(p: dict[str, Any], pid: int, ppid: int | None, start: int) -> dict[str, Any]:
+    """Returns a view's process as the native format ships it, with its own pid and start."""
+    out = {k: p[k] for k in _PROCESS_FIELDS if p.get(k) is not None}
+    out.update(pid=pid, start_time=_start(start))
+    out.pop("ppid", None)
+    if ppid is not None:
+        out["ppid"] = ppid
+    return out
+
+
+def _session(p: dict[str, Any]) -> dict[str, Any] | None:
+    if not p.get("session_kind"):
+        return None
+    return {"kind": p["session_kind"], "user": p.get("session_user")}
+
+
+def as_events(view: dict[str, Any], event_id: str, host: str) -> list[dict[str, Any]]:
+    """Returns native events that make the app build this view from the graph: the event
+    itself (its process, parent and ancestors, container and pod, kind's body), after an
+    exec of each parent or ancestor that carried a user session, as a sensor shows it."""
+    lineage = [view["process"]]
+    if view["parent"] is not None:
+        lineage += [view["parent"], *view["ancestors"]]
+    pids = [4242 - 10 * i for i in range(len(lineage))]  # each process its own identity
+    starts = [30 - i for i in range(len(lineage))]
+    native = [
+        _native_process(p, pids[i], pids[i + 1] if i + 1 < len(pids) else None, starts[i])
+        for i, p in enumerate(lineage)
+    ]
+    base = {"ts": "2026-01-05T08:01:00.000000000Z", "source": "test", "host": {"id": host}}
+    events = []
+    for i, p in enumerate(lineage[1:], 1):
+        if session := _session(p):
+            events.append({**base, "id": f"{event_id}-up{i}", "kind": "process_exec",
+                           "process": native[i], "session": session})  # fmt: skip
+    ev = view["event"]
+    kind = ev["kind"]
+    event: dict[str, Any] = {**base, "id": event_id, "kind": kind, "process": native[0]}
+    if len(native) > 1:
+        event["parent"] = native[1]
+        event["ancestors"] = native[2:]
+    if session := _session(view["process"]):
+        event["session"] = session
+    if view["container"] is not None:
+        event["container"] = view["container"]
+        event["pod"] = view["pod"]
+    if kind.startswith(("file_", "network_")):
+        part = kind.split("_")[0]
+        prefix, names = _EVENT_PARTS[part]
+    else:
+        part = _PART_OF_KIND.get(kind, "")
+        prefix, names = _EVENT_PARTS.get(part, ("", ()))
+    body = {n: ev[prefix + n] for n in names if ev.get(prefix + n) is not None}
+    if part == "imds":
+        body.update((n, ev[n]) for n in _IMDS_PLAIN if ev.get(n) is not None)
+    if part:
+        event[part] = body
+    return [*events, event]
+
+
+def test_the_cases_through_ingest_and_the_apps_own_views(db: Database) -> None:
+    """Every positive and near miss, ingested as events: the app builds the views from
+    the graph (app/rules/signals.py views) and writes a Signal per rule that matched."""
+    cases: list[tuple[str, int, bool, str]] = []  # rule id, index, positive?, event id
+    events: list[dict[str, Any]] = []
+    for rule_id in sorted(CASES):
+        for positive, views in zip((True, False), CASES[rule_id], strict=True):
+            for i, view in enumerate(views):
+                event_id = f"{rule_id}-{'pos' if positive else 'neg'}-{i}"
+                events += as_events(view, event_id, host=f"host-{len(cases)}")
+                cases.append((rule_id, i, positive, event_id))
+    alert = V("alert", SH_C, NGINX, rule_id="sensor.shell_from_webserver", title="x",
+              severity="high")  # fmt: skip
+    events += as_events(alert, "sensor-alert", host="host-alert")
+    report = ingest(db, "storyline", [json.dumps(e) + "\n" for e in events],
+                    after_batch=Pipeline(rules=pack()))  # fmt: skip
+    assert (report.accepted, report.rejected) == (len(events), [])
+    fired: dict[str, set[str]] = defaultdict(set)
+    for event_id, rule_id in rows(db, "MATCH (s:Signal)-[:ON]->(e:Event) RETURN e.id, s.rule_id"):
+        fired[event_id].add(rule_id)
+    wrong = [
+        f"{rule_id} {'missed positive' if positive else 'fired on negative'} #{i}: "
+        f"{CASES[rule_id][0 if positive else 1][i]['process']['cmdline']}"
+        for rule_id, i, positive, event_id in cases
+        if (rule_id in fired[event_id]) != positive
+    ]
+    assert wrong == [], "\n".join(wrong)
+    # every positive was matched on its own event: the signal's id is rule id:event id
+    signal_ids = {s for (s,) in rows(db, "MATCH (s:Signal) RETURN s.id")}
+    assert {f"{r}:{e}" for r, _, positive, e in cases if positive} <= signal_ids
+    assert fired["sensor-alert"] == {"sensor.shell_from_webserver"}  # the sensor's, no rule's
+
+
+def test_the_generated_workload_through_the_app_finds_every_chain_and_spares_the_noise(
+    db: Database,
+) -> None:
+    truth = Truth(11, 6000, 3, True)
+    text = [x + "\n" for x in lines(11, 6000, truth=truth)]
+    ingest(db, "storyline", text, after_batch=Pipeline(rules=pack()))
+    chain_of = {e: c.id for c in truth.chains for e in c.events}
+    per_chain: dict[str, set[str]] = defaultdict(set)
+    noise: dict[str, set[str]] = defaultdict(set)
+    builtin = {r.id for r in pack()}
+    found = rows(db, "MATCH (s:Signal)-[:ON]->(e:Event) RETURN s.rule_id, e.id")
+    for rule_id, event_id in found:
+        if rule_id not in builtin:
+            continue  # the generator's sensor alerts
+        if event_id in chain_of:
+            per_chain[chain_of[event_id]].add(rule_id)
+        else:
+            noise[rule_id].add(event_id)
+    assert {c.kind for c in truth.chains} == {"webshell", "jvm_revshell", "kubectl_exec"}
+    expected = {
+        "webshell": "linux.shell_from_web_server",
+        "jvm_revshell": "linux.shell_from_jvm",
+        "kubectl_exec": "k8s.kubectl_exec_shell",
+    }
+    for chain in truth.chains:
+        assert expected[chain.kind] in per_chain[chain.id], (chain.id, per_chain[chain.id])
+    compromising = {r.id for r in pack() if r.compromises}
+    assert not compromising & set(noise)
+    loud = {r.id for r in pack() if r.severity not in ("info", "low")}
+    assert not loud & set(noise), {k: sorted(noise[k])[:3] for k in loud & set(noise)}
+    # the exploits' shells are marked compromised in the graph
+    marked = rows(db, "MATCH (s:Signal {compromises: true})-[:ON]->(e:Event) RETURN DISTINCT e.id")
+    assert {chain_of.get(e) for (e,) in marked} >= {
+        c.id for c in truth.chains if c.kind in ("webshell", "jvm_revshell")
+    }
 
 
 # -- patterns rewritten for RE2 -------------------------------------------------------------------

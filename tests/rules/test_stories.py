@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from app.cli import main
 from app.ingest import ingest
+from app.investigation.stories import progression, record, routine_signature, score, story_id
 from app.neo4j.database import Database
 from app.pipeline import Pipeline
-from app.rules.stories import progression, record, routine_signature, score, story_id
 from tests.graphstate import rows
 from tests.test_layers import P, container_with_shell, jvm_exploit, uuid
 

@@ -37,7 +37,7 @@ def _cmdline(section: str) -> Getter:
 
 def _initiated(view: View) -> str | None:
     kind = (view.get("event") or {}).get("kind")
-    return {"network_connect": "true", "network_accept": "false"}.get(kind)
+    return {"network_connect": "true", "network_accept": "false"}.get(str(kind))
 
 
 def _network_end(role: str, part: str) -> Getter:
@@ -60,7 +60,7 @@ def _is_ipv6(role: str) -> Getter:
         if isinstance(ip, str):
             return "true" if ":" in ip else "false"
         family = (view.get("event") or {}).get("family")
-        return {"inet6": "true", "inet": "false"}.get(family)
+        return {"inet6": "true", "inet": "false"}.get(str(family))
 
     return get
 

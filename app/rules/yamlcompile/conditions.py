@@ -273,6 +273,10 @@ def _conditions(node: Any, where: str, ctx: Ctx, scope: str) -> list[Test]:
     return [compile_condition(item, f"{where}[{i}]", ctx, scope) for i, item in enumerate(node)]
 
 
+def _negated(test: Test) -> Test:
+    return lambda x: not test(x)
+
+
 def compile_condition(node: Any, where: str, ctx: Ctx, scope: str = "view") -> Test:
     """Compiles a condition mapping (its entries ANDed) into a predicate."""
     if not isinstance(node, dict) or not node:
@@ -287,8 +291,7 @@ def compile_condition(node: Any, where: str, ctx: Ctx, scope: str = "view") -> T
         elif key == "any":
             parts.append(_any_of(_conditions(value, here, ctx, scope)))
         elif key == "not":
-            inner = compile_condition(value, here, ctx, scope)
-            parts.append(lambda x, inner=inner: not inner(x))
+            parts.append(_negated(compile_condition(value, here, ctx, scope)))
         elif key == "any_ancestor":
             if scope != "view":
                 raise ctx.error(here, "any_ancestor cannot be nested in any_ancestor")
