@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format neo4j-start neo4j-stop neo4j-manifest schema lock clean
+.PHONY: run test lint format neo4j-start neo4j-stop neo4j-manifest schema lock console console-check clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,8 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/storyline neo4j fetch
+	@# the console's browser tests use Debian's chromium when present, else Playwright's own
+	command -v chromium >/dev/null || $(BIN)/python -m playwright install chromium
 	$(BIN)/pytest
 
 lint: $(STAMP)
@@ -55,6 +57,16 @@ lock:
 	( echo "# Pinned versions of every dependency (make lock rewrites this file)."; \
 	  .lock-venv/bin/pip freeze --exclude-editable ) > constraints.txt
 	rm -rf .lock-venv
+
+# The console's assets in app/console/ are built from console/ (npm packages, pinned by
+# console/package-lock.json); users need no Node.js: the build is committed.
+console:
+	cd console && npm ci --no-audit --no-fund && node build.mjs
+
+# CI: the committed build is what its sources give.
+console-check: console
+	@test -z "$$(git status --porcelain -- app/console)" || \
+	  { git status --short -- app/console; echo "app/console differs from a build of console/: make console, commit"; exit 1; }
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
