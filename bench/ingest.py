@@ -28,9 +28,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from app.adapters import Rejected
 from app.generate import lines
-from app.ingest import Rejected, Rows, ingest, outcomes
+from app.ingest import ingest, outcomes
 from app.neo4j.database import Database
+from app.rows import Rows
 from bench.common import database, save, wipe
 
 BARE = (Path(__file__).resolve().parent / "bare_merge.cypher").read_text()

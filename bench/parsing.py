@@ -13,9 +13,11 @@ from __future__ import annotations
 import argparse
 import json
 
-from app import events, ingest
+from app import events, rows
+from app.adapters import Rejected
 from app.generate import lines
-from app.ingest import Rejected, Rows, outcomes
+from app.ingest import outcomes
+from app.rows import Rows
 from bench.common import median, save, timed
 
 
@@ -31,13 +33,13 @@ def main() -> None:
             json.loads(line)
 
     def ingest_side() -> None:
-        for cached in (events._normalize_text, ingest.neo4j_datetime):
+        for cached in (events._normalize_text, rows.neo4j_datetime):
             cached.cache_clear()  # every round starts cold, as a new process would
-        rows = Rows()
+        shaped = Rows()
         for outcome in outcomes("storyline", text):
             if not isinstance(outcome, Rejected):
-                rows.add(outcome.item)
-        rows.as_params()
+                shaped.add(outcome.item)
+        shaped.as_params()
 
     floor, ours = [], []
     for _ in range(args.rounds):  # interleaved, so that noise hits both alike
