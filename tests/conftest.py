@@ -132,16 +132,22 @@ def db(session_db: Database) -> Database:
     return session_db
 
 
+def target_env(target: Target) -> dict[str, str]:
+    """Returns the environment that points a subprocess at the test Neo4j."""
+    env = {
+        "NEO4J_URI": target.uri,
+        "NEO4J_USER": target.user,
+        "NEO4J_PASSWORD": target.password.reveal(),
+    }
+    if target.database:
+        env["NEO4J_DATABASE"] = target.database
+    return env
+
+
 @pytest.fixture
 def neo4j_env(neo4j_target: Target, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """Points Settings.from_env() (and subprocesses) at the suite's Neo4j."""
-    env = {
-        "NEO4J_URI": neo4j_target.uri,
-        "NEO4J_USER": neo4j_target.user,
-        "NEO4J_PASSWORD": neo4j_target.password.reveal(),
-    }
-    if neo4j_target.database:
-        env["NEO4J_DATABASE"] = neo4j_target.database
+    env = target_env(neo4j_target)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx2 as httpx
 
 from app.neo4j.database import Target
-from tests.conftest import free_ports
+from tests.conftest import free_ports, target_env
 
 
 def storyline_command() -> list[str]:
@@ -26,18 +26,6 @@ def storyline_command() -> list[str]:
         return [str(script)]
     found = shutil.which("storyline")
     return [found] if found else [sys.executable, "-m", "app.cli"]
-
-
-def target_env(target: Target) -> dict[str, str]:
-    """Returns the environment that points a subprocess at the test Neo4j."""
-    env = {
-        "NEO4J_URI": target.uri,
-        "NEO4J_USER": target.user,
-        "NEO4J_PASSWORD": target.password.reveal(),
-    }
-    if target.database:
-        env["NEO4J_DATABASE"] = target.database
-    return env
 
 
 @dataclass

@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from app.api.types import from_row
 from app.investigation.graph import build_graph
 
 # -- GraphQL --------------------------------------------------------------------
@@ -58,28 +59,8 @@ class InvestigationGraph:
 def investigation_graph(graph: dict[str, Any]) -> InvestigationGraph:
     """Builds the GraphQL type from build_graph's data."""
     return InvestigationGraph(
-        nodes=[
-            GraphNode(
-                id=strawberry.ID(n["id"]),
-                kind=n["kind"],
-                label=n["label"],
-                properties=n["properties"],
-            )
-            for n in graph["nodes"]
-        ],
-        edges=[
-            GraphEdge(
-                id=strawberry.ID(e["id"]),
-                source=e["source"],
-                target=e["target"],
-                type=e["type"],
-                count=e["count"],
-                first_seen=e["first_seen"],
-                last_seen=e["last_seen"],
-                kinds=e["kinds"],
-            )
-            for e in graph["edges"]
-        ],
+        nodes=[from_row(GraphNode, n) for n in graph["nodes"]],
+        edges=[from_row(GraphEdge, e) for e in graph["edges"]],
         truncated=graph["truncated"],
     )
 

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
 from app.api.stories import event_page
-from app.api.types import PageInfo, StoryEventConnection
+from app.api.types import PageInfo, StoryEventConnection, from_row
 from app.errors import InputError
 from app.investigation.paging import decode_cursor, encode_cursor, page_size
 from app.layers import LAYERS
@@ -164,18 +164,7 @@ class Process:
         )
         order = {layer: i for i, layer in enumerate(LAYERS)}
         found.sort(key=lambda r: (order.get(r["layer"], len(order)), r["key"]))
-        return [
-            ProcessContext(
-                key=r["key"],
-                layer=r["layer"],
-                context_class=r["context_class"],
-                root_process_key=r["root"],
-                reason=r["reason"],
-                first_seen=r["first_seen"],
-                last_seen=r["last_seen"],
-            )
-            for r in found
-        ]
+        return [from_row(ProcessContext, r, root_process_key=r["root"]) for r in found]
 
 
 @strawberry.type
@@ -202,20 +191,9 @@ class Descendants:
     truncated: bool
 
 
-_FIELDS = (
-    "pid", "ppid", "exe", "comm", "args", "cwd", "uid", "user", "auid", "session_id", "tty",
-    "cgroup", "service", "start_time", "exit_time", "exit_code", "host_id", "container_id",
-    "session_kind", "session_user", "correlation_key",
-)  # fmt: skip
-
-
 def process_of(props: dict[str, Any]) -> Process:
     """Builds a Process from process_by_key.cypher's map."""
-    return Process(
-        key=strawberry.ID(props["key"]),
-        placeholder=bool(props.get("placeholder")),
-        **{name: props.get(name) for name in _FIELDS},
-    )
+    return from_row(Process, props, partial=True, placeholder=bool(props.get("placeholder")))
 
 
 def _processes(db: Database, keys: list[str]) -> list[Process]:

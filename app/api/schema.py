@@ -27,7 +27,7 @@ from app.api.stories import (
     triage,
 )
 from app.api.subscriptions import story_updates
-from app.api.types import Explanation, StoryStatus, explanation_of
+from app.api.types import Explanation, StoryStatus, explanation_of, from_row
 from app.errors import Busy, InputError
 from app.neo4j.database import Database
 
@@ -277,17 +277,9 @@ def _event(db: Database, event_id: str) -> Event | None:
         return None
     r = found[0]
     explanation = explanation_of(r) if r["layer"] is not None else None
-    return Event(
-        id=strawberry.ID(r["id"]),
-        kind=r["kind"],
-        ts=r["ts"],
-        source=r["source"],
-        summary=r["summary"],
-        host_id=r["host_id"],
-        correlation_key=r["correlation_key"],
-        process_key=r["process_key"],
-        process_exe=r["process_exe"],
-        process_pid=r["process_pid"],
+    return from_row(
+        Event,
+        r,
         explain=explanation,
         versions=[EventVersion(**v) for v in r["versions"]],
     )

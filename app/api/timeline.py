@@ -16,6 +16,7 @@ from app.api.types import (
     StoryEvent,
     TriageChange,
     change_of,
+    from_row,
     signal_of,
     story_event_of,
 )
@@ -90,23 +91,7 @@ def _story_event(r: dict[str, Any]) -> StoryEvent:
 
 
 def _audit_record(r: dict[str, Any]) -> AuditRecord:
-    return AuditRecord(
-        id=strawberry.ID(r["id"]),
-        source=r["source"],
-        ts=r["ts"],
-        actor=r.get("actor"),
-        action=r.get("action"),
-        target=r.get("target"),
-        outcome=r.get("outcome"),
-        source_ip=r.get("source_ip"),
-        user_agent=r.get("user_agent"),
-        access_key_id=r.get("access_key_id"),
-        cluster=r.get("cluster"),
-        namespace=r.get("namespace"),
-        pod=r.get("pod"),
-        container=r.get("container"),
-        command=r.get("command"),
-    )
+    return from_row(AuditRecord, r, partial=True)
 
 
 def _entry(item: Item) -> TimelineEntry:

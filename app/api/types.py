@@ -3,10 +3,35 @@ triage changes, events, explanations, pages; and the builders from Cypher rows."
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 import strawberry
+
+T = TypeVar("T")
+
+
+def from_row(cls: type[T], row: Mapping[str, Any], *, partial: bool = False, **values: Any) -> T:
+    """Builds a GraphQL type from a Cypher row: each field from the row's key of its name.
+
+    `values` give the fields whose key or value differs (renamed, converted);
+    fields with a resolver are left to it. A field missing from the row is an
+    error naming it, so that a column renamed in a Cypher file fails loudly
+    instead of reading as null; with `partial`, missing fields are null (rows
+    built from stored properties, where an absent property means unknown).
+    """
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if not f.init or f.name in values:
+            continue
+        if f.name in row:
+            values[f.name] = row[f.name]
+        elif partial:
+            values[f.name] = None
+        else:
+            raise KeyError(f"{cls.__name__}.{f.name}: the row has no {f.name!r}")
+    return cls(**values)
 
 
 @strawberry.enum(description="Triage status of a story.")
@@ -107,61 +132,25 @@ class Explanation:
 
 def explanation_of(r: dict[str, Any]) -> Explanation:
     """Builds an Explanation from a context row (event_by_id, story_contexts)."""
-    return Explanation(
-        layer=r["layer"],
-        context_class=r["context_class"],
-        correlation_key=r["correlation_key"],
-        root_process_key=r["root_key"],
-        root_process_exe=r["root_exe"],
-        root_process_pid=r["root_pid"],
-        root_process_args=r["root_args"],
-        reason=r["reason"],
-    )
+    return from_row(
+        Explanation, r, root_process_key=r["root_key"], root_process_exe=r["root_exe"],
+        root_process_pid=r["root_pid"], root_process_args=r["root_args"],
+    )  # fmt: skip
 
 
 def story_event_of(r: dict[str, Any]) -> StoryEvent:
     """Builds a StoryEvent from an event row (rules: the rule ids of its signals)."""
-    return StoryEvent(
-        id=strawberry.ID(r["id"]),
-        kind=r["kind"],
-        ts=r["ts"],
-        summary=r["summary"],
-        host_id=r["host_id"],
-        process_key=r["process_key"],
-        process_pid=r["process_pid"],
-        process_exe=r["process_exe"],
-        signal_rules=r["rules"],
-    )
+    return from_row(StoryEvent, r, signal_rules=r["rules"])
 
 
 def signal_of(s: dict[str, Any]) -> Signal:
-    return Signal(
-        id=strawberry.ID(s["id"]),
-        rule_id=s["rule_id"],
-        title=s["title"],
-        severity=Severity(s["severity"]),
-        tactic=s.get("tactic"),
-        technique=s.get("technique"),
-        source=s.get("source"),
-        compromises=bool(s.get("compromises")),
-        ts=s["ts"],
-        event_id=s.get("event_id"),
-        event_summary=s.get("event_summary"),
-        process_key=s.get("process_key"),
-        process_exe=s.get("process_exe"),
-        process_pid=s.get("process_pid"),
-        host_id=s.get("host_id"),
-        recommended_actions=s.get("actions") or [],
-    )
+    """Builds a Signal from a signal row (optional keys may be absent)."""
+    return from_row(
+        Signal, s, partial=True, severity=Severity(s["severity"]),
+        compromises=bool(s.get("compromises")), recommended_actions=s.get("actions") or [],
+    )  # fmt: skip
 
 
 def change_of(t: dict[str, Any]) -> TriageChange:
-    return TriageChange(
-        id=strawberry.ID(t["id"]),
-        ts=t["ts"],
-        actor=t["actor"],
-        field=t["field"],
-        from_value=t.get("from"),
-        to_value=t.get("to"),
-        comment=t.get("comment"),
-    )
+    """Builds a TriageChange from a history row."""
+    return from_row(TriageChange, t, partial=True, from_value=t.get("from"), to_value=t.get("to"))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -41,15 +43,22 @@ def subscribe(ws: Any, sub_id: str, variables: dict[str, Any] | None = None) -> 
     ws.send_json({"id": sub_id, "type": "subscribe", "payload": payload})
 
 
-def test_story_updates_stream_new_stories_and_triage(db: Database) -> None:
+@contextmanager
+def connected(db: Database) -> Iterator[Any]:
+    """A WebSocket to an in-process app that polls for story changes every 100 ms."""
     settings = replace(Settings.from_env(), subscription_poll_ms=100)
-    events, key_of, compromise = jvm_exploit()
     with (
         local_client(create_app(db, settings)) as client,
         client.websocket_connect(
             "ws://127.0.0.1/graphql", subprotocols=["graphql-transport-ws"]
         ) as ws,
     ):
+        yield ws
+
+
+def test_story_updates_stream_new_stories_and_triage(db: Database) -> None:
+    events, key_of, compromise = jvm_exploit()
+    with connected(db) as ws:
         subscribe(ws, "1")
         load(db, [*events, compromise])
         message = receive(ws)
@@ -67,14 +76,8 @@ def test_story_updates_stream_new_stories_and_triage(db: Database) -> None:
 
 
 def test_a_filtered_subscription_skips_other_stories(db: Database) -> None:
-    settings = replace(Settings.from_env(), subscription_poll_ms=100)
     events, key_of, compromise = jvm_exploit()
-    with (
-        local_client(create_app(db, settings)) as client,
-        client.websocket_connect(
-            "ws://127.0.0.1/graphql", subprotocols=["graphql-transport-ws"]
-        ) as ws,
-    ):
+    with connected(db) as ws:
         subscribe(ws, "7", {"filter": {"severity": ["CRITICAL"]}})
         load(db, [*events, compromise])  # a high story: not sent
         load(db, [alert(events[4], "reverse_shell", "critical", "command_and_control")])
