@@ -20,11 +20,11 @@ export async function eventView(root, announce, id) {
     <p>${e.summary || ""}</p>
     <dl class="props">
       <dt>id</dt><dd><code>${e.id}</code></dd><dt>source</dt><dd>${e.source ?? ""}</dd><dt>host</dt><dd>${e.hostId ?? ""}</dd>
-      <dt>process</dt><dd>${e.processKey ? html`<a href="#/process/${encodeURIComponent(e.processKey)}">${e.processExe || "?"} (pid ${e.processPid ?? "?"})</a>` : "unknown"}</dd>
+      <dt>process</dt><dd>${e.processKey ? html`<a href="#/process/${encodeURIComponent(e.processKey)}">${e.processExe || "unknown executable"} (pid ${e.processPid ?? "unknown"})</a>` : "unknown"}</dd>
       <dt>correlation key</dt><dd><code>${e.correlationKey ?? ""}</code></dd>
     </dl>
     ${e.explain ? html`<section><h2>Why this key</h2><p><strong>${e.explain.layer}</strong> (${e.explain.contextClass}) context rooted at
-      ${e.explain.rootProcessKey ? html`<a href="#/process/${encodeURIComponent(e.explain.rootProcessKey)}">${e.explain.rootProcessExe || e.explain.rootProcessKey}</a>` : "?"}: ${e.explain.reason || ""}</p></section>` : ""}
+      ${e.explain.rootProcessKey ? html`<a href="#/process/${encodeURIComponent(e.explain.rootProcessKey)}">${e.explain.rootProcessExe || e.explain.rootProcessKey}</a>` : "an unknown process"}: ${e.explain.reason || ""}</p></section>` : ""}
     ${e.versions.length ? html`<section><h2>Later versions that disagreed</h2><ul>${e.versions.map((v) => html`<li>${when(v.receivedAt)}: ${v.summary || ""} (differs in ${v.fields.join(", ")})</li>`)}</ul></section>` : ""}`);
   announce(`Event ${e.kind}`);
   return () => {};

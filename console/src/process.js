@@ -11,7 +11,7 @@ const QUERY = `query($key: ID!, $after: String) { process(key: $key) {
   contexts { layer key rootProcessKey reason }
   events(first: 100, after: $after) { pageInfo { hasNextPage endCursor } edges { node { id kind ts summary signalRules } } } } }`;
 
-const link = (p) => html`<a href="#/process/${encodeURIComponent(p.key)}">${p.exe || "?"} (pid ${p.pid ?? "?"})</a> <code>${(p.args || []).join(" ")}</code>`;
+const link = (p) => html`<a href="#/process/${encodeURIComponent(p.key)}">${p.exe || "unknown executable"} (pid ${p.pid ?? "unknown"})</a> <code>${(p.args || []).join(" ")}</code>`;
 
 export async function processView(root, announce, key) {
   const { process: p } = await gql(QUERY, { key, after: null });
@@ -21,7 +21,7 @@ export async function processView(root, announce, key) {
   }
   mount(root, html`
     <nav class="crumbs"><a href="#/">Stories</a> › process</nav>
-    <h1>${p.exe || "unknown executable"} <small>pid ${p.pid ?? "?"}</small></h1>
+    <h1>${p.exe || "unknown executable"} <small>pid ${p.pid ?? "unknown"}</small></h1>
     <dl class="props">
       <dt>argv</dt><dd><code>${(p.args || []).join(" ")}</code></dd>
       <dt>user</dt><dd>${p.user ?? ""} ${p.uid ?? ""}</dd><dt>cwd</dt><dd>${p.cwd ?? ""}</dd>

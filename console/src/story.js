@@ -300,7 +300,7 @@ function entryItem(e) {
   const flagged = e.signals && e.signals.length;
   return html`<li class="entry event${flagged ? " flagged" : ""}" tabindex="0" data-process="${ev.processKey || ""}">
     <time>${when(e.ts)}</time> <span class="kind">${e.kind}</span>
-    <span class="who">pid ${ev.processPid ?? "?"}</span> ${ev.summary || ""}
+    <span class="who">pid ${ev.processPid ?? "unknown"}</span> ${ev.summary || ""}
     <a class="permalink" href="#/event/${encodeURIComponent(ev.id || "")}" title="link to this event">#</a>
     ${signalList(e.signals)}
     ${e.recommendedActions && e.recommendedActions.length ? html`<ul class="actions">${e.recommendedActions.map((a) => html`<li>${a}</li>`)}</ul>` : ""}</li>`;
@@ -308,7 +308,7 @@ function entryItem(e) {
 
 function eventItem(ev) {
   return html`<li class="entry event${ev.signalRules.length ? " flagged" : ""}" tabindex="0" data-process="${ev.processKey || ""}">
-    <time>${when(ev.ts)}</time> <span class="kind">${ev.kind}</span> <span class="who">pid ${ev.processPid ?? "?"}</span> ${ev.summary || ""}
+    <time>${when(ev.ts)}</time> <span class="kind">${ev.kind}</span> <span class="who">pid ${ev.processPid ?? "unknown"}</span> ${ev.summary || ""}
     <a class="permalink" href="#/event/${encodeURIComponent(ev.id)}" title="link to this event">#</a>
     ${ev.signalRules.length ? html`<p class="rules">rules: ${ev.signalRules.join(", ")}</p>` : ""}</li>`;
 }

@@ -7,20 +7,20 @@ var yi="storyline.token",Ur=class extends Error{};function on(){return sessionSt
     <p>${a.summary||""}</p>
     <dl class="props">
       <dt>id</dt><dd><code>${a.id}</code></dd><dt>source</dt><dd>${a.source??""}</dd><dt>host</dt><dd>${a.hostId??""}</dd>
-      <dt>process</dt><dd>${a.processKey?le`<a href="#/process/${encodeURIComponent(a.processKey)}">${a.processExe||"?"} (pid ${a.processPid??"?"})</a>`:"unknown"}</dd>
+      <dt>process</dt><dd>${a.processKey?le`<a href="#/process/${encodeURIComponent(a.processKey)}">${a.processExe||"unknown executable"} (pid ${a.processPid??"unknown"})</a>`:"unknown"}</dd>
       <dt>correlation key</dt><dd><code>${a.correlationKey??""}</code></dd>
     </dl>
     ${a.explain?le`<section><h2>Why this key</h2><p><strong>${a.explain.layer}</strong> (${a.explain.contextClass}) context rooted at
-      ${a.explain.rootProcessKey?le`<a href="#/process/${encodeURIComponent(a.explain.rootProcessKey)}">${a.explain.rootProcessExe||a.explain.rootProcessKey}</a>`:"?"}: ${a.explain.reason||""}</p></section>`:""}
+      ${a.explain.rootProcessKey?le`<a href="#/process/${encodeURIComponent(a.explain.rootProcessKey)}">${a.explain.rootProcessExe||a.explain.rootProcessKey}</a>`:"an unknown process"}: ${a.explain.reason||""}</p></section>`:""}
     ${a.versions.length?le`<section><h2>Later versions that disagreed</h2><ul>${a.versions.map(n=>le`<li>${mt(n.receivedAt)}: ${n.summary||""} (differs in ${n.fields.join(", ")})</li>`)}</ul></section>`:""}`),e(`Event ${a.kind}`),()=>{}):(lt(t,le`<h1>No such event</h1><p><code>${r}</code>. <a href="#/">All stories</a></p>`),()=>{})}var Yv=`query($key: ID!, $after: String) { process(key: $key) {
   key pid ppid exe args cwd user uid tty hostId containerId startTime exitTime exitCode sessionUser
   correlationKey placeholder
   ancestors { key pid exe args }
   children(first: 100) { edges { node { key pid exe args } } }
   contexts { layer key rootProcessKey reason }
-  events(first: 100, after: $after) { pageInfo { hasNextPage endCursor } edges { node { id kind ts summary signalRules } } } } }`,jo=t=>le`<a href="#/process/${encodeURIComponent(t.key)}">${t.exe||"?"} (pid ${t.pid??"?"})</a> <code>${(t.args||[]).join(" ")}</code>`;async function eu(t,e,r){let{process:a}=await Mt(Yv,{key:r,after:null});return a?(lt(t,le`
+  events(first: 100, after: $after) { pageInfo { hasNextPage endCursor } edges { node { id kind ts summary signalRules } } } } }`,jo=t=>le`<a href="#/process/${encodeURIComponent(t.key)}">${t.exe||"unknown executable"} (pid ${t.pid??"unknown"})</a> <code>${(t.args||[]).join(" ")}</code>`;async function eu(t,e,r){let{process:a}=await Mt(Yv,{key:r,after:null});return a?(lt(t,le`
     <nav class="crumbs"><a href="#/">Stories</a> › process</nav>
-    <h1>${a.exe||"unknown executable"} <small>pid ${a.pid??"?"}</small></h1>
+    <h1>${a.exe||"unknown executable"} <small>pid ${a.pid??"unknown"}</small></h1>
     <dl class="props">
       <dt>argv</dt><dd><code>${(a.args||[]).join(" ")}</code></dd>
       <dt>user</dt><dd>${a.user??""} ${a.uid??""}</dd><dt>cwd</dt><dd>${a.cwd??""}</dd>
@@ -442,11 +442,11 @@ In order to be iterable, non-array objects must have a [Symbol.iterator]() metho
       <strong>${a.actor}</strong> ${a.field}: ${a.fromValue??""} → ${a.toValue??""}${a.comment?le` — ${a.comment}`:""}</li>`}if(t.type==="AUDIT_RECORD"&&t.auditRecord){let a=t.auditRecord;return le`<li class="entry audit"><time>${mt(t.ts)}</time> <span class="kind">${a.source}</span>
       ${a.actor??""}: ${a.action??""} ${a.target??""} ${a.outcome?le`(${a.outcome})`:""}</li>`}let e=t.event||{},r=t.signals&&t.signals.length;return le`<li class="entry event${r?" flagged":""}" tabindex="0" data-process="${e.processKey||""}">
     <time>${mt(t.ts)}</time> <span class="kind">${t.kind}</span>
-    <span class="who">pid ${e.processPid??"?"}</span> ${e.summary||""}
+    <span class="who">pid ${e.processPid??"unknown"}</span> ${e.summary||""}
     <a class="permalink" href="#/event/${encodeURIComponent(e.id||"")}" title="link to this event">#</a>
     ${K0(t.signals)}
     ${t.recommendedActions&&t.recommendedActions.length?le`<ul class="actions">${t.recommendedActions.map(a=>le`<li>${a}</li>`)}</ul>`:""}</li>`}function U0(t){return le`<li class="entry event${t.signalRules.length?" flagged":""}" tabindex="0" data-process="${t.processKey||""}">
-    <time>${mt(t.ts)}</time> <span class="kind">${t.kind}</span> <span class="who">pid ${t.processPid??"?"}</span> ${t.summary||""}
+    <time>${mt(t.ts)}</time> <span class="kind">${t.kind}</span> <span class="who">pid ${t.processPid??"unknown"}</span> ${t.summary||""}
     <a class="permalink" href="#/event/${encodeURIComponent(t.id)}" title="link to this event">#</a>
     ${t.signalRules.length?le`<p class="rules">rules: ${t.signalRules.join(", ")}</p>`:""}</li>`}window.__storyline={ready:!1};var X0=[[/^#?\/?$/,ru],[/^#\/story\/(.+)$/,Lv],[/^#\/process\/(.+)$/,eu],[/^#\/event\/(.+)$/,Jo]],Kr=document.querySelector("main"),Iv=document.querySelector("#announce"),Vo=()=>{},Ov=0;function Y0(t){Iv.textContent="",setTimeout(()=>{Iv.textContent=t},20)}function Z0(t){lt(Kr,le`<h1>API token</h1><p>${t}</p>
     <form id="token-form"><label>Token <input type="password" name="token" autocomplete="off" required></label>
