@@ -79,6 +79,7 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     rule_dirs: tuple[str, ...] = ()
     sigma_dirs: tuple[str, ...] = ()
+    links_file: Path | None = None
 
     @property
     def tokens_path(self) -> Path:
@@ -130,7 +131,12 @@ class Settings:
             ),
             rule_dirs=_paths(env.get("STORYLINE_RULES_DIRS")),
             sigma_dirs=_paths(env.get("STORYLINE_SIGMA_DIRS")),
+            links_file=_path(env.get("STORYLINE_LINKS_FILE")),
         )
+
+
+def _path(raw: str | None) -> Path | None:
+    return Path(raw).expanduser() if raw else None
 
 
 def _paths(raw: str | None) -> tuple[str, ...]:

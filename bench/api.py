@@ -11,7 +11,9 @@ configured Neo4j, in two phases:
   signal counts);
 - queries: after loading --events events (`storyline ingest`), p50/p95 over
   --rounds rounds of the stories list (first 20), a story's graph, a timeline
-  page and the ancestors of the deepest process, over GraphQL on HTTP and as
+  page, a search for an address the top story talked to and for a word, the
+  stories of that address, and the ancestors of the deepest process, over
+  GraphQL on HTTP and as
   the same work done in-process on the bare driver (the Cypher files, and the
   Python that shapes graph and timeline), interleaved, with their ratios.
 
@@ -37,6 +39,7 @@ import httpx2 as httpx
 from app.api.processes import load_processes
 from app.generate import lines
 from app.investigation.graph import build_graph
+from app.investigation.search import search, story_filter_params
 from app.investigation.timeline import timeline_page
 from app.neo4j.database import Database
 from bench.common import database, save, wipe
@@ -153,8 +156,9 @@ def queries_phase(db: Database, url: str, events: int, rounds: int) -> dict:
     finally:
         os.unlink(handle.name)
     wait_processed(url)
-    [top] = db.read("queries/list_stories", statuses=None, severities=None,
-                    after_score=None, after_id=None, limit=1)  # fmt: skip
+    every = story_filter_params(db, {})
+    [top] = db.read("queries/list_stories", **every, after_score=None, after_id=None,
+                    limit=1)  # fmt: skip
     story = top["story"]
     keys = story.get("correlation_keys") or [story["correlation_key"]]
     _, deepest = db.query(
@@ -162,13 +166,20 @@ def queries_phase(db: Database, url: str, events: int, rounds: int) -> dict:
         "RETURN p.key AS key ORDER BY length(path) DESC LIMIT 1"
     )
     key = deepest[0]["key"]
+    # an address one of the top story's processes talked to, and its host
+    _, talked = db.query(
+        "UNWIND $keys AS k MATCH (p:Process {correlation_key: k})-[:ACTIVITY]->(e:Endpoint) "
+        "RETURN e.ip AS ip LIMIT 1", {"keys": keys},
+    )  # fmt: skip
+    address = talked[0]["ip"] if talked else "10.0.0.1"
+    db.query("CALL db.index.fulltext.awaitEventuallyConsistentIndexRefresh()")
     cases: dict[str, tuple[Callable[[], Any], Callable[[], Any]]] = {
         "stories_list_first_20": (
             lambda: graphql(url, "{ stories(first: 20) { totalCount edges { node { id title "
                             "severity score } } } }"),
-            lambda: (db.read("queries/list_stories", statuses=None, severities=None,
-                             after_score=None, after_id=None, limit=21),
-                     db.read("queries/count_stories", statuses=None, severities=None)),
+            lambda: (db.read("queries/list_stories", **every, after_score=None,
+                             after_id=None, limit=21),
+                     db.read("queries/count_stories", **every)),
         ),
         "story_graph": (
             lambda: graphql(url, "query($id: ID!) { story(id: $id) { graph { truncated "
@@ -180,6 +191,26 @@ def queries_phase(db: Database, url: str, events: int, rounds: int) -> dict:
             lambda: graphql(url, "query($id: ID!) { story(id: $id) { timeline(first: 50) { "
                             "edges { node { type kind ts } } } } }", id=story["id"]),
             lambda: timeline_page(db, story["id"], keys, 50, None),
+        ),
+        "search_an_address": (
+            lambda: graphql(url, "query($q: String!) { search(query: $q, first: 20) { edges { "
+                            "node { kind key title stories { totalCount nodes { id } } } } } }",
+                            q=address),
+            lambda: search(db, address, 20),
+        ),
+        "search_a_word": (
+            lambda: graphql(url, "query($q: String!) { search(query: $q, first: 20) { edges { "
+                            "node { kind key title stories { totalCount nodes { id } } } } } }",
+                            q="curl"),
+            lambda: search(db, "curl", 20),
+        ),
+        "stories_of_an_address": (
+            lambda: graphql(url, "query($ip: String) { stories(first: 20, filter: {ip: $ip}) { "
+                            "totalCount edges { node { id title } } } }", ip=address),
+            lambda: (lambda p: (
+                db.read("queries/list_stories", **p, after_score=None, after_id=None, limit=21),
+                db.read("queries/count_stories", **p),
+            ))(story_filter_params(db, {"ip": address})),
         ),
         "ancestors_of_deepest_process": (
             lambda: graphql(url, "query($k: ID!) { process(key: $k) { ancestors { key pid "

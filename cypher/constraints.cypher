@@ -48,3 +48,19 @@ CREATE INDEX container_image IF NOT EXISTS FOR (n:Container) ON (n.image);
 CREATE CONSTRAINT lock_id IF NOT EXISTS FOR (n:Lock) REQUIRE n.id IS UNIQUE;
 CREATE CONSTRAINT batch_id IF NOT EXISTS FOR (n:Batch) REQUIRE n.id IS UNIQUE;
 CREATE CONSTRAINT event_version_key IF NOT EXISTS FOR (n:EventVersion) REQUIRE n.key IS UNIQUE;
+CREATE INDEX endpoint_ip IF NOT EXISTS FOR (n:Endpoint) ON (n.ip);
+CREATE INDEX file_path IF NOT EXISTS FOR (n:File) ON (n.path);
+CREATE INDEX process_user IF NOT EXISTS FOR (n:Process) ON (n.user);
+CREATE INDEX process_session_user IF NOT EXISTS FOR (n:Process) ON (n.session_user);
+CREATE INDEX host_last_seen IF NOT EXISTS FOR (n:Host) ON (n.last_seen);
+// Search (app/investigation/search.py): full-text indexes over what an analyst types in.
+// Those on high-volume labels are eventually consistent: a write does not wait for
+// Lucene, and a search may miss what was committed in the last second or so.
+CREATE FULLTEXT INDEX search_places IF NOT EXISTS FOR (n:Host|Container|Pod) ON EACH [n.id, n.name, n.image, n.namespace, n.uid];
+CREATE FULLTEXT INDEX search_targets IF NOT EXISTS FOR (n:File|Endpoint|Domain) ON EACH [n.path, n.ip, n.key] OPTIONS {indexConfig: {`fulltext.eventually_consistent`: true}};
+CREATE FULLTEXT INDEX search_processes IF NOT EXISTS FOR (n:Process) ON EACH [n.exe, n.args, n.user, n.session_user, n.key] OPTIONS {indexConfig: {`fulltext.eventually_consistent`: true}};
+CREATE FULLTEXT INDEX search_signals IF NOT EXISTS FOR (n:Signal) ON EACH [n.rule_id, n.title, n.tactic, n.technique] OPTIONS {indexConfig: {`fulltext.eventually_consistent`: true}};
+CREATE FULLTEXT INDEX search_stories IF NOT EXISTS FOR (n:Story) ON EACH [n.id, n.title, n.hosts, n.users, n.rules, n.tactics, n.techniques];
+CREATE CONSTRAINT annotation_id IF NOT EXISTS FOR (n:Annotation) REQUIRE n.id IS UNIQUE;
+CREATE INDEX annotation_ts IF NOT EXISTS FOR (n:Annotation) ON (n.ts);
+CREATE INDEX annotation_target_key IF NOT EXISTS FOR (n:Annotation) ON (n.target_key);

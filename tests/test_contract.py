@@ -27,7 +27,7 @@ RELATIONSHIPS = {
 }  # fmt: skip
 COMMANDS = {
     "serve", "neo4j", "cypher", "ingest", "dead-letters", "generate", "demo", "stories",
-    "story", "rules", "layers", "schema", "tokens",
+    "story", "rules", "layers", "schema", "tokens", "search",
 }  # fmt: skip
 
 
@@ -50,6 +50,8 @@ def test_every_public_name_is_in_the_readme() -> None:
         "AFFECTS",
         "EventVersion",
         "VERSION_OF",
+        "Annotation",
+        "ANNOTATES",
     }
     for name in LABELS | RELATIONSHIPS | extra:
         assert f"`{name}`" in README or f":{name}]" in README, name

@@ -278,6 +278,47 @@ def test_the_cli_reads_what_the_server_wrote(
     assert story_id(key_of[4000]) in {s["id"] for s in json.loads(listed.stdout)}
 
 
+def test_search_and_pivot_over_http_and_the_cli(
+    db: Database, server: Server, tokens: dict[str, Any], neo4j_target: Target
+) -> None:
+    events, key_of, compromise = jvm_exploit()
+    body = ndjson_gzip([*events, compromise])
+    assert post_events(server, tokens["sensor"], body, wait="processed").is_success
+    db.query("CALL db.index.fulltext.awaitEventuallyConsistentIndexRefresh()")
+    sid = story_id(key_of[4000])
+    answer = httpx.post(
+        server.url + "/graphql",
+        json={"query": '{ search(query: "198.51.100.9") { edges { node { kind key '
+              "stories { nodes { id } } } } } }"},
+        headers={**bearer(tokens["reader"]), "Storyline-Cypher": "1"},
+        timeout=60,
+    )  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    found = answer.json()
+    hits = {(e["node"]["kind"], e["node"]["key"]): e["node"]["stories"]["nodes"]
+            for e in found["data"]["search"]["edges"]}  # fmt: skip
+    assert hits[("IP", "198.51.100.9")] == [{"id": sid}]
+    files = [c["file"] for c in found["extensions"]["cypher"]]
+    assert files[0] == "cypher/search/nodes.cypher" and "cypher/search/stories_of.cypher" in files
+    env = {**os.environ, **target_env(neo4j_target)}
+    searched = subprocess.run(
+        [*storyline_command(), "search", "--json", "198.51.100.9"],
+        env=env, capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    ip = next(h for h in json.loads(searched.stdout) if h["kind"] == "ip")
+    assert (ip["key"], ip["story_count"], ip["stories"][0]["id"]) == ("198.51.100.9", 1, sid)
+    listed = subprocess.run(
+        [*storyline_command(), "stories", "--json", "--ip", "198.51.100.9", "--host", "node-3"],
+        env=env, capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    assert [s["id"] for s in json.loads(listed.stdout)] == [sid]
+    refused = subprocess.run(
+        [*storyline_command(), "stories", "--from", "not a time"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert refused.returncode != 0 and "from is not an RFC 3339 time" in refused.stderr
+
+
 def test_revoking_every_token_with_the_cli_closes_a_running_server(
     neo4j_target: Target, tmp_path: Path
 ) -> None:

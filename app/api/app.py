@@ -23,6 +23,7 @@ from app.api.rest import routes as rest_routes
 from app.api.schema import schema
 from app.investigation.exports import to_cytoscape, to_graphml
 from app.investigation.graph import build_graph
+from app.links import load_links
 from app.metrics import exposition
 from app.neo4j.database import Database
 from app.pipeline import Pipeline, Worker, queued
@@ -43,13 +44,15 @@ class StorylineGraphQL(GraphQL):
         self.settings = settings
         self.pipeline = pipeline
         self.gate = gate
+        self.links = load_links(settings.links_file)  # a bad file stops start-up
 
     # strawberry types the context as None unless the view is made generic over it
     async def get_context(  # type: ignore[override]
         self, request: Any, response: Any
     ) -> dict[str, Any]:
         return {"db": self.db, "settings": self.settings, "pipeline": self.pipeline,
-                "gate": self.gate, "request": request, "response": response}  # fmt: skip
+                "gate": self.gate, "links": self.links, "request": request,
+                "response": response}  # fmt: skip
 
 
 def create_app(db: Database, settings: Settings | None = None) -> Starlette:

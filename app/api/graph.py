@@ -65,7 +65,11 @@ def investigation_graph(graph: dict[str, Any]) -> InvestigationGraph:
     )
 
 
-async def story_graph(info: Info, story_id: str) -> InvestigationGraph | None:
+async def story_graph(
+    info: Info, story_id: str, start: str | None = None, end: str | None = None
+) -> InvestigationGraph | None:
     """Returns a story's investigation graph, or None when no story has the id."""
-    graph = await run_in_threadpool(build_graph, info.context["db"], story_id)
+    graph = await run_in_threadpool(
+        lambda: build_graph(info.context["db"], story_id, start=start, end=end)
+    )
     return investigation_graph(graph) if graph is not None else None

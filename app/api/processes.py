@@ -15,7 +15,17 @@ from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
 from app.api.stories import event_page
-from app.api.types import PageInfo, StoryEventConnection, from_row
+from app.api.types import (
+    ANNOTATIONS,
+    LINKS,
+    Annotation,
+    Link,
+    PageInfo,
+    StoryEventConnection,
+    annotations_on,
+    from_row,
+    links_of,
+)
 from app.errors import InputError
 from app.investigation.paging import decode_cursor, encode_cursor, page_size
 from app.layers import LAYERS
@@ -72,6 +82,18 @@ class Process:
         description="True while only named by others (as a parent or ancestor)."
     )
     correlation_key: str | None
+
+    @strawberry.field(description=LINKS)
+    def links(self, info: Info) -> list[Link]:
+        values = {name: getattr(self, name) for name in
+                  ("pid", "exe", "user", "host_id", "container_id")}  # fmt: skip
+        values["key"] = self.key
+        end = self.exit_time or self.start_time
+        return links_of(info, "process", values, self.start_time, end)
+
+    @strawberry.field(description=ANNOTATIONS)
+    async def annotations(self, info: Info) -> list[Annotation]:
+        return await annotations_on(info, str(self.key))
 
     @strawberry.field(description="The parent process, when known.")
     async def parent(self, info: Info) -> Process | None:

@@ -15,19 +15,47 @@ from strawberry.types import ExecutionContext, Info
 from app import __version__
 from app.api.auth import principal_of
 from app.api.cost import QueryCostLimiter
+from app.api.entities import (
+    Container,
+    DomainName,
+    FilePath,
+    Host,
+    HostConnection,
+    IpAddress,
+    Pod,
+    SearchConnection,
+    get_entity,
+    list_hosts,
+    run_search,
+)
 from app.api.errors import ErrorCodes, code_of
 from app.api.guards import BUSY
 from app.api.processes import Process, get_process
 from app.api.stories import (
+    MAX_BULK,
     Story,
     StoryConnection,
     StoryFilter,
+    annotate,
     get_story,
     list_stories,
     triage,
+    triage_many,
 )
 from app.api.subscriptions import story_updates
-from app.api.types import Explanation, StoryStatus, explanation_of, from_row
+from app.api.trace import CypherTrace
+from app.api.types import (
+    ANNOTATIONS,
+    LINKS,
+    Annotation,
+    Explanation,
+    Link,
+    StoryStatus,
+    annotations_on,
+    event_links,
+    explanation_of,
+    from_row,
+)
 from app.errors import Busy, InputError
 from app.neo4j.database import Database
 
@@ -225,6 +253,41 @@ class Mutation:
         return await triage(info, str(id), "note", note, None)
 
     @strawberry.mutation(
+        description="Sets the triage status of several stories at once, with one comment; "
+        f"each change recorded as if made alone. At most {MAX_BULK} stories; an unknown id "
+        "is an error and changes nothing.",
+        permission_classes=[CanTriage],
+    )
+    async def set_stories_status(
+        self,
+        info: Info,
+        ids: list[strawberry.ID],
+        status: StoryStatus,
+        comment: str | None = None,
+    ) -> list[Story]:
+        return await triage_many(info, [str(i) for i in ids], status.value, comment, MAX_BULK)
+
+    @strawberry.mutation(
+        description="Adds a note and/or tags to an event (by id), with who and when; they "
+        "show in the timeline of every story holding the event.",
+        permission_classes=[CanTriage],
+    )
+    async def annotate_event(
+        self, info: Info, id: strawberry.ID, note: str | None = None, tags: list[str] | None = None
+    ) -> list[Annotation]:
+        return await annotate(info, "event", str(id), note, tags)
+
+    @strawberry.mutation(
+        description="Adds a note and/or tags to a process (by key), with who and when; they "
+        "show in the timeline of every story holding the process.",
+        permission_classes=[CanTriage],
+    )
+    async def annotate_process(
+        self, info: Info, key: strawberry.ID, note: str | None = None, tags: list[str] | None = None
+    ) -> list[Annotation]:
+        return await annotate(info, "process", str(key), note, tags)
+
+    @strawberry.mutation(
         description="Ingests records of a format (JSON array, NDJSON or log lines, as text).",
         permission_classes=[CanIngest],
     )
@@ -253,6 +316,15 @@ class Event:
     explain: Explanation | None = strawberry.field(
         description="Why this event has its correlation key: layer, root process, reason."
     )
+
+    @strawberry.field(description=LINKS)
+    def links(self, info: Info) -> list[Link]:
+        return event_links(info, self)
+
+    @strawberry.field(description=ANNOTATIONS)
+    async def annotations(self, info: Info) -> list[Annotation]:
+        return await annotations_on(info, str(self.id))
+
     versions: list[EventVersion] = strawberry.field(
         description="Versions of this event that arrived later with other content. Stored "
         "evidence is never rewritten: the first content stays, and each disagreeing version "
@@ -319,6 +391,57 @@ class Query:
         return await run_in_threadpool(_event, database(info), str(id))
 
     @strawberry.field(
+        description="Hosts, users, containers, images, pods, processes (exe, argv), files, "
+        "IP addresses, domains, rules, tactics, techniques and story titles matching the "
+        "words of `query` (each word must match; a plain word also as a prefix), best "
+        "first, each with the first stories it appears in.",
+        permission_classes=[CanRead],
+    )
+    async def search(
+        self, info: Info, query: str, first: int = 20, after: str | None = None
+    ) -> SearchConnection:
+        return await run_search(info, query, first, after)
+
+    @strawberry.field(description="One host by id.", permission_classes=[CanRead])
+    async def host(self, info: Info, id: strawberry.ID) -> Host | None:
+        return await get_entity(info, "host", str(id))
+
+    @strawberry.field(
+        description="Hosts, most recently seen first, with their status (Relay pagination).",
+        permission_classes=[CanRead],
+    )
+    async def hosts(self, info: Info, first: int = 50, after: str | None = None) -> HostConnection:
+        return await list_hosts(info, first, after)
+
+    @strawberry.field(description="One container by id.", permission_classes=[CanRead])
+    async def container(self, info: Info, id: strawberry.ID) -> Container | None:
+        return await get_entity(info, "container", str(id))
+
+    @strawberry.field(description="One pod by uid.", permission_classes=[CanRead])
+    async def pod(self, info: Info, uid: strawberry.ID) -> Pod | None:
+        return await get_entity(info, "pod", str(uid))
+
+    @strawberry.field(
+        description="One IP address processes connected to, bound or listened on.",
+        permission_classes=[CanRead],
+    )
+    async def ip(self, info: Info, address: str) -> IpAddress | None:
+        return await get_entity(info, "ip", address)
+
+    @strawberry.field(
+        description="One domain name processes resolved.", permission_classes=[CanRead]
+    )
+    async def domain(self, info: Info, name: str) -> DomainName | None:
+        return await get_entity(info, "domain", name)
+
+    @strawberry.field(
+        description="One file path, on every host and container it was seen in.",
+        permission_classes=[CanRead],
+    )
+    async def file(self, info: Info, path: str) -> FilePath | None:
+        return await get_entity(info, "file", path)
+
+    @strawberry.field(
         description="The service's version and the Neo4j behind it.", permission_classes=[CanRead]
     )
     async def about(self, info: Info) -> About:
@@ -351,6 +474,7 @@ LIMITS = [
     lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
     QueryCostLimiter,  # it validates, then prices the document (app/api/cost.py)
     ErrorCodes,  # every error gets extensions.code (app/api/errors.py)
+    CypherTrace,  # extensions.cypher when the request asks (app/api/trace.py)
 ]
 
 

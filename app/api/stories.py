@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from app.api.auth import actor_name
 from app.api.types import (
+    Annotation,
     Explanation,
     PageInfo,
     Severity,
@@ -21,11 +22,13 @@ from app.api.types import (
     TriageChange,
     change_of,
     explanation_of,
+    from_row,
     signal_of,
     story_event_of,
 )
 from app.investigation import stories as story_logic
 from app.investigation.paging import decode_cursor, encode_cursor, page_size
+from app.investigation.search import story_filter_params
 from app.investigation.stories import StoryNotFound
 from app.neo4j.database import Database
 
@@ -84,14 +87,47 @@ class Story:
     @strawberry.field(
         description="The story's investigation graph (also GET /api/v1/stories/{id}/graph): "
         "its processes with their lineage, what they touched, where they ran, related audit "
-        "records and findings; repeated activity merged."
+        "records and findings; repeated activity merged. `from`, `to` (RFC 3339): only the "
+        "processes alive in that window (with their ancestors), its activity and audit records."
     )
     async def graph(
-        self, info: Info
+        self,
+        info: Info,
+        from_: Annotated[str | None, strawberry.argument(name="from")] = None,
+        to: str | None = None,
     ) -> Annotated[InvestigationGraph, strawberry.lazy("app.api.graph")] | None:
         from app.api.graph import story_graph  # it imports this module's types
 
-        return await story_graph(info, str(self.id))
+        return await story_graph(info, str(self.id), from_, to)
+
+    @strawberry.field(
+        description="The story's events and signals per time bucket, for a time scrubber: "
+        "`bucket` seconds wide (null: a width giving at most about 100 buckets), every "
+        "bucket from the first to the last listed; `from`, `to` (RFC 3339) narrow it."
+    )
+    async def activity(
+        self,
+        info: Info,
+        bucket: int | None = None,
+        from_: Annotated[str | None, strawberry.argument(name="from")] = None,
+        to: str | None = None,
+    ) -> Activity:
+        from app.investigation.activity import activity
+
+        found = await run_in_threadpool(
+            activity,
+            _db(info),
+            self.correlation_keys,
+            self.first_seen,
+            self.last_seen,
+            bucket,
+            from_,
+            to,
+        )
+        return Activity(
+            bucket_seconds=found["bucket"],
+            buckets=[ActivityBucket(**b) for b in found["buckets"]],
+        )
 
     @strawberry.field(description="The story's signals, in time order.")
     async def signals(self, info: Info) -> list[Signal]:
@@ -118,10 +154,12 @@ class Story:
     @strawberry.field(
         description="The story's threat timeline (Relay cursor pagination): every event of its "
         "correlation keys, with the signals on it and their recommended actions, its triage "
-        "changes and its related audit records, in time order; ties follow causality (a "
-        "parent's exec before its child's). `kinds`: event kinds, `triage`, `audit_record`. "
-        "`severities`: only events carrying a signal of one of them (with it, triage changes "
-        "and audit records appear only when `kinds` names them). An empty list filters nothing."
+        "changes, its related audit records and analysts' notes and tags on its events and "
+        "processes, in time order; ties follow causality (a parent's exec before its "
+        "child's). `kinds`: event kinds, `triage`, `audit_record`, `annotation`. "
+        "`severities`: only events carrying a signal of one of them (with it, other entries "
+        "appear only when `kinds` names them). An empty list filters nothing. "
+        "`from`, `to` (RFC 3339): only the entries of that window, both ends included."
     )
     async def timeline(
         self,
@@ -130,12 +168,27 @@ class Story:
         after: str | None = None,
         kinds: list[str] | None = None,
         severities: list[Severity] | None = None,
+        from_: Annotated[str | None, strawberry.argument(name="from")] = None,
+        to: str | None = None,
     ) -> Annotated[TimelineConnection, strawberry.lazy("app.api.timeline")]:
         from app.api.timeline import resolve_timeline  # it imports this module's types
 
         return await resolve_timeline(
-            info, str(self.id), self.correlation_keys, first, after, kinds, severities
+            info, str(self.id), self.correlation_keys, first, after, kinds, severities, from_, to
         )
+
+
+@strawberry.type(description="Events and signals in one time bucket.")
+class ActivityBucket:
+    start: str = strawberry.field(description="The bucket's start (RFC 3339).")
+    events: int
+    signals: int
+
+
+@strawberry.type(description="A story's activity over time.")
+class Activity:
+    bucket_seconds: int
+    buckets: list[ActivityBucket]
 
 
 @strawberry.type
@@ -151,17 +204,60 @@ class StoryConnection:
     total_count: int
 
 
-@strawberry.input(description="Which stories to list.")
+@strawberry.input(
+    description="Which stories to list: every field given must hold (null or absent: any). "
+    "An entity field (container, image, pod, process, file, ip, domain) keeps the stories "
+    "of the execution contexts of the processes that ran in or touched it; host, user, "
+    "rule, tactic and technique are matched against the story's own facts."
+)
 class StoryFilter:
     status: list[StoryStatus] | None = None
     severity: list[Severity] | None = None
+    text: str | None = strawberry.field(
+        default=None, description="Words the title holds (case-insensitive)."
+    )
+    host: str | None = strawberry.field(default=None, description="A host id.")
+    user: str | None = strawberry.field(
+        default=None, description="A user a context's root process ran for."
+    )
+    rule: str | None = strawberry.field(default=None, description="A rule id.")
+    tactic: str | None = strawberry.field(default=None, description="An ATT&CK tactic.")
+    technique: str | None = strawberry.field(default=None, description="An ATT&CK technique.")
+    container: str | None = strawberry.field(default=None, description="A container id.")
+    image: str | None = strawberry.field(default=None, description="A container image.")
+    pod: str | None = strawberry.field(default=None, description="A pod uid.")
+    process: str | None = strawberry.field(default=None, description="A process key.")
+    file: str | None = strawberry.field(default=None, description="A file path, on any host.")
+    ip: str | None = strawberry.field(default=None, description="An IP address.")
+    domain: str | None = strawberry.field(default=None, description="A domain name.")
+    from_: str | None = strawberry.field(
+        default=None, name="from", description="RFC 3339: stories seen at or after it."
+    )
+    to: str | None = strawberry.field(
+        default=None, description="RFC 3339: stories seen at or before it."
+    )
 
 
-def filter_values(f: StoryFilter | None) -> tuple[list[str] | None, list[str] | None]:
-    """Returns a filter's statuses and severities as the queries take them (None: any)."""
-    statuses = [s.value for s in f.status] if f and f.status else None
-    severities = [s.value for s in f.severity] if f and f.severity else None
-    return statuses, severities
+def filter_values(f: StoryFilter | None) -> dict[str, Any]:
+    """Returns a filter's values as app/investigation/search.story_filter_params takes them."""
+    if f is None:
+        return {}
+    values = {
+        name: getattr(f, name)
+        for name in (
+            "text", "host", "user", "rule", "tactic", "technique", "container", "image",
+            "pod", "process", "file", "ip", "domain", "to",
+        )
+    }  # fmt: skip
+    values["from"] = f.from_
+    values["statuses"] = [s.value for s in f.status] if f.status else None
+    values["severities"] = [s.value for s in f.severity] if f.severity else None
+    return values
+
+
+def filter_params(db: Database, f: StoryFilter | None) -> dict[str, Any]:
+    """Returns the parameters of queries/list_stories for a filter."""
+    return story_filter_params(db, filter_values(f))
 
 
 def _db(info: Info) -> Database:
@@ -243,21 +339,18 @@ async def list_stories(
 ) -> StoryConnection:
     """Lists stories by score with Relay cursors."""
     first = page_size(first)
-    statuses, severities = filter_values(filter)
     after_score, after_id = decode_cursor(after) if after else (None, None)
     db = _db(info)
+    params = await run_in_threadpool(filter_params, db, filter)
     found = await run_in_threadpool(
         db.read,
         "queries/list_stories",
-        statuses=statuses,
-        severities=severities,
+        **params,
         after_score=after_score,
         after_id=after_id,
         limit=first + 1,
     )
-    total = await run_in_threadpool(
-        db.read, "queries/count_stories", statuses=statuses, severities=severities
-    )
+    total = await run_in_threadpool(db.read, "queries/count_stories", **params)
     edges = [
         StoryEdge(
             cursor=encode_cursor(r["story"]["score"], r["story"]["id"]), node=story_of(r["story"])
@@ -296,3 +389,28 @@ async def triage(
     if story is None:
         raise StoryNotFound(f"no story {story_id!r}")
     return story
+
+
+MAX_BULK = 100
+
+
+async def triage_many(
+    info: Info, ids: list[str], status: str, comment: str | None, limit: int
+) -> list[Story]:
+    """Sets the status of several stories in one transaction; returns them as they are now."""
+    if not ids or len(ids) > limit:
+        raise story_logic.TriageError(f"give between 1 and {limit} story ids")
+    ids = list(dict.fromkeys(ids))
+    await run_in_threadpool(story_logic.record_many, _db(info), ids, status, actor(info), comment)
+    info.context.pop("story_details", None)
+    return [s for s in [await get_story(info, i) for i in ids] if s is not None]
+
+
+async def annotate(
+    info: Info, kind: str, key: str, note: str | None, tags: list[str] | None
+) -> list[Annotation]:
+    """Adds an analyst's note and tags to an event or process."""
+    from app.investigation.annotations import annotate as add
+
+    found = await run_in_threadpool(add, _db(info), kind, key, actor(info), note, tags)
+    return [from_row(Annotation, a) for a in found]

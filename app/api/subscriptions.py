@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
 from app.api.auth import principal_of
-from app.api.stories import Story, StoryFilter, filter_values, story_of
+from app.api.stories import Story, StoryFilter, filter_params, filter_values, story_of
 
 OVERLAP = timedelta(seconds=10)
 BATCH = 200
@@ -74,7 +74,10 @@ async def _updates(
 ) -> AsyncGenerator[Story, None]:
     db = info.context["db"]
     interval = info.context["settings"].subscription_poll_ms / 1000
-    statuses, severities = filter_values(filter)
+    values = filter_values(filter)
+    # status and severity are asked of the query; any other field of the filter is
+    # checked by list_stories on the ids found (entities resolved again each time)
+    narrow = any(v for k, v in values.items() if k not in ("statuses", "severities"))
     now = await run_in_threadpool(db.read, "queries/server_time")
     since = _parse(now[0]["now"])
     sent: dict[str, str] = {}  # story id -> the updated_at last sent
@@ -90,9 +93,12 @@ async def _updates(
                 "queries/stories_updated_since",
                 after_ts=after_ts,
                 after_id=after_id,
-                statuses=statuses,
-                severities=severities,
+                statuses=values.get("statuses"),
+                severities=values.get("severities"),
                 limit=BATCH,
+            )
+            kept = (
+                await _matching(db, filter, [r["story"]["id"] for r in found]) if narrow else None
             )
             for row in found:
                 props = row["story"]
@@ -102,9 +108,27 @@ async def _updates(
                     continue
                 sent[props["id"]] = stamp
                 since = max(since, _parse(stamp))
-                yield story_of(props)
+                if kept is None or props["id"] in kept:
+                    yield story_of(props)
             if len(found) < BATCH:
                 break
         horizon = since - OVERLAP
         sent = {k: v for k, v in sent.items() if _parse(v) >= horizon}
         await asyncio.sleep(interval)
+
+
+async def _matching(db: Any, filter: StoryFilter | None, ids: list[str]) -> set[str]:
+    """Returns which of the stories `ids` the whole filter keeps."""
+    if not ids:
+        return set()
+    params = await run_in_threadpool(filter_params, db, filter)
+    params["ids"] = ids
+    found = await run_in_threadpool(
+        db.read,
+        "queries/list_stories",
+        **params,
+        after_score=None,
+        after_id=None,
+        limit=len(ids),
+    )
+    return {r["story"]["id"] for r in found}

@@ -10,6 +10,9 @@ from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
 from app.api.types import (
+    LINKS,
+    Annotation,
+    Link,
     PageInfo,
     Severity,
     Signal,
@@ -17,10 +20,18 @@ from app.api.types import (
     TriageChange,
     change_of,
     from_row,
+    links_of,
     signal_of,
     story_event_of,
 )
-from app.investigation.timeline import AUDIT_RECORD, EVENT, TRIAGE, Item, timeline_page
+from app.investigation.timeline import (
+    ANNOTATION,
+    AUDIT_RECORD,
+    EVENT,
+    TRIAGE,
+    Item,
+    timeline_page,
+)
 
 # GraphQL ------------------------------------------------------------------------
 
@@ -30,6 +41,7 @@ class TimelineEntryType(Enum):
     EVENT = "event"
     TRIAGE = "triage"
     AUDIT_RECORD = "audit_record"
+    ANNOTATION = "annotation"
 
 
 @strawberry.type(
@@ -54,20 +66,30 @@ class AuditRecord:
     container: str | None
     command: list[str] | None
 
+    @strawberry.field(description=LINKS)
+    def links(self, info: Info) -> list[Link]:
+        values = {name: getattr(self, name) for name in
+                  ("id", "source", "actor", "action", "access_key_id", "source_ip",
+                   "cluster", "namespace", "pod")}  # fmt: skip
+        return links_of(info, "audit_record", values, self.ts, self.ts)
+
 
 @strawberry.type(
     description="One entry of a story's timeline: an event (with the signals on it and their "
-    "recommended actions), a triage change, or a related audit record."
+    "recommended actions), a triage change, a related audit record, or an analyst's note or "
+    "tag on one of the story's events or processes."
 )
 class TimelineEntry:
     type: TimelineEntryType
     kind: str = strawberry.field(
-        description="The event's kind, or triage, or audit_record: what `kinds` filters on."
+        description="The event's kind, or triage, audit_record or annotation: what `kinds` "
+        "filters on."
     )
     ts: str
     event: StoryEvent | None
     triage: TriageChange | None
     audit_record: AuditRecord | None
+    annotation: Annotation | None
     signals: list[Signal] = strawberry.field(description="The signals on the event.")
     recommended_actions: list[str] = strawberry.field(
         description="The recommended actions of the event's signals, each once."
@@ -103,6 +125,7 @@ def _entry(item: Item) -> TimelineEntry:
         event=_story_event(item.record) if item.type == EVENT else None,
         triage=change_of(item.record) if item.type == TRIAGE else None,
         audit_record=_audit_record(item.record) if item.type == AUDIT_RECORD else None,
+        annotation=from_row(Annotation, item.record) if item.type == ANNOTATION else None,
         signals=signals,
         recommended_actions=list(dict.fromkeys(a for s in signals for a in s.recommended_actions)),
     )
@@ -116,6 +139,8 @@ async def resolve_timeline(
     after: str | None,
     kinds: list[str] | None,
     severities: list[Severity] | None,
+    start: str | None = None,
+    end: str | None = None,
 ) -> TimelineConnection:
     """Resolves Story.timeline: one page of entries with Relay cursors."""
     page = await run_in_threadpool(
@@ -127,6 +152,8 @@ async def resolve_timeline(
         after,
         kinds,
         [s.value for s in severities] if severities else None,
+        start,
+        end,
     )
     return TimelineConnection(
         edges=[TimelineEdge(cursor=i.cursor, node=_entry(i)) for i in page.items],

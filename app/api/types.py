@@ -9,6 +9,9 @@ from enum import Enum
 from typing import Any, TypeVar
 
 import strawberry
+from strawberry.types import Info
+
+from app.links import render
 
 T = TypeVar("T")
 
@@ -81,6 +84,34 @@ class TriageChange:
     comment: str | None
 
 
+@strawberry.type(description="An analyst's note or tag on an event or a process; never edited.")
+class Annotation:
+    id: strawberry.ID
+    kind: str = strawberry.field(description="note or tag.")
+    text: str = strawberry.field(description="The note, or the tag.")
+    actor: str = strawberry.field(description="Who wrote it (the API token's name).")
+    ts: str
+    target_kind: str = strawberry.field(description="event or process.")
+    target_key: str = strawberry.field(description="The event's id or the process's key.")
+
+
+@strawberry.type(description="A link out to other telemetry, from STORYLINE_LINKS_FILE.")
+class Link:
+    title: str
+    url: str
+
+
+LINKS = "Links out to other telemetry (STORYLINE_LINKS_FILE); none when it has none."
+
+
+def links_of(
+    info: Info, kind: str, values: dict[str, Any], start: Any = None, end: Any = None
+) -> list[Link]:
+    """Renders the pivot links of one entity (app/links.py)."""
+    found = render(info.context.get("links") or {}, kind, values, start, end)
+    return [Link(title=title, url=url) for title, url in found]
+
+
 @strawberry.type(description="An event of a story's timeline.")
 class StoryEvent:
     id: strawberry.ID
@@ -92,6 +123,10 @@ class StoryEvent:
     process_pid: int | None
     process_exe: str | None
     signal_rules: list[str]
+
+    @strawberry.field(description=LINKS)
+    def links(self, info: Info) -> list[Link]:
+        return event_links(info, self)
 
 
 @strawberry.type
@@ -154,3 +189,23 @@ def signal_of(s: dict[str, Any]) -> Signal:
 def change_of(t: dict[str, Any]) -> TriageChange:
     """Builds a TriageChange from a history row."""
     return from_row(TriageChange, t, partial=True, from_value=t.get("from"), to_value=t.get("to"))
+
+
+def event_links(info: Info, event: Any) -> list[Link]:
+    """The pivot links of an event (StoryEvent or Event)."""
+    values = {name: getattr(event, name, None) for name in
+              ("id", "kind", "host_id", "process_key", "process_pid")}  # fmt: skip
+    return links_of(info, "event", values, event.ts, event.ts)
+
+
+async def annotations_on(info: Info, key: str) -> list[Annotation]:
+    """The notes and tags on one event or process, oldest first."""
+    from starlette.concurrency import run_in_threadpool
+
+    from app.investigation.annotations import annotations_of
+
+    found = await run_in_threadpool(annotations_of, info.context["db"], [key])
+    return [from_row(Annotation, a) for a in found[key]]
+
+
+ANNOTATIONS = "Analysts' notes and tags on it, oldest first (annotateEvent, annotateProcess)."

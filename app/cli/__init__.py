@@ -22,6 +22,7 @@ from app.cli.investigate import (
     cmd_story,
     parse_params,
 )
+from app.cli.search import STORY_FILTERS, cmd_search
 from app.cli.service import cmd_neo4j, cmd_serve, cmd_tokens
 from app.errors import StorylineError
 
@@ -110,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     stories.add_argument(
         "--severity", action="append", choices=["info", "low", "medium", "high", "critical"]
     )
+    for name, what in STORY_FILTERS.items():
+        stories.add_argument(f"--{name}", metavar=name.upper(), help=f"only stories of {what}")
     stories.add_argument("--limit", type=int, default=50)
     stories.add_argument("--json", action="store_true")
     stories.add_argument(
@@ -131,6 +134,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     story.add_argument("--json", action="store_true")
     story.set_defaults(handler=cmd_story)
+
+    search = commands.add_parser(
+        "search",
+        help="find hosts, users, containers, images, pods, processes, files, IPs, domains, "
+        "rules, tactics and stories, each with its stories",
+    )
+    search.add_argument("query", nargs="+", help="words that must all match")
+    search.add_argument("--limit", type=int, default=20, help="at most this many hits")
+    search.add_argument("--json", action="store_true")
+    search.set_defaults(handler=cmd_search)
 
     rules = commands.add_parser("rules", help="list the detection rules that would load")
     rules.add_argument("--rules-dir", action="append", default=[], help="a user rule directory")

@@ -67,10 +67,14 @@ def cmd_stories(args: argparse.Namespace) -> int:
             count = rebuild(db, settings.routine_stories)
             mode = "on" if settings.routine_stories else "off"
             print(f"rebuilt {count} stories (routine stories {mode})", file=sys.stderr)
+        from app.cli.search import STORY_FILTERS
+        from app.investigation.search import story_filter_params
+
+        values = {name: getattr(args, name) for name in STORY_FILTERS}
+        values.update(statuses=args.status, severities=args.severity)
         found = db.read(
             "queries/list_stories",
-            statuses=args.status,
-            severities=args.severity,
+            **story_filter_params(db, values),
             after_score=None,
             after_id=None,
             limit=max(args.limit, 1),
@@ -111,8 +115,10 @@ def cmd_story(args: argparse.Namespace) -> int:
         if args.graph:
             return _print_graph(db, story["id"], args.graph)
         timeline = _timeline(db, story["id"], keys, max(args.events, 1))
+        links = _host_links(db, story.get("hosts") or [])
     if args.json:
-        out = {**found[0], "timeline": [dataclasses.asdict(item) for item in timeline]}
+        out = {**found[0], "timeline": [dataclasses.asdict(item) for item in timeline],
+               "links": [{"title": t, "url": u} for t, u in links]}  # fmt: skip
         json.dump(out, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
         return 0
@@ -142,7 +148,26 @@ def cmd_story(args: argparse.Namespace) -> int:
             comment = f" ({t['comment']})" if t.get("comment") else ""
             line = f"{t['ts'][:19]} {t['actor']}: {t['field']} {t.get('from')} -> {t.get('to')}"
             wrap(line + comment, "  ", "    ")
+    if links:
+        print("\nlinks:")
+        for title, url in links:
+            print(f"  {title}: {url}")
     return 0
+
+
+def _host_links(db: Any, hosts: list[str]) -> list[tuple[str, str]]:
+    """The pivot links (STORYLINE_LINKS_FILE) of a story's hosts."""
+    from app.links import load_links, render
+
+    links = load_links(Settings.from_env().links_file)
+    if not links.get("host"):
+        return []
+    found = []
+    for host in hosts:
+        for row in db.read("search/entity", kind="host", id=host):
+            props = row["props"]
+            found += render(links, "host", props, props["first_seen"], props["last_seen"])
+    return found
 
 
 def _timeline(db: Any, story_id: str, keys: list[str], limit: int) -> list[Any]:

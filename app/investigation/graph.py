@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any
 
+from app.investigation.paging import time_window
 from app.investigation.stories import SEVERITY_RANK
 from app.neo4j.database import Database
 
@@ -350,15 +351,18 @@ class _Found:
     truncated: bool
 
 
-def _find(db: Database, story_id: str, max_nodes: int, max_activity: int) -> _Found | None:
+def _find(
+    db: Database, story_id: str, max_nodes: int, max_activity: int, window: dict[str, Any]
+) -> _Found | None:
     """Reads a story's processes, activity, places, audit records and findings, each
-    query bounded by the limits."""
+    query bounded by the limits; `window` ({from, to}) narrows processes, activity and
+    audit records to a time window."""
     found = db.read("graph/story", id=story_id)
     if not found:
         return None
     story, contexts = found[0]["story"], found[0]["contexts"]
     keys = sorted(set(story["correlation_keys"]) | {c["key"] for c in contexts})
-    members = [r["key"] for r in db.read("graph/members", keys=keys, limit=max_nodes + 1)]
+    members = [r["key"] for r in db.read("graph/members", keys=keys, limit=max_nodes + 1, **window)]
     truncated = len(members) > max_nodes
     members = members[:max_nodes]
     procs = {}
@@ -366,7 +370,7 @@ def _find(db: Database, story_id: str, max_nodes: int, max_activity: int) -> _Fo
         r["props"] = {**r["props"], **{t: _instant(r["props"].get(t)) for t in PROCESS_TIMES}}
         r["last_event"] = _instant(r["last_event"])
         procs[r["key"]] = r
-    activity = db.read("graph/activity", keys=members, limit=max_activity + 1)
+    activity = db.read("graph/activity", keys=members, limit=max_activity + 1, **window)
     for r in activity:
         r["first_seen"], r["last_seen"] = _instant(r["first_seen"]), _instant(r["last_seen"])
     truncated |= len(activity) > max_activity
@@ -387,6 +391,7 @@ def _find(db: Database, story_id: str, max_nodes: int, max_activity: int) -> _Fo
         container_ids=container_ids,
         pod_uids=pod_uids,
         limit=max_nodes + 1,
+        **window,
     )
     findings = db.read(
         "graph/findings", host_ids=host_ids, container_ids=container_ids, limit=max_nodes + 1
@@ -570,12 +575,17 @@ def build_graph(
     *,
     max_nodes: int = MAX_NODES,
     max_activity: int = MAX_ACTIVITY,
+    start: str | None = None,
+    end: str | None = None,
 ) -> dict[str, Any] | None:
     """Builds a story's investigation graph as plain data; None when no story has the id.
 
     Returns {story, nodes: [{id, kind, label, properties}], edges: [{id, source,
-    target, type, count, first_seen, last_seen, kinds}], truncated}, sorted by id."""
-    found = _find(db, story_id, max_nodes, max_activity)
+    target, type, count, first_seen, last_seen, kinds}], truncated}, sorted by id.
+    `start`, `end` (RFC 3339, either may be None) keep the processes alive in that
+    window (with their ancestors), the activity and the audit records of it."""
+    lo, hi = time_window(start, end)
+    found = _find(db, story_id, max_nodes, max_activity, {"from": lo, "to": hi})
     return _Compactor(found).graph(max_nodes) if found is not None else None
 
 

@@ -30,3 +30,32 @@ def decode_cursor(cursor: str) -> tuple[Any, Any]:
     except (ValueError, TypeError):
         raise InputError("invalid cursor") from None
     return first, second
+
+
+def time_bound(value: str | None, name: str) -> str | None:
+    """Returns a `from`/`to` bound as normalised RFC 3339 UTC, or raises InputError."""
+    from app.events import normalize_ts
+
+    if value is None:
+        return None
+    try:
+        return normalize_ts(value)
+    except ValueError:
+        raise InputError(f"{name} is not an RFC 3339 time: {value[:64]!r}") from None
+
+
+def time_window(start: str | None, end: str | None) -> tuple[str | None, str | None]:
+    """Returns a checked (from, to) pair: each RFC 3339 or None, from not after to."""
+    lo, hi = time_bound(start, "from"), time_bound(end, "to")
+    if lo is not None and hi is not None and lo > hi:
+        raise InputError("from is after to")
+    return lo, hi
+
+
+def epoch_ns(ts: str) -> int:
+    """Returns nanoseconds since the epoch of a normalised time (normalize_ts's form)."""
+    from datetime import UTC, datetime
+
+    seconds, _, fraction = ts.rstrip("Z").partition(".")
+    whole = datetime.strptime(seconds, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+    return int(whole.timestamp()) * 10**9 + int((fraction or "0").ljust(9, "0")[:9])

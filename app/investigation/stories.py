@@ -151,6 +151,8 @@ def build(members: list[dict[str, Any]], sid: str | None = None, routine: bool =
     severity = top["severity"]
     hosts = sorted({s["host"] for s in signals if s["host"]})
     rules = sorted({s["rule_id"] for s in signals})
+    techniques = sorted({s["technique"] for s in signals if s["technique"]})
+    users = sorted({m["root_user"] for m in members if m.get("root_user")})
     tactics = sorted(
         {s["tactic"] for s in signals if s["tactic"]}, key=lambda t: (tactic_index(t), t)
     )
@@ -208,6 +210,8 @@ def build(members: list[dict[str, Any]], sid: str | None = None, routine: bool =
         "hosts": hosts,
         "tactics": tactics,
         "rules": rules,
+        "techniques": techniques,
+        "users": users,
         "signal_ids": [s["id"] for s in signals],
         "signal_count": len(signals),
         "actions": actions[:20],
@@ -329,3 +333,31 @@ def record(
     if not rows:
         raise StoryNotFound(f"no story {story!r}")
     return rows[0]
+
+
+def record_many(
+    db: Database, stories: list[str], status: str, actor: str, comment: str | None = None
+) -> int:
+    """Sets the status of several stories in one transaction, each change recorded as
+    if made alone; an unknown story changes nothing. Returns how many changed."""
+    if status not in STATUSES:
+        raise TriageError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+    now = datetime.now(UTC).isoformat()
+
+    def work(tx: Transaction) -> int:
+        for story in stories:
+            rows = tx.run(
+                "stories/record_triage",
+                id=story,
+                field="status",
+                to=status,
+                comment=comment,
+                actor=actor,
+                change_id=f"triage:{uuid.uuid4()}",
+                ts=now,
+            )
+            if not rows:
+                raise StoryNotFound(f"no story {story!r}: no story was changed")
+        return len(stories)
+
+    return db.transaction(work)

@@ -2,7 +2,8 @@
 
 Entries are ordered by time; ties at one time put audit records first (an exec
 audit record explains the processes it starts), then events, then triage changes
-(an analyst reacts to what happened). Events at one time follow causality: a
+(an analyst reacts to what happened), then analysts' notes and tags on the story's
+events and processes. Events at one time follow causality: a
 process's lineage depth (a parent's exec before its child's), then the
 process's start time and key, then fork, exec, other kinds, exit, then event id.
 
@@ -21,15 +22,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.errors import InputError
-from app.investigation.paging import page_size
+from app.investigation.paging import epoch_ns, page_size, time_window
 from app.neo4j.database import Database
 
 EVENT = "event"
 TRIAGE = "triage"
 AUDIT_RECORD = "audit_record"
+ANNOTATION = "annotation"
 
-# entry type rank at one time: audit records, then events, then triage changes
-_RANK = {AUDIT_RECORD: 0, EVENT: 1, TRIAGE: 2}
+# entry type rank at one time: audit records, then events, then triage changes, then
+# analysts' notes and tags on events and processes
+_RANK = {AUDIT_RECORD: 0, EVENT: 1, TRIAGE: 2, ANNOTATION: 3}
 # kind rank for one process at one time
 _KIND_RANK = {"process_fork": 0, "process_exec": 1, "process_exit": 3}
 _OTHER_KIND = 2
@@ -114,21 +117,30 @@ def timeline_page(
     after: str | None = None,
     kinds: list[str] | None = None,
     severities: list[str] | None = None,
+    start: str | None = None,
+    end: str | None = None,
 ) -> Page:
     """Computes one page of a story's timeline.
 
     `keys` are the story's correlation keys. `kinds` keeps entries of those kinds:
-    event kinds, 'triage', 'audit_record' (None: all). `severities` keeps only
+    event kinds, 'triage', 'audit_record', 'annotation' (None: all). `severities` keeps only
     events carrying a signal of one of them; triage changes and audit records
     carry none, so with `severities` they appear only when `kinds` names them.
+    `start` and `end` (RFC 3339, either may be None) keep the entries of that
+    window, both ends included.
     """
     first = page_size(first)
     kinds, severities = kinds or None, severities or None  # an empty filter keeps everything
+    start, end = time_window(start, end)
     position = decode_position(after) if after else None
     after_ns = position[0] if position else _BEGINNING_NS
+    if start is not None:  # the queries read after a time: one nanosecond before start
+        after_ns = max(after_ns, epoch_ns(start) - 1)
     after_s, after_sub = divmod(after_ns, 10**9)
     window = {"after_s": after_s, "after_ns": after_sub, "limit": first + 1}
-    event_kinds = None if kinds is None else [k for k in kinds if k not in (TRIAGE, AUDIT_RECORD)]
+    event_kinds = (
+        None if kinds is None else [k for k in kinds if k not in (TRIAGE, AUDIT_RECORD, ANNOTATION)]
+    )
 
     found: list[tuple[Position, str, str, dict[str, Any]]] = []
     if event_kinds is None or event_kinds:
@@ -154,8 +166,18 @@ def timeline_page(
             pos = _record_position(AUDIT_RECORD, r["ts_ns"], r["record"]["id"])
             found.append((pos, AUDIT_RECORD, AUDIT_RECORD, r["record"]))
 
+    if _wanted(ANNOTATION, kinds, severities):
+        for r in db.read("timeline/annotations", keys=keys, **window):
+            pos = _record_position(ANNOTATION, r["ts_ns"], r["annotation"]["id"])
+            found.append((pos, ANNOTATION, ANNOTATION, r["annotation"]))
+
     if position is not None:
         found = [f for f in found if f[0] > position]
+    if end is not None:
+        # each source read in time order from the same point: what is left of the
+        # window is a prefix of each, so the page and has_next_page stay exact
+        end_ns = epoch_ns(end)
+        found = [f for f in found if f[0][0] <= end_ns]
     found.sort(key=lambda f: f[0])
     page = found[:first]
 

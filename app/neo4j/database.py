@@ -10,6 +10,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -45,6 +46,40 @@ def cypher_files() -> list[Path]:
     return sorted(cypher_dir().rglob("*.cypher"))
 
 
+# The cypher files a request ran, when it asked (app/api/trace.py): set per request,
+# seen by the threads its resolvers run in (contextvars travel with them).
+_TRACE: ContextVar[list[dict[str, Any]] | None] = ContextVar("cypher_trace", default=None)
+MAX_TRACED = 100  # statements recorded per request
+MAX_TRACED_ITEMS = 1000  # items kept of a list parameter
+
+
+def trace_into(trace: list[dict[str, Any]] | None) -> None:
+    """From now on in this context, records each cypher file run, with its parameters,
+    into `trace` (None: stop recording)."""
+    _TRACE.set(trace)
+
+
+def _plain(value: Any) -> tuple[Any, bool]:
+    """Returns a parameter as JSON values (lists cut to MAX_TRACED_ITEMS), and whether cut."""
+    if isinstance(value, Mapping):
+        items = [(k, _plain(v)) for k, v in value.items()]
+        return {k: v for k, (v, _) in items}, any(cut for _, (_, cut) in items)
+    if isinstance(value, list | tuple):
+        kept = [_plain(v) for v in value[:MAX_TRACED_ITEMS]]
+        return [v for v, _ in kept], len(value) > MAX_TRACED_ITEMS or any(c for _, c in kept)
+    if value is None or isinstance(value, str | int | float | bool):
+        return value, False
+    return str(value), False
+
+
+def _note(name: str, params: Mapping[str, Any]) -> None:
+    trace = _TRACE.get()
+    if trace is None or len(trace) >= MAX_TRACED:
+        return
+    parameters, cut = _plain(params)
+    trace.append({"file": f"cypher/{name}.cypher", "parameters": parameters, "cut": cut})
+
+
 @dataclass(frozen=True)
 class Target:
     """Where the app's Neo4j is: a URI, credentials and a database name."""
@@ -66,6 +101,7 @@ class Transaction:
 
     def run(self, name: str, **params: Any) -> list[dict[str, Any]]:
         """Runs the statement of cypher/<name>.cypher in this transaction; returns its rows."""
+        _note(name, params)
         return [record.data() for record in self.tx.run(cypher(name), params)]
 
     read = run
@@ -159,10 +195,12 @@ class Database:
 
     def run(self, name: str, **params: Any) -> list[dict[str, Any]]:
         """Runs the write statement of cypher/<name>.cypher; returns its rows."""
+        _note(name, params)
         return self.query(cypher(name), params, write=True)[1]
 
     def read(self, name: str, **params: Any) -> list[dict[str, Any]]:
         """Runs the read statement of cypher/<name>.cypher; returns its rows."""
+        _note(name, params)
         return self.query(cypher(name), params, write=False)[1]
 
     def transaction(self, work: Callable[[Transaction], T]) -> T:

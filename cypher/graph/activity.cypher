@@ -4,10 +4,13 @@
 // (cypher/ingest/merge_activity.cypher), so this reads what they did, not each
 // event. Earliest first, at most $limit rows.
 // Times are epoch nanoseconds (the driver's temporal types are slow to read).
-// $keys: process keys; $limit: how many rows at most
+// With a window ($from, $to), only activity whose first..last time overlaps it.
+// $keys: process keys; $limit: how many rows at most; $from, $to: RFC 3339 or null
 // Writes: nothing
 UNWIND $keys AS key
 MATCH (p:Process {key: key})-[a:ACTIVITY]->(t)
+WHERE ($from IS NULL OR a.last_seen >= datetime($from))
+  AND ($to IS NULL OR a.first_seen <= datetime($to))
 WITH p.key AS process, a.type AS type, a.kind AS kind, t, a.count AS count,
      a.first_seen AS first_seen, a.last_seen AS last_seen
 ORDER BY first_seen, process, type, kind, t.key

@@ -5,7 +5,8 @@
 // A new story is open; triage (status, assignee) is never overwritten here.
 // updated_at (the server's clock) moves when what a reader sees changes.
 // $rows: [{id, key, keys, routine, layer, title, summary, severity, score, first_seen,
-//          last_seen, hosts, tactics, rules, signal_ids, signal_count, actions, root}]
+//          last_seen, hosts, tactics, rules, techniques,
+//          users, signal_ids, signal_count, actions, root}]
 // Writes: (:Story), (:Story)-[:HAS]->(:Signal), (:Story)-[:OF]->(:Context)
 UNWIND $rows AS row
 MERGE (st:Story {id: row.id})
@@ -21,6 +22,7 @@ SET st.updated_at = CASE WHEN changed THEN datetime() ELSE st.updated_at END,
     st.summary = row.summary, st.severity = row.severity, st.score = row.score,
     st.first_seen = datetime(row.first_seen), st.last_seen = datetime(row.last_seen),
     st.hosts = row.hosts, st.tactics = row.tactics, st.rules = row.rules,
+    st.techniques = row.techniques, st.users = row.users,
     st.signal_count = row.signal_count, st.recommended_actions = row.actions,
     st.root = row.root
 WITH st, row

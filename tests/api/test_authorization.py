@@ -28,9 +28,23 @@ GRAPHQL: dict[str, tuple[str, str]] = {
     "process": ("read", '{ process(key: "nope") { key } }'),
     "event": ("read", '{ event(id: "nope") { id } }'),
     "about": ("read", "{ about { version } }"),
+    "search": ("read", '{ search(query: "nope") { pageInfo { hasNextPage } } }'),
+    "host": ("read", '{ host(id: "nope") { id } }'),
+    "hosts": ("read", "{ hosts(first: 1) { pageInfo { hasNextPage } } }"),
+    "container": ("read", '{ container(id: "nope") { id } }'),
+    "pod": ("read", '{ pod(uid: "nope") { uid } }'),
+    "ip": ("read", '{ ip(address: "192.0.2.1") { address } }'),
+    "domain": ("read", '{ domain(name: "nope.example") { name } }'),
+    "file": ("read", '{ file(path: "/nope") { path } }'),
     "setStoryStatus": ("triage", 'mutation { setStoryStatus(id: "nope", status: OPEN) { id } }'),
     "assignStory": ("triage", 'mutation { assignStory(id: "nope", assignee: "x") { id } }'),
     "addStoryNote": ("triage", 'mutation { addStoryNote(id: "nope", note: "x") { id } }'),
+    "setStoriesStatus": (
+        "triage",
+        'mutation { setStoriesStatus(ids: ["nope"], status: OPEN) { id } }',
+    ),
+    "annotateEvent": ("triage", 'mutation { annotateEvent(id: "nope", note: "x") { id } }'),
+    "annotateProcess": ("triage", 'mutation { annotateProcess(key: "nope", note: "x") { id } }'),
     "ingest": ("ingest", 'mutation { ingest(records: "{}") { accepted } }'),
 }
 SUBSCRIPTIONS = {"storyUpdates": ("read", "subscription { storyUpdates { id } }")}
