@@ -8,8 +8,10 @@ import gzip
 import json
 import shutil
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 import httpx2 as httpx
 import pytest
@@ -47,7 +49,14 @@ def loaded(db: Database) -> Truth:
 
 @pytest.fixture
 def server(neo4j_target: Target, tmp_path: Path, loaded: Truth) -> Iterator[Server]:
-    with serve(neo4j_target, tmp_path, {"STORYLINE_SUBSCRIPTION_POLL_MS": "300"}) as running:
+    links = tmp_path / "links.yaml"
+    links.write_text("process:\n  - {title: 'EDR {pid}', url: 'https://edr.example/p/{key}'}\n")
+    env = {
+        "STORYLINE_SUBSCRIPTION_POLL_MS": "300",
+        "STORYLINE_LINKS_FILE": str(links),
+        "STORYLINE_NEO4J_BROWSER_URL": "http://127.0.0.1:7474/browser/",
+    }
+    with serve(neo4j_target, tmp_path, env) as running:
         yield running
 
 
@@ -120,6 +129,10 @@ def test_an_analyst_investigates_a_planted_attack(
     owners = page.tab.eval_on_selector_all("#timeline li", "els => els.map(e => e.dataset.process)")
     assert owners and set(owners) == {root_key}
     assert root_key in page.tab.inner_text("#details")
+    # with its pivot links out (STORYLINE_LINKS_FILE)
+    pivot = page.tab.locator("#details .pivots a").first
+    assert pivot.get_attribute("href") == "https://edr.example/p/" + quote(root_key, safe="")
+    assert pivot.inner_text().startswith("EDR ")
     # selecting a timeline entry highlights its process
     page.tab.click("#scope #all")
     page.tab.wait_for_function(
@@ -146,6 +159,7 @@ def test_an_analyst_investigates_a_planted_attack(
     event_link = page.tab.locator("#timeline li.event a.permalink").first.get_attribute("href")
     page.open(f"#/process/{root_key}")
     assert root_key in page.tab.inner_text("main") and "Lineage" in page.tab.inner_text("main")
+    assert page.tab.locator("main .pivots a").count() == 1
     page.shot("process")
     page.open(event_link)
     assert "Why this key" in page.tab.inner_text("main")
@@ -156,6 +170,144 @@ def test_an_analyst_investigates_a_planted_attack(
     body = gzip.compress("".join(json.dumps(e) + "\n" for e in [*events, compromise]).encode())
     assert httpx.post(f"{server.url}/api/v1/events", content=body, timeout=60).status_code == 200
     page.tab.wait_for_selector(f"tr[data-id='{story_id_of(key_of[4000])}']", timeout=60_000)
+    assert page.errors == []
+
+
+ACTIVITY = """query($id: ID!) { story(id: $id) {
+  activity { bucketSeconds buckets { start events signals } } } }"""
+
+
+def graphql(server: Server, query: str, variables: dict[str, Any] | None = None) -> Any:
+    body = {"query": query, "variables": variables or {}}
+    answer = httpx.post(f"{server.url}/graphql", json=body, timeout=60).json()
+    assert not answer.get("errors"), answer
+    return answer["data"]
+
+
+def utc(text: str) -> datetime:
+    """Returns a time as the console or the API writes it (`2026-01-05 08:00:51.123Z`)."""
+    return datetime.fromisoformat(text.strip().replace(" ", "T").replace("Z", "+00:00"))
+
+
+def test_an_analyst_searches_a_host_then_scrubs_its_story_in_time(
+    browser: Any, server: Server, loaded: Truth, db: Database
+) -> None:
+    query = "{ stories(first: 1) { edges { node { id hosts } } } }"
+    top = graphql(server, query)["stories"]["edges"][0]["node"]
+    story_id, host = top["id"], top["hosts"][0]
+    assert host in {c.host for c in loaded.chains}
+    page = Page(browser, server.url)
+    page.open("#/")
+
+    # typing a host id lists it as a HOST hit, with its stories
+    page.tab.fill("#search", host)
+    hit = page.tab.locator(f"#search-results li.hit[data-kind='HOST'][data-key='{host}']")
+    hit.wait_for()
+    assert hit.locator(".kind").inner_text() == "host" and "stor" in hit.inner_text()
+    assert hit.locator(f"a[href='#/story/{story_id}']").count() == 1
+    page.shot("search")
+    # the arrow keys move into the hits, Escape closes them and goes back to the box
+    page.tab.press("#search", "ArrowDown")
+    assert page.tab.evaluate("() => !!document.activeElement.closest('#search-results li.hit')")
+    page.tab.keyboard.press("Escape")
+    assert page.tab.locator("#search-results").is_hidden()
+    assert page.tab.evaluate("() => document.activeElement.id") == "search"
+    # Enter opens every hit on a page; a hit narrows the story list to its entity
+    page.tab.press("#search", "Enter")
+    page.ready()
+    page.tab.locator(f"main li.hit[data-kind='HOST'][data-key='{host}']").wait_for()
+    page.tab.locator(f"main li.hit[data-kind='HOST'][data-key='{host}'] a.narrow").click()
+    page.ready()
+    assert page.tab.evaluate("() => location.hash") == f"#/stories?host={host}"
+    assert host in page.tab.inner_text(".narrowed")
+    hosts = page.tab.eval_on_selector_all(
+        "#attacks tr td:nth-child(5)", "els => els.map(e => e.textContent)"
+    )
+    assert hosts and all(host in h.split(", ") for h in hosts)
+    assert page.tab.locator(f"#attacks tr[data-id='{story_id}']").count() == 1
+    page.tab.locator(".narrowed a", has_text="Show every story").click()
+    page.ready()
+    assert page.tab.locator(".narrowed").count() == 0
+    # what the API refuses is said on the page, which stays
+    page.open("#/stories?from=not-a-time")
+    page.tab.wait_for_function("() => document.querySelector('main .error').textContent")
+    assert "RFC 3339" in page.tab.inner_text("main .error")
+    assert page.tab.locator(".narrowed code").inner_text() == "not-a-time"
+    page.tab.fill("#search", "a b c d e f g h i")
+    page.tab.locator("#search-results .error").wait_for()
+    assert "at most" in page.tab.inner_text("#search-results .error")
+    # back to the host: its story link opens the story
+    page.tab.fill("#search", host)
+    hit.locator(f"a[href='#/story/{story_id}']").click()
+    page.ready()
+    assert page.tab.locator("#search-results").is_hidden()
+
+    # the scrubber draws the story's events per bucket, signals marked
+    page.tab.locator("svg.histogram .bucket").first.wait_for()
+    activity = graphql(server, ACTIVITY, {"id": story_id})["story"]["activity"]
+    buckets = activity["buckets"]
+    assert page.tab.locator("svg.histogram .bucket").count() == len(buckets) > 1
+    assert (
+        page.tab.locator("svg.histogram .mark").count()
+        == sum(1 for b in buckets if b["signals"])
+        > 0
+    )
+    page.tab.wait_for_selector("#timeline li")
+    # a window of the busiest bucket, typed and applied from the keyboard
+    busiest = max(buckets, key=lambda b: b["events"])
+    start = utc(busiest["start"])
+    end = start + timedelta(seconds=activity["bucketSeconds"] - 1)
+    page.tab.fill("form.window input[name=from]", start.strftime("%Y-%m-%dT%H:%M:%S"))
+    page.tab.fill("form.window input[name=to]", end.strftime("%Y-%m-%dT%H:%M:%S"))
+    page.tab.focus("form.window button[type=submit]")
+    page.tab.keyboard.press("Enter")
+    page.tab.wait_for_function(
+        "() => document.querySelector('.window-now').textContent.startsWith('Window:')"
+    )
+    page.tab.wait_for_function(
+        "() => document.querySelector('#scope').textContent.includes('window')"
+        " && !document.querySelector('#more').textContent.includes('loading')"
+    )
+    times = [
+        utc(t)
+        for t in page.tab.eval_on_selector_all(
+            "#timeline li time", "els => els.map(e => e.textContent)"
+        )
+    ]
+    # every entry shown is of the window (both ends included, the last second whole)
+    assert times and all(start <= t < end + timedelta(seconds=1) for t in times), (start, end)
+    page.shot("story-window")
+    # the Cypher behind the view: each file with its parameters, ready for Neo4j Browser
+    page.tab.click(".cypher summary")
+    cypher = page.tab.inner_text(".cypher")
+    assert "cypher/queries/story_activity.cypher" in cypher
+    assert "cypher/timeline/events.cypher" in cypher
+    # the windowed graph's statements carry the window
+    assert "cypher/graph/members.cypher" in cypher and f'from: "{start:%Y-%m-%dT%H:%M:%S}' in cypher
+    # and each can be opened in Neo4j Browser: its parameters, then its text in the editor
+    opens = page.tab.eval_on_selector_all(
+        ".cypher .browser-links a", "links => links.map(a => a.href)"
+    )
+    assert any(h.startswith("http://127.0.0.1:7474/browser/?cmd=params&arg=") for h in opens)
+    edit = next(h for h in opens if "cmd=edit" in h)
+    assert unquote(edit.split("arg=", 1)[1]).lstrip().startswith("//")  # a cypher/ file's text
+    # clearing the window gives the whole story back
+    page.tab.click("form.window .clear")
+    page.tab.wait_for_function(
+        "() => document.querySelector('.window-now').textContent === 'Whole story.'"
+    )
+    # and a window can be dragged over the histogram
+    box = page.tab.locator("svg.histogram").bounding_box()
+    assert box
+    page.tab.mouse.move(box["x"] + 2, box["y"] + box["height"] / 2)
+    page.tab.mouse.down()
+    page.tab.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] / 2, steps=5)
+    page.tab.mouse.up()
+    page.tab.wait_for_function(
+        "() => document.querySelector('.window-now').textContent.startsWith('Window:')"
+    )
+    assert page.tab.input_value("form.window input[name=from]") == buckets[0]["start"][:19]
+    page.shot("story-dragged")
     assert page.errors == []
 
 

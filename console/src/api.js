@@ -21,10 +21,10 @@ function headers(extra = {}) {
   return t ? { ...extra, Authorization: `Bearer ${t}` } : extra;
 }
 
-export async function gql(query, variables = {}) {
+async function post(query, variables, extra = {}) {
   const answer = await fetch("/graphql", {
     method: "POST",
-    headers: headers({ "Content-Type": "application/json" }),
+    headers: headers({ "Content-Type": "application/json", ...extra }),
     body: JSON.stringify({ query, variables }),
   });
   if (answer.status === 401) throw new Unauthorized("a token is needed");
@@ -34,7 +34,19 @@ export async function gql(query, variables = {}) {
     error.code = body.errors[0].extensions && body.errors[0].extensions.code;
     throw error;
   }
-  return body.data;
+  return body;
+}
+
+export async function gql(query, variables = {}) {
+  return (await post(query, variables)).data;
+}
+
+// The same, asking for the Cypher behind the answer (header `Storyline-Cypher: 1`):
+// returns the data and `cypher`, the statements the request ran, each
+// { file, parameters, cut }, in order.
+export async function gqlWithCypher(query, variables = {}) {
+  const body = await post(query, variables, { "Storyline-Cypher": "1" });
+  return { data: body.data, cypher: (body.extensions && body.extensions.cypher) || [] };
 }
 
 // Subscribes over graphql-transport-ws; reconnects with backoff; returns a stop function.

@@ -1,10 +1,11 @@
 // An event: what it was, why it has its correlation key, and later versions of it.
 
 import { gql } from "./api.js";
-import { html, mount, when } from "./html.js";
+import { html, mount, pivots, when } from "./html.js";
 
 const QUERY = `query($id: ID!) { event(id: $id) {
   id kind ts source summary hostId correlationKey processKey processExe processPid
+  links { title url }
   explain { layer contextClass rootProcessKey rootProcessExe reason }
   versions { digest receivedAt ts summary fields } } }`;
 
@@ -18,6 +19,7 @@ export async function eventView(root, announce, id) {
     <nav class="crumbs"><a href="#/">Stories</a> › event</nav>
     <h1>${e.kind} <small>${when(e.ts)}</small></h1>
     <p>${e.summary || ""}</p>
+    ${pivots(e.links)}
     <dl class="props">
       <dt>id</dt><dd><code>${e.id}</code></dd><dt>source</dt><dd>${e.source ?? ""}</dd><dt>host</dt><dd>${e.hostId ?? ""}</dd>
       <dt>process</dt><dd>${e.processKey ? html`<a href="#/process/${encodeURIComponent(e.processKey)}">${e.processExe || "unknown executable"} (pid ${e.processPid ?? "unknown"})</a>` : "unknown"}</dd>

@@ -46,3 +46,11 @@ export function when(ts) {
 export function mount(root, markup) {
   root.innerHTML = Array.isArray(markup) ? markup.map(String).join("") : String(markup);
 }
+
+// Pivot links out to other telemetry (the API's `links { title url }`, from the
+// service's STORYLINE_LINKS_FILE); only http(s) ones, each opening a new tab.
+export function pivots(links) {
+  const safe = (links || []).filter((l) => /^https?:\/\//.test(l.url));
+  if (!safe.length) return "";
+  return html`<ul class="pivots" aria-label="links to other telemetry">${safe.map((l) => html`<li><a href="${l.url}" target="_blank" rel="noopener noreferrer">${l.title}</a></li>`)}</ul>`;
+}

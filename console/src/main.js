@@ -1,20 +1,26 @@
-// The console: a hash router over four views (stories, a story, a process, an event),
-// a token prompt when the API asks for one, and a live region for announcements.
+// The console: a hash router over its views (stories, a story, a process, an event,
+// search hits), the search box of the header, a token prompt when the API asks for
+// one, and a live region for announcements.
 
 import { Unauthorized, setToken, token } from "./api.js";
 import { eventView } from "./event.js";
 import { html, mount } from "./html.js";
 import { processView } from "./process.js";
+import { installSearch, searchView } from "./search.js";
 import { storiesView } from "./stories.js";
 import { storyView } from "./story.js";
 
 window.__storyline = { ready: false };
 
+// [pattern, view, raw]: a view gets the pattern's groups URL-decoded, unless raw (a
+// query string, which the view decodes itself)
 const ROUTES = [
   [/^#?\/?$/, storiesView],
+  [/^#\/stories(?:\?(.*))?$/, storiesView, true],
   [/^#\/story\/(.+)$/, storyView],
   [/^#\/process\/(.+)$/, processView],
   [/^#\/event\/(.+)$/, eventView],
+  [/^#\/search\/(.*)$/, searchView],
 ];
 
 const main = document.querySelector("main");
@@ -47,12 +53,13 @@ async function render() {
   cleanup = () => {};
   window.__storyline.ready = false;
   const hash = location.hash || "#/";
-  for (const [pattern, view] of ROUTES) {
+  for (const [pattern, view, raw] of ROUTES) {
     const m = hash.match(pattern);
     if (!m) continue;
     mount(main, html`<p class="loading">Loading…</p>`);
     try {
-      const stop = await view(main, announce, ...m.slice(1).map(decodeURIComponent));
+      const groups = m.slice(1).map((g) => (raw ? g || "" : decodeURIComponent(g)));
+      const stop = await view(main, announce, ...groups);
       if (mine !== generation) { stop(); return; }
       cleanup = stop;
       window.__storyline.ready = true;
@@ -74,5 +81,6 @@ async function render() {
   window.__storyline.ready = true;
 }
 
+installSearch(document.querySelector("#search-form"));
 window.addEventListener("hashchange", render);
 render();

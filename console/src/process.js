@@ -1,11 +1,11 @@
 // A process: its lineage, children, contexts and events, at a URL of its own.
 
 import { gql } from "./api.js";
-import { html, mount, when } from "./html.js";
+import { html, mount, pivots, when } from "./html.js";
 
 const QUERY = `query($key: ID!, $after: String) { process(key: $key) {
   key pid ppid exe args cwd user uid tty hostId containerId startTime exitTime exitCode sessionUser
-  correlationKey placeholder
+  correlationKey placeholder links { title url }
   ancestors { key pid exe args }
   children(first: 100) { edges { node { key pid exe args } } }
   contexts { layer key rootProcessKey reason }
@@ -22,6 +22,7 @@ export async function processView(root, announce, key) {
   mount(root, html`
     <nav class="crumbs"><a href="#/">Stories</a> › process</nav>
     <h1>${p.exe || "unknown executable"} <small>pid ${p.pid ?? "unknown"}</small></h1>
+    ${pivots(p.links)}
     <dl class="props">
       <dt>argv</dt><dd><code>${(p.args || []).join(" ")}</code></dd>
       <dt>user</dt><dd>${p.user ?? ""} ${p.uid ?? ""}</dd><dt>cwd</dt><dd>${p.cwd ?? ""}</dd>

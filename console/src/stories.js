@@ -1,17 +1,44 @@
 // The story list: by score, filtered by severity, status and text; live through the
-// storyUpdates subscription; routine stories in a section of their own.
+// storyUpdates subscription; routine stories in a section of their own. Narrowed to an
+// entity or a time window from the URL (#/stories?ip=203.0.113.9&from=...: any field
+// of StoryFilter below), as search links to it.
 
-import { gql, subscribe } from "./api.js";
+import { Unauthorized, gqlWithCypher, subscribe } from "./api.js";
+import { cypherPanel } from "./cypher.js";
 import { SEVERITIES, html, mount, severity, when } from "./html.js";
 
 const FIELDS = "id title severity score status routine hosts signalCount firstSeen lastSeen tactics rules";
 const LIST = `query($f: StoryFilter) { stories(first: 200, filter: $f) { totalCount edges { node { ${FIELDS} } } } }`;
-const UPDATES = `subscription { storyUpdates { ${FIELDS} } }`;
+const UPDATES = `subscription($f: StoryFilter) { storyUpdates(filter: $f) { ${FIELDS} } }`;
 
-export async function storiesView(root, announce) {
+// The StoryFilter fields the URL may set, and how the page says them.
+const NARROWING = {
+  text: "title words", host: "host", user: "user", rule: "rule", tactic: "tactic", technique: "technique",
+  container: "container", image: "image", pod: "pod", process: "process", file: "file", ip: "IP",
+  domain: "domain", from: "seen from", to: "seen until",
+};
+
+// The URL's narrowing as [field, value] pairs, in the order given (unknown names and
+// empty values ignored; a name given twice keeps its last value).
+function narrowingOf(query) {
+  const pairs = [...new URLSearchParams(query || "")].filter(([k, v]) => k in NARROWING && v !== "");
+  return [...new Map(pairs)];
+}
+
+function linkWithout(pairs, field) {
+  const rest = pairs.filter(([k]) => k !== field);
+  return rest.length ? `#/stories?${new URLSearchParams(rest)}` : "#/";
+}
+
+export async function storiesView(root, announce, query = "") {
   const state = { stories: new Map(), fresh: new Set(), text: "", severities: new Set(), status: "" };
+  const narrowing = narrowingOf(query);
   mount(root, html`
     <h1>Stories</h1>
+    ${narrowing.length ? html`<p class="narrowed">Only the stories with
+      ${narrowing.map(([k, v]) => html`<span class="chip">${NARROWING[k]} <code>${v}</code>
+        <a href="${linkWithout(narrowing, k)}" aria-label="clear the ${NARROWING[k]} filter">clear</a></span>`)}
+      <a href="#/">Show every story</a></p>` : ""}
     <form class="filters" aria-label="filter the stories">
       <fieldset><legend>Severity</legend>
         ${SEVERITIES.map((s) => html`<label><input type="checkbox" name="severity" value="${s}"> ${s}</label>`)}
@@ -24,6 +51,8 @@ export async function storiesView(root, announce) {
       <label>Text <input type="search" name="text" placeholder="title, host, rule, tactic"></label>
     </form>
     <p class="count" aria-live="polite"></p>
+    <p class="error" role="alert"></p>
+    <div class="cypher-slot"></div>
     <section aria-labelledby="attacks-h"><h2 id="attacks-h">Stories by score</h2>
       <table class="stories"><thead><tr><th scope="col">Severity</th><th scope="col">Score</th>
       <th scope="col">Story</th><th scope="col">Status</th><th scope="col">Hosts</th>
@@ -36,9 +65,11 @@ export async function storiesView(root, announce) {
       <th scope="col">Signals</th><th scope="col">First seen</th></tr></thead><tbody id="routine"></tbody></table>
     </section>`);
   const form = root.querySelector("form");
+  const error = root.querySelector(".error");
+  const cypher = cypherPanel(root.querySelector(".cypher-slot"));
 
   const filter = () => {
-    const f = {};
+    const f = Object.fromEntries(narrowing);
     if (state.severities.size) f.severity = [...state.severities].map((s) => s.toUpperCase());
     if (state.status) f.status = [state.status];
     return f;
@@ -61,9 +92,18 @@ export async function storiesView(root, announce) {
     mount(root.querySelector("#routine"), shown.filter((s) => s.routine).map(row));
     root.querySelector(".count").textContent = `${shown.length} of ${state.stories.size} stories`;
   };
+  // a refused filter (a bad time, say) is said on the page, which stays usable
   const load = async () => {
-    const data = await gql(LIST, { f: filter() });
-    state.stories = new Map(data.stories.edges.map((e) => [e.node.id, e.node]));
+    try {
+      const { data, cypher: ran } = await gqlWithCypher(LIST, { f: filter() });
+      error.textContent = "";
+      state.stories = new Map(data.stories.edges.map((e) => [e.node.id, e.node]));
+      cypher.set("list", "The story list", ran);
+    } catch (e) {
+      if (e instanceof Unauthorized) throw e;
+      error.textContent = e.message;
+      state.stories = new Map();
+    }
     draw();
   };
   form.addEventListener("input", (event) => {
@@ -72,11 +112,12 @@ export async function storiesView(root, announce) {
     state.status = String(data.get("status") || "");
     state.severities = new Set(data.getAll("severity").map(String));
     if (event.target.name === "text") draw();
-    else load();
+    else load().catch((e) => { error.textContent = e.message; });
   });
   form.addEventListener("submit", (event) => event.preventDefault());
   await load();
-  const stop = subscribe(UPDATES, {}, (data) => {
+  const narrowed = narrowing.length ? Object.fromEntries(narrowing) : null;
+  const stop = subscribe(UPDATES, { f: narrowed }, (data) => {
     const s = data.storyUpdates;
     const before = state.stories.get(s.id);
     const changed = !before || ["severity", "status", "signalCount", "title"].some((k) => before[k] !== s[k]);
@@ -86,6 +127,6 @@ export async function storiesView(root, announce) {
     const known = Boolean(before);
     if (!known && matches(s)) announce(`New story: ${s.title} (${String(s.severity).toLowerCase()})`);
     draw();
-  });
+  }, (message) => { if (!error.textContent) error.textContent = `Live updates: ${message}`; });
   return stop;
 }

@@ -1,28 +1,34 @@
 // A story: its investigation graph beside its threat timeline, triage and exports.
 // Selecting a process shows its details and narrows the timeline to it; selecting a
-// timeline entry highlights its process in the graph.
+// timeline entry highlights its process in the graph. The time scrubber above them
+// narrows both to a window of time; the Cypher disclosure shows what each part ran.
 
 import cytoscape from "cytoscape";
-import { download, gql } from "./api.js";
-import { html, mount, severity, when } from "./html.js";
+import { download, gql, gqlWithCypher } from "./api.js";
+import { cypherPanel } from "./cypher.js";
+import { html, mount, pivots, severity, when } from "./html.js";
 import { layout } from "./layout.js";
+import { describe, scrubber } from "./scrubber.js";
 
+const GRAPH_FIELDS = "truncated nodes { id kind label properties } edges { id source target type count firstSeen lastSeen kinds }";
 const STORY = `query($id: ID!) { story(id: $id) {
   id title summary severity score status assignee routine layer hosts tactics rules signalCount
-  recommendedActions correlationKeys
-  graph { truncated nodes { id kind label properties } edges { id source target type count firstSeen lastSeen kinds } } } }`;
+  recommendedActions correlationKeys graph { ${GRAPH_FIELDS} } } }`;
+const GRAPH = `query($id: ID!, $from: String, $to: String) { story(id: $id) { graph(from: $from, to: $to) { ${GRAPH_FIELDS} } } }`;
+const ACTIVITY = `query($id: ID!) { story(id: $id) { activity { bucketSeconds buckets { start events signals } } } }`;
 const ENTRY = `type kind ts
   event { id kind ts summary processKey processPid processExe }
   triage { actor field fromValue toValue comment ts }
   auditRecord { source actor action target outcome ts }
   signals { ruleId title severity tactic technique } recommendedActions`;
-const TIMELINE = `query($id: ID!, $after: String) { story(id: $id) { timeline(first: 50, after: $after) {
+const TIMELINE = `query($id: ID!, $after: String, $from: String, $to: String) { story(id: $id) {
+  timeline(first: 50, after: $after, from: $from, to: $to) {
   pageInfo { hasNextPage endCursor } edges { node { ${ENTRY} } } } } }`;
 const PROCESS_EVENTS = `query($key: ID!, $after: String) { process(key: $key) { events(first: 50, after: $after) {
   pageInfo { hasNextPage endCursor } edges { node { id kind ts summary processKey processPid processExe signalRules } } } } }`;
 const PROCESS = `query($key: ID!) { process(key: $key) {
   key pid ppid exe args cwd user uid tty hostId containerId startTime exitTime exitCode sessionUser
-  correlationKey placeholder contexts { layer key rootProcessKey reason } } }`;
+  correlationKey placeholder contexts { layer key rootProcessKey reason } links { title url } } }`;
 
 const STYLE = [
   { selector: "node", style: {
@@ -71,7 +77,11 @@ function elementsOf(nodes, edges) {
 }
 
 export async function storyView(root, announce, id) {
-  const data = await gql(STORY, { id });
+  // the story and its activity at once; an activity that fails leaves the rest usable
+  const [{ data, cypher: ran }, activity] = await Promise.all([
+    gqlWithCypher(STORY, { id }),
+    gqlWithCypher(ACTIVITY, { id }).catch((error) => ({ error })),
+  ]);
   const story = data.story;
   if (!story) {
     mount(root, html`<h1>No such story</h1><p>No story has the id <code>${id}</code>. <a href="#/">All stories</a></p>`);
@@ -99,13 +109,13 @@ export async function storyView(root, announce, id) {
     </section>
     ${story.recommendedActions.length ? html`<details class="recommended"><summary>Recommended actions (${story.recommendedActions.length})</summary>
       <ul class="actions">${story.recommendedActions.map((a) => html`<li>${a}</li>`)}</ul></details>` : ""}
+    <div class="cypher-slot"></div>
+    <section class="activity" aria-labelledby="activity-h"><h2 id="activity-h">Activity</h2><p class="hint">loading…</p></section>
     <div class="split">
       <section class="graph-pane" aria-labelledby="graph-h">
         <h2 id="graph-h">Investigation graph</h2>
-        <p class="hint">${graph.nodes.length} nodes, ${graph.edges.length} edges${graph.truncated ? " (cut at the limit)" : ""}.
-          Click a process to see it and narrow the timeline; click a group to unfold it.</p>
-        <label>Process <select id="pick"><option value="">choose a process…</option>
-          ${processes.map((n) => html`<option value="${n.id}">${n.label}</option>`)}</select></label>
+        <p class="hint" id="graph-hint">${graphHint(graph, null)}</p>
+        <label>Process <select id="pick">${processOptions(processes)}</select></label>
         <div id="graph" role="img" aria-label="investigation graph of ${graph.nodes.length} nodes"></div>
         <aside id="details" aria-live="polite"></aside>
       </section>
@@ -117,6 +127,8 @@ export async function storyView(root, announce, id) {
       </section>
     </div>`);
 
+  const cypher = cypherPanel(root.querySelector(".cypher-slot"));
+  cypher.set("story", "The story and its graph", ran);
   const message = root.querySelector(".message");
   const status = root.querySelector("#status-form");
   status.addEventListener("submit", async (event) => {
@@ -179,18 +191,31 @@ export async function storyView(root, announce, id) {
     announce(`Unfolded ${members.length} processes`);
   };
 
-  // the timeline, or one process's events once a process is selected
+  // the timeline, or one process's events once a process is selected; both kept to
+  // the scrubber's window when one is applied
   const list = root.querySelector("#timeline");
   const more = root.querySelector("#more");
   const scope = root.querySelector("#scope");
+  const inWindow = (ts, win) => {
+    const t = Date.parse(ts);
+    return (!win.from || t >= Date.parse(win.from)) && (!win.to || t <= Date.parse(win.to));
+  };
   const timeline = {
-    processKey: null, after: null, done: false, loading: false,
+    processKey: null, window: null, after: null, done: false, loading: false, generation: 0,
     restart(processKey = this.processKey) {
-      this.processKey = processKey; this.after = null; this.done = false;
+      this.processKey = processKey; this.after = null; this.done = false; this.loading = false;
+      this.generation += 1; // a page still on its way belongs to the old timeline: dropped
       list.innerHTML = "";
-      scope.innerHTML = processKey
-        ? String(html`Events of process <code>${processKey}</code>. <button type="button" id="all">Show the whole story</button>`)
-        : "Every event of the story, triage changes and related audit records.";
+      more.textContent = "loading…";
+      const win = this.window;
+      if (processKey) {
+        scope.innerHTML = String(html`Events of process <code>${processKey}</code>${win ? " in the window" : ""}.
+          <button type="button" id="all">${win ? "Show every entry of the window" : "Show the whole story"}</button>`);
+      } else {
+        scope.textContent = win
+          ? `Entries of the window only: ${describe(win)}`
+          : "Every event of the story, triage changes and related audit records.";
+      }
       const all = scope.querySelector("#all");
       if (all) all.addEventListener("click", () => { cy.elements().unselect(); details.innerHTML = ""; this.restart(null); });
       this.next();
@@ -198,22 +223,40 @@ export async function storyView(root, announce, id) {
     async next() {
       if (this.loading || this.done) return;
       this.loading = true;
+      const mine = this.generation;
       list.setAttribute("aria-busy", "true");
       const key = this.processKey;
+      const win = this.window || {};
       let page;
-      if (key) {
-        const d = await gql(PROCESS_EVENTS, { key, after: this.after });
-        page = d.process ? d.process.events : { edges: [], pageInfo: { hasNextPage: false } };
-        list.insertAdjacentHTML("beforeend", page.edges.map((e) => String(eventItem(e.node))).join(""));
-      } else {
-        const d = await gql(TIMELINE, { id, after: this.after });
-        page = d.story.timeline;
-        list.insertAdjacentHTML("beforeend", page.edges.map((e) => String(entryItem(e.node))).join(""));
+      let items;
+      try {
+        if (key) {
+          const { data: d, cypher: ran } = await gqlWithCypher(PROCESS_EVENTS, { key, after: this.after });
+          if (mine !== this.generation) return;
+          page = d.process ? d.process.events : { edges: [], pageInfo: { hasNextPage: false } };
+          // a process's events have no window argument: kept here, in time order
+          items = page.edges.filter((e) => inWindow(e.node.ts, win)).map((e) => eventItem(e.node));
+          if (win.to && page.edges.some((e) => Date.parse(e.node.ts) > Date.parse(win.to))) page.pageInfo.hasNextPage = false;
+          cypher.set("timeline", "The timeline: the selected process's events (its latest page)", ran);
+        } else {
+          const { data: d, cypher: ran } = await gqlWithCypher(TIMELINE, { id, after: this.after, from: win.from || null, to: win.to || null });
+          if (mine !== this.generation) return;
+          page = d.story.timeline;
+          items = page.edges.map((e) => entryItem(e.node));
+          cypher.set("timeline", "The timeline (its latest page)", ran);
+        }
+      } catch (error) {
+        if (mine !== this.generation) return;
+        this.loading = false;
+        this.done = true;
+        more.textContent = `The timeline could not be loaded: ${error.message}`;
+        list.setAttribute("aria-busy", "false");
+        return;
       }
-      if (key !== this.processKey) { this.loading = false; return; } // restarted meanwhile
+      list.insertAdjacentHTML("beforeend", items.map(String).join(""));
       this.after = page.pageInfo.endCursor;
       this.done = !page.pageInfo.hasNextPage;
-      more.textContent = this.done ? "end of the timeline" : "loading…";
+      more.textContent = !this.done ? "loading…" : list.childElementCount ? "end of the timeline" : "nothing in the timeline here";
       list.setAttribute("aria-busy", "false");
       this.loading = false;
       if (!this.done && more.getBoundingClientRect().top < window.innerHeight + 400) this.next();
@@ -257,8 +300,45 @@ export async function storyView(root, announce, id) {
     if (node.nonempty()) { node.select(); cy.animate({ center: { eles: node } }, { duration: 200 }); }
     announce(node.nonempty() ? `Process ${processKey} highlighted` : "That process is not in the graph");
   };
+  // the scrubber's window: the graph of the processes alive in it, the timeline of it
+  let stopped = false;
+  const pick = root.querySelector("#pick");
+  const applyWindow = async (win) => {
+    const { data: d, cypher: ran } = await gqlWithCypher(GRAPH, { id, from: win ? win.from : null, to: win ? win.to : null });
+    if (stopped) return;
+    const g = (d.story && d.story.graph) || { nodes: [], edges: [], truncated: false };
+    cypher.set("graph", win ? "The graph of the window" : "The graph of the whole story", ran);
+    cy.elements().remove();
+    cy.add(elementsOf(g.nodes, g.edges));
+    cy.fit(undefined, 20);
+    root.querySelector("#graph-hint").innerHTML = String(graphHint(g, win));
+    root.querySelector("#graph").setAttribute("aria-label", `investigation graph of ${g.nodes.length} nodes`);
+    pick.innerHTML = String(processOptions(g.nodes.filter((n) => n.kind === "Process" || n.kind === "ProcessGroup")));
+    details.innerHTML = "";
+    timeline.window = win;
+    timeline.restart(null);
+    announce(win ? `${describe(win)} ${g.nodes.length} nodes in the graph.` : "The whole story again.");
+  };
+  const activityPane = root.querySelector(".activity");
+  if (activity.error) {
+    scrubber(activityPane, { bucketSeconds: 1, buckets: [] }, applyWindow);
+    activityPane.querySelector(".error").textContent = `The activity could not be loaded: ${activity.error.message}`;
+  } else {
+    cypher.set("activity", "The activity histogram", activity.cypher);
+    scrubber(activityPane, activity.data.story.activity, applyWindow);
+  }
+
   timeline.restart(null);
-  return () => cy.destroy();
+  return () => { stopped = true; cy.destroy(); };
+}
+
+function graphHint(graph, win) {
+  return html`${graph.nodes.length} nodes, ${graph.edges.length} edges${graph.truncated ? " (cut at the limit)" : ""}${win ? html`: the processes alive in the window` : ""}.
+    Click a process to see it and narrow the timeline; click a group to unfold it.`;
+}
+
+function processOptions(processes) {
+  return html`<option value="">choose a process…</option>${processes.map((n) => html`<option value="${n.id}">${n.label}</option>`)}`;
 }
 
 function props(p) {
@@ -269,6 +349,7 @@ function props(p) {
 function processCard(p) {
   return html`<h3>${p.exe || "unknown executable"} (pid ${p.pid ?? "unknown"})</h3>
     <p><a href="#/process/${encodeURIComponent(p.key)}">Open the process page</a></p>
+    ${pivots(p.links)}
     <dl class="props">
       <dt>argv</dt><dd><code>${(p.args || []).join(" ")}</code></dd>
       <dt>user</dt><dd>${p.user ?? ""} ${p.uid !== null && p.uid !== undefined ? html`(uid ${p.uid})` : ""}${p.sessionUser ? html`, session ${p.sessionUser}` : ""}</dd>
@@ -288,18 +369,18 @@ function signalList(signals) {
 function entryItem(e) {
   if (e.type === "TRIAGE" && e.triage) {
     const t = e.triage;
-    return html`<li class="entry triage"><time>${when(e.ts)}</time> <span class="kind">triage</span>
+    return html`<li class="entry triage"><time datetime="${e.ts}">${when(e.ts)}</time> <span class="kind">triage</span>
       <strong>${t.actor}</strong> ${t.field}: ${t.fromValue ?? ""} → ${t.toValue ?? ""}${t.comment ? html` — ${t.comment}` : ""}</li>`;
   }
   if (e.type === "AUDIT_RECORD" && e.auditRecord) {
     const a = e.auditRecord;
-    return html`<li class="entry audit"><time>${when(e.ts)}</time> <span class="kind">${a.source}</span>
+    return html`<li class="entry audit"><time datetime="${e.ts}">${when(e.ts)}</time> <span class="kind">${a.source}</span>
       ${a.actor ?? ""}: ${a.action ?? ""} ${a.target ?? ""} ${a.outcome ? html`(${a.outcome})` : ""}</li>`;
   }
   const ev = e.event || {};
   const flagged = e.signals && e.signals.length;
   return html`<li class="entry event${flagged ? " flagged" : ""}" tabindex="0" data-process="${ev.processKey || ""}">
-    <time>${when(e.ts)}</time> <span class="kind">${e.kind}</span>
+    <time datetime="${e.ts}">${when(e.ts)}</time> <span class="kind">${e.kind}</span>
     <span class="who">pid ${ev.processPid ?? "unknown"}</span> ${ev.summary || ""}
     <a class="permalink" href="#/event/${encodeURIComponent(ev.id || "")}" title="link to this event">#</a>
     ${signalList(e.signals)}
@@ -308,7 +389,7 @@ function entryItem(e) {
 
 function eventItem(ev) {
   return html`<li class="entry event${ev.signalRules.length ? " flagged" : ""}" tabindex="0" data-process="${ev.processKey || ""}">
-    <time>${when(ev.ts)}</time> <span class="kind">${ev.kind}</span> <span class="who">pid ${ev.processPid ?? "unknown"}</span> ${ev.summary || ""}
+    <time datetime="${ev.ts}">${when(ev.ts)}</time> <span class="kind">${ev.kind}</span> <span class="who">pid ${ev.processPid ?? "unknown"}</span> ${ev.summary || ""}
     <a class="permalink" href="#/event/${encodeURIComponent(ev.id)}" title="link to this event">#</a>
     ${ev.signalRules.length ? html`<p class="rules">rules: ${ev.signalRules.join(", ")}</p>` : ""}</li>`;
 }
