@@ -80,6 +80,16 @@ class Settings:
     rule_dirs: tuple[str, ...] = ()
     sigma_dirs: tuple[str, ...] = ()
     links_file: Path | None = None
+    neo4j_browser_url: str | None = None
+
+    @property
+    def browser_url(self) -> str | None:
+        """Where analysts open Neo4j Browser: the setting, else the local server's."""
+        if self.neo4j_browser_url:
+            return self.neo4j_browser_url
+        if self.uses_local_neo4j:
+            return f"http://127.0.0.1:{self.local.http_port}/browser/"
+        return None
 
     @property
     def tokens_path(self) -> Path:
@@ -132,6 +142,7 @@ class Settings:
             rule_dirs=_paths(env.get("STORYLINE_RULES_DIRS")),
             sigma_dirs=_paths(env.get("STORYLINE_SIGMA_DIRS")),
             links_file=_path(env.get("STORYLINE_LINKS_FILE")),
+            neo4j_browser_url=env.get("STORYLINE_NEO4J_BROWSER_URL") or None,
         )
 
 

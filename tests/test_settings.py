@@ -48,6 +48,7 @@ EVERY_VARIABLE = {
     "STORYLINE_JAVA_HOME": "/opt/java-21",
     "STORYLINE_MAVEN_REPO": "https://mirror.example/maven2",
     "STORYLINE_LINKS_FILE": "/etc/storyline/links.yaml",
+    "STORYLINE_NEO4J_BROWSER_URL": "https://neo4j.example/browser/",
 }
 # read from the process environment, for the defaults of STORYLINE_HOME and STORYLINE_CACHE
 DEFAULT_LOCATIONS = {"XDG_DATA_HOME", "XDG_CACHE_HOME"}
@@ -80,6 +81,7 @@ def test_every_variable_is_read() -> None:
     assert settings.local.java_home == Path("/opt/java-21")
     assert settings.local.maven_repo == "https://mirror.example/maven2"
     assert settings.links_file == Path("/etc/storyline/links.yaml")
+    assert settings.browser_url == "https://neo4j.example/browser/"
 
 
 def _read_in_settings_py() -> tuple[set[str], set[str]]:

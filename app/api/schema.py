@@ -58,6 +58,7 @@ from app.api.types import (
 )
 from app.errors import Busy, InputError
 from app.neo4j.database import Database
+from app.settings import Settings
 
 
 class _Scoped(BasePermission):
@@ -120,9 +121,13 @@ class About:
     pipeline_queues: PipelineQueues = strawberry.field(
         description="Items waiting for each step of the background stage."
     )
+    neo4j_browser_url: str | None = strawberry.field(
+        description="Where Neo4j Browser is, to take a view's Cypher further by hand "
+        "(STORYLINE_NEO4J_BROWSER_URL, else the local Neo4j's; null when unknown)."
+    )
 
 
-def _about(db: Database) -> About:
+def _about(db: Database, settings: Settings) -> About:
     from app.pipeline import queued
 
     [found] = db.read("queries/about")
@@ -136,6 +141,7 @@ def _about(db: Database) -> About:
             stories=state["stories"],
         ),
         version=__version__,
+        neo4j_browser_url=settings.browser_url,
         neo4j_version=found["version"],
         neo4j_edition=found["edition"],
         node_counts=[
@@ -445,7 +451,7 @@ class Query:
         description="The service's version and the Neo4j behind it.", permission_classes=[CanRead]
     )
     async def about(self, info: Info) -> About:
-        return await run_in_threadpool(_about, database(info))
+        return await run_in_threadpool(_about, database(info), info.context["settings"])
 
 
 @strawberry.type

@@ -2,8 +2,9 @@
 
 Send the header `Storyline-Cypher: 1` with a query (not a subscription) and the
 response carries `extensions.cypher`: one entry per statement run, in order, with
-its file (`cypher/queries/list_stories.cypher`) and its parameters, ready to paste
-into Neo4j Browser (`:params`, then the file's text). Lists longer than 1,000 items
+its file (`cypher/queries/list_stories.cypher`), its text and its parameters, ready
+to paste into Neo4j Browser (`:params`, then the text); `about { neo4jBrowserUrl }`
+says where that is. Lists longer than 1,000 items
 are cut, and the entry says `cut: true`; at most 100 statements are recorded.
 """
 

@@ -77,7 +77,14 @@ def _note(name: str, params: Mapping[str, Any]) -> None:
     if trace is None or len(trace) >= MAX_TRACED:
         return
     parameters, cut = _plain(params)
-    trace.append({"file": f"cypher/{name}.cypher", "parameters": parameters, "cut": cut})
+    trace.append(
+        {
+            "file": f"cypher/{name}.cypher",
+            "text": cypher(name),
+            "parameters": parameters,
+            "cut": cut,
+        }
+    )
 
 
 @dataclass(frozen=True)
