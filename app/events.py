@@ -131,6 +131,8 @@ U32 = Annotated[int, Field(ge=-1, le=2**32 - 1)]
 # rules then match in time that cannot grow without bound, and one record cannot
 # fill the database. Generous beside real values (PATH_MAX is 4096).
 MAX_TEXT = 4096
+MAX_HASHES = 8  # hashes kept per file per event
+MAX_HASH = 200  # characters of one hash (algorithm prefix included)
 MAX_ARGS = 1024
 MAX_ARGV = 65536
 
@@ -283,6 +285,19 @@ class FileTarget(Model):
     target_path: OptStr = Field(None, description="New path, for rename.")
     mode: int | None = Field(None, ge=0, le=0o177777, description="File mode (chmod, create).")
     flags: OptStr = Field(None, description="Open flags, e.g. O_WRONLY|O_CREAT.")
+    hashes: list[str] | None = Field(
+        None,
+        description="Hashes of the file's content as the sensor reports them, e.g. "
+        f"sha256:9f86...; at most {MAX_HASHES} of at most {MAX_HASH} characters are kept.",
+    )
+
+    @field_validator("hashes", mode="after")
+    @classmethod
+    def _few_hashes(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        kept = [h.strip() for h in value if h.strip() and len(h.strip()) <= MAX_HASH]
+        return list(dict.fromkeys(kept))[:MAX_HASHES] or None
 
 
 class NetworkTarget(Model):

@@ -206,6 +206,7 @@ class Rows:
                         "path": path,
                         "host_id": host_id,
                         "container_id": container_id,
+                        "hashes": event.file.hashes,
                     }
                 )
         elif isinstance(event, NetworkEvent):

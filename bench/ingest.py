@@ -72,24 +72,38 @@ def run_writer(db: Database, text: list[str], batch: int) -> float:
     return time.perf_counter() - start
 
 
+# Runs a command and writes the peak RSS of it and its descendants (KiB) to a file.
+# A child forked from this bench would report the bench's own RSS as its peak (Linux
+# carries the forking process's high-water mark across exec), so the command runs
+# under this small launcher, whose children start from its own small image.
+LAUNCHER = (
+    "import resource, subprocess, sys\n"
+    "code = subprocess.call(sys.argv[2:])\n"
+    "with open(sys.argv[1], 'w') as out:\n"
+    "    out.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
+    "sys.exit(code)\n"
+)
+
+
 def run_pipeline(path: Path, batch: int) -> dict[str, Any]:
-    """Runs `storyline ingest` on the file; returns its report, wall time and peak RSS."""
+    """Runs `storyline ingest` on the file; returns its report, wall time and peak RSS
+    (of the command and the parser it forks)."""
     command = [sys.executable, "-m", "app.cli", "ingest", "--json", "--quiet",
                "--batch-size", str(batch), str(path)]  # fmt: skip
-    start = time.perf_counter()
-    with tempfile.TemporaryFile() as out_file:
-        proc = subprocess.Popen(command, stdout=out_file, env=os.environ.copy())
-        # wait4: the peak RSS of this command and the parser it forks, not of other
-        # children of the bench (the writer run forks the bench, text and all)
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
+    with tempfile.TemporaryDirectory() as folder:
+        peak_file = Path(folder) / "peak"
+        out_path = Path(folder) / "out"
+        start = time.perf_counter()
+        with open(out_path, "wb") as out_file:
+            code = subprocess.call(
+                [sys.executable, "-c", LAUNCHER, str(peak_file), *command],
+                stdout=out_file, env=os.environ.copy(),
+            )  # fmt: skip
         seconds = time.perf_counter() - start
-        out_file.seek(0)
-        out = out_file.read()
-    if proc.returncode != 0:
-        raise SystemExit(f"storyline ingest failed ({proc.returncode})")
-    peak_kib = usage.ru_maxrss
-    report = json.loads(out)[str(path)]
+        if code != 0:
+            raise SystemExit(f"storyline ingest failed ({code})")
+        peak_kib = int(peak_file.read_text())
+        report = json.loads(out_path.read_text())[str(path)]
     return {"seconds": seconds, "peak_rss_mib": round(peak_kib / 1024, 1), "report": report}
 
 

@@ -58,6 +58,7 @@ CREATE INDEX host_last_seen IF NOT EXISTS FOR (n:Host) ON (n.last_seen);
 // Lucene, and a search may miss what was committed in the last second or so.
 CREATE FULLTEXT INDEX search_places IF NOT EXISTS FOR (n:Host|Container|Pod) ON EACH [n.id, n.name, n.image, n.namespace, n.uid];
 CREATE FULLTEXT INDEX search_targets IF NOT EXISTS FOR (n:File|Endpoint|Domain) ON EACH [n.path, n.ip, n.key] OPTIONS {indexConfig: {`fulltext.eventually_consistent`: true}};
+CREATE FULLTEXT INDEX search_hashes IF NOT EXISTS FOR (n:File) ON EACH [n.hashes] OPTIONS {indexConfig: {`fulltext.eventually_consistent`: true}};
 CREATE FULLTEXT INDEX search_processes IF NOT EXISTS FOR (n:Process) ON EACH [n.exe, n.args, n.user, n.session_user, n.key] OPTIONS {indexConfig: {`fulltext.eventually_consistent`: true}};
 CREATE FULLTEXT INDEX search_signals IF NOT EXISTS FOR (n:Signal) ON EACH [n.rule_id, n.title, n.tactic, n.technique] OPTIONS {indexConfig: {`fulltext.eventually_consistent`: true}};
 CREATE FULLTEXT INDEX search_stories IF NOT EXISTS FOR (n:Story) ON EACH [n.id, n.title, n.hosts, n.users, n.rules, n.tactics, n.techniques];

@@ -455,6 +455,7 @@ def _file(kind: str, f: dict[str, Any]) -> dict[str, Any]:
             "target_path": destination.get("path") if kind == "file_rename" else None,
             "mode": mode,
             "flags": "|".join(flags) or None,
+            "hashes": [h for h in _list(f, "hashes", "file.") if isinstance(h, str)] or None,
         },
     }
 

@@ -43,6 +43,7 @@ class EntityKind(Enum):
     POD = "pod"
     PROCESS = "process"
     FILE = "file"
+    HASH = "hash"
     IP = "ip"
     DOMAIN = "domain"
     RULE = "rule"
@@ -219,6 +220,7 @@ class DomainName(Entity):
 class FilePlace:
     host_id: str | None
     container_id: str | None
+    hashes: list[str] = strawberry.field(description="Content hashes its events reported.")
 
 
 @strawberry.type(description="A file path, on every host and container it was seen in.")

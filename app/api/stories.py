@@ -228,6 +228,9 @@ class StoryFilter:
     pod: str | None = strawberry.field(default=None, description="A pod uid.")
     process: str | None = strawberry.field(default=None, description="A process key.")
     file: str | None = strawberry.field(default=None, description="A file path, on any host.")
+    hash: str | None = strawberry.field(
+        default=None, description="A file content hash, as the sensor reports it (sha256:...)."
+    )
     ip: str | None = strawberry.field(default=None, description="An IP address.")
     domain: str | None = strawberry.field(default=None, description="A domain name.")
     from_: str | None = strawberry.field(
@@ -246,7 +249,7 @@ def filter_values(f: StoryFilter | None) -> dict[str, Any]:
         name: getattr(f, name)
         for name in (
             "text", "host", "user", "rule", "tactic", "technique", "container", "image",
-            "pod", "process", "file", "ip", "domain", "to",
+            "pod", "process", "file", "hash", "ip", "domain", "to",
         )
     }  # fmt: skip
     values["from"] = f.from_

@@ -22,6 +22,7 @@ STORY_FILTERS = {
     "pod": "the containers of this pod uid",
     "process": "this process key",
     "file": "the processes that touched this path",
+    "hash": "the processes that touched a file with this content hash",
     "ip": "the processes that talked to this address",
     "domain": "the processes that resolved this domain",
     "from": "activity at or after this RFC 3339 time",

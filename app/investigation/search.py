@@ -27,7 +27,7 @@ from app.neo4j.database import Database
 
 # the kinds of hit, in the order ties are shown
 KINDS = (
-    "story", "host", "user", "container", "image", "pod", "process", "file", "ip",
+    "story", "host", "user", "container", "image", "pod", "process", "file", "hash", "ip",
     "domain", "rule", "tactic", "technique",
 )  # fmt: skip
 # kinds whose stories are found through a fact the story holds, and its name
@@ -39,7 +39,7 @@ STORY_FACT = {
     "technique": "techniques",
 }
 # kinds whose stories are those of the processes that ran in or touched them
-THROUGH_PROCESSES = ("process", "container", "image", "pod", "file", "ip", "domain")
+THROUGH_PROCESSES = ("process", "container", "image", "pod", "file", "hash", "ip", "domain")
 
 MAX_QUERY_CHARS = 200
 MAX_TERMS = 8
@@ -129,7 +129,11 @@ def _hits_of(label: str, p: dict[str, Any], score: float, words: list[str]) -> l
     elif label == "pod":
         hit("pod", p["uid"], f"{p['namespace'] or '?'}/{p['name'] or p['uid']}", p["uid"])
     elif label == "file":
-        hit("file", p["path"], p["path"])
+        hashes = [h for h in p["hashes"] or [] if _matches(h, words)]
+        for digest in hashes:
+            hit("hash", digest, digest, f"content of {p['path']}")
+        if not hashes or _matches(p["path"], words):
+            hit("file", p["path"], p["path"])
     elif label == "ip":
         hit("ip", p["ip"], p["ip"])
     elif label == "domain":
@@ -216,7 +220,10 @@ def entity_processes(
         return {}
     rows = db.read(
         "search/entity_processes",
-        entities=[{"kind": k, "id": i} for k, i in entities],
+        entities=[
+            {"kind": k, "id": i, "lucene": field_query("hashes", i) if k == "hash" else None}
+            for k, i in entities
+        ],
         scan=PROCESSES_PER_ENTITY,
         processes=processes,
     )
@@ -257,6 +264,7 @@ ENTITY_FILTERS = {
     "pod": "pod",
     "process": "process",
     "file": "file",
+    "hash": "hash",
     "ip": "ip",
     "domain": "domain",
 }

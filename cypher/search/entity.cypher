@@ -35,7 +35,7 @@ CALL () {
   UNION
   WITH 1 AS one WHERE $kind = 'file'
   MATCH (n:File {path: $id})
-  WITH collect(n {.host_id, .container_id}) AS places
+  WITH collect(n {.host_id, .container_id, hashes: coalesce(n.hashes, [])}) AS places
   WHERE size(places) > 0
   RETURN {path: $id, places: places} AS props
 }

@@ -1,11 +1,13 @@
 // The processes that ran in or touched each entity, and their correlation keys
 // (execution contexts): a process (by key), a host, a user (the account or the
 // session's user), a container (by id), an image, a pod (by uid), a file (by
-// path, on any host), an IP address or a domain. Targets are reached through the
+// path, on any host), a file hash (the files that had that content, found through
+// the search_hashes index: `lucene` asks for it), an IP address or a domain.
+// Targets are reached through the
 // merged ACTIVITY edges, never through events. At most $scan processes are read
 // per entity (`complete` says whether that bound cut any); `processes` are the
 // first $processes of them by start time, `keys` their distinct correlation keys.
-// $entities: [{kind, id}]; $scan; $processes
+// $entities: [{kind, id, lucene}]; $scan; $processes
 // Writes: nothing
 UNWIND $entities AS ent
 CALL (ent) {
@@ -40,6 +42,12 @@ CALL (ent) {
     UNION
     WITH ent WHERE ent.kind = 'file'
     MATCH (:File {path: ent.id})<-[:ACTIVITY]-(p:Process)
+    RETURN p
+    UNION
+    WITH ent WHERE ent.kind = 'hash'
+    CALL db.index.fulltext.queryNodes('search_hashes', ent.lucene) YIELD node
+    WITH ent, node WHERE node:File AND ent.id IN node.hashes
+    MATCH (node)<-[:ACTIVITY]-(p:Process)
     RETURN p
     UNION
     WITH ent WHERE ent.kind = 'ip'

@@ -13,6 +13,10 @@ CALL () {
   YIELD node, score
   RETURN node, score
   UNION ALL
+  CALL db.index.fulltext.queryNodes('search_hashes', $lucene, {limit: $limit})
+  YIELD node, score
+  RETURN node, score
+  UNION ALL
   CALL db.index.fulltext.queryNodes('search_processes', $lucene, {limit: $limit})
   YIELD node, score
   RETURN node, score
@@ -31,7 +35,7 @@ RETURN CASE
          WHEN node:Domain THEN 'domain' WHEN node:Process THEN 'process'
          WHEN node:Signal THEN 'signal' ELSE 'story'
        END AS label,
-       node {.id, .name, .image, .namespace, .uid, .path, .ip, .key, .exe, .args, .user,
-             .session_user, .pid, .host_id, .rule_id, .title, .tactic, .technique,
+       node {.id, .name, .image, .namespace, .uid, .path, .hashes, .ip, .key, .exe, .args,
+             .user, .session_user, .pid, .host_id, .rule_id, .title, .tactic, .technique,
              .hosts, .users, .rules, .tactics, .techniques} AS props,
        score

@@ -323,6 +323,19 @@ def test_exit_dns_connect_and_files() -> None:
     }
 
 
+def test_file_hashes_are_kept_bounded() -> None:
+    payload = fixture_payload("kubectl_exec_imds.json", 7)  # the create of /tmp/.x/kworkerd
+    file = payload["message"]["file"]
+    assert file["path"] == "/tmp/.x/kworkerd"
+    digest = "sha256:" + "ab" * 32
+    file["hashes"] = [digest, digest, " ", "x" * 201, 42, *(f"md5:{i}" for i in range(10))]
+    outcomes = parse_value(as_sent(payload))
+    assert all(isinstance(o, Accepted) for o in outcomes), outcomes
+    [event] = [o.item for o in outcomes if isinstance(o.item, FileEvent)]  # type: ignore[union-attr]
+    # repeats, blanks, overlong and non-strings go; at most 8 are kept, in order
+    assert event.file.hashes == [digest, *(f"md5:{i}" for i in range(7))]
+
+
 def test_an_event_type_without_a_kind_keeps_its_alert() -> None:
     [(_, alert, warnings)] = [found for found in items("kubectl_exec_imds.json") if found[0] == 13]
     assert isinstance(alert, AlertEvent)

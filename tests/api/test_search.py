@@ -26,6 +26,7 @@ from tests.rules.test_stories import alert, load
 from tests.test_layers import container_with_shell, jvm_exploit
 
 T0 = "2026-01-05T08:00:00Z"
+SHA = "sha256:5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8"
 
 
 def gql(client: TestClient, query: str, headers: dict | None = None, **variables: Any) -> dict:
@@ -49,7 +50,7 @@ def refresh_indexes(db: Database) -> None:
 def scenario(db: Database) -> dict[str, str]:
     events, key_of, sh = container_with_shell()
     shell_ts = "2026-01-05T08:00:55.000000000Z"
-    shadow = sh.event("file_open", ts=shell_ts, file={"path": "/etc/shadow"})
+    shadow = sh.event("file_open", ts=shell_ts, file={"path": "/etc/shadow", "hashes": [SHA]})
     dns = sh.event("dns_query", ts=shell_ts, dns={"name": "Evil.Example.com."})
     out = sh.event("network_connect", ts="2026-01-05T08:01:30.000000000Z",
                    network={"dst_ip": "203.0.113.9", "dst_port": 443})  # fmt: skip
@@ -100,6 +101,7 @@ def test_search_finds_each_kind_of_entity_with_its_stories(
 ) -> None:
     shell, jvm = [world["shell"]], [world["jvm"]]
     assert hits(db, "/etc/shadow")[("file", "/etc/shadow")] == shell
+    assert hits(db, SHA)[("hash", SHA)] == shell
     assert hits(db, "203.0.113.9")[("ip", "203.0.113.9")] == shell
     assert hits(db, world["jvm_ip"])[("ip", world["jvm_ip"])] == jvm
     assert hits(db, "evil.example.com")[("domain", "evil.example.com")] == shell
@@ -145,6 +147,8 @@ def test_stories_filter_by_entity_and_time(client: TestClient, world: dict[str, 
     assert ids(ip=world["jvm_ip"]) == {world["jvm"]}
     assert ids(file="/etc/shadow", container="c1", pod="pod-web-1") == {world["shell"]}
     assert ids(file="/etc/shadow", ip=world["jvm_ip"]) == set()
+    assert ids(hash=SHA) == {world["shell"]}
+    assert ids(hash="sha256:" + "0" * 64) == set()
     assert ids(domain="evil.example.com", image="shop/web:1.4") == {world["shell"]}
     assert ids(host="node-3", tactic="command_and_control") == {world["jvm"]}
     assert ids(rule="shadow_read", technique="T1003.008") == {world["shell"]}
@@ -165,7 +169,8 @@ ENTITIES = """query($sh: ID!) {
   ip(address: "203.0.113.9") { address ports processes { nodes { key } }
     stories { totalCount nodes { id } } }
   domain(name: "EVIL.example.com") { name processes { nodes { key } } stories { nodes { id } } }
-  file(path: "/etc/shadow") { path places { hostId containerId } processes { nodes { key } } }
+  file(path: "/etc/shadow") { path places { hostId containerId hashes }
+    processes { nodes { key } } }
   process(key: $sh) { key }
   nothing: host(id: "node-404") { id }
   hosts(first: 1) { edges { node { id } } pageInfo { hasNextPage endCursor } }
@@ -198,7 +203,8 @@ def test_entities_are_roots_with_their_processes_and_stories(
     assert d["domain"] == {"name": "evil.example.com", "processes": only_sh,
                            "stories": {"nodes": shell}}  # fmt: skip
     assert d["file"] == {"path": "/etc/shadow",
-                         "places": [{"hostId": "node-2", "containerId": "c1"}],
+                         "places": [{"hostId": "node-2", "containerId": "c1",
+                                     "hashes": [SHA]}],
                          "processes": only_sh}  # fmt: skip
     assert d["nothing"] is None
     first = d["hosts"]["edges"][0]["node"]["id"]
@@ -305,3 +311,16 @@ def test_pivot_links_on_entities_processes_events_and_audit_records(
     ]
     event = d["story"]["timeline"]["edges"][0]["node"]["event"]
     assert event["links"][0]["url"].startswith(f"https://siem.example/e/{event['id']}?t=")
+
+
+@pytest.mark.parametrize("order", [1, -1])
+def test_a_file_keeps_every_hash_its_events_reported_in_any_order(db: Database, order: int) -> None:
+    events, _, sh = container_with_shell()
+    reads = [
+        sh.event("file_open", ts=f"2026-01-05T08:00:5{i}.000000000Z",
+                 file={"path": "/tmp/x", "hashes": hashes})
+        for i, hashes in enumerate((["sha256:aa"], ["sha256:bb", "sha256:aa"], None))
+    ][::order]  # fmt: skip
+    load(db, [*events, *reads, *reads])  # repeats change nothing
+    found = db.query("MATCH (f:File {path: '/tmp/x'}) RETURN f.hashes AS hashes")[1]
+    assert len(found) == 1 and sorted(found[0]["hashes"]) == ["sha256:aa", "sha256:bb"]
