@@ -292,14 +292,27 @@ def test_pivot_links_on_entities_processes_events_and_audit_records(
         "pod:\n  - {title: Pod, url: 'https://k8s.example/{namespace}/{name}'}\n"
         "process:\n  - {title: Process, url: 'https://edr.example/p/{key}'}\n"
         "event:\n  - {title: Raw, url: 'https://siem.example/e/{id}?t={to_ms}'}\n"
+        "audit_record:\n  - {title: Trail, url: 'https://trail.example/?actor={actor}'}\n"
     )
     settings = replace(Settings.from_env(), links_file=links)
+    # an audit record (a kubectl exec by mallory) related to the shell's story
+    db.query(
+        "MATCH (c:Context {key: $key}) CREATE (:AuditRecord {id: 'k8s-exec', source: 'k8s_audit', "
+        "actor: 'mallory', action: 'create pods/exec', ts: datetime('2026-01-05T08:00:49Z')})"
+        "-[:RELATES_TO {reason: 'test'}]->(c)",
+        {"key": db.query("MATCH (p:Process {key: $k}) RETURN p.correlation_key AS k",
+                         {"k": world["sh"]})[1][0]["k"]},
+        write=True,
+    )  # fmt: skip
     query = """query($sh: ID!, $id: ID!) {
       host(id: "node-2") { links { title url } }
       container(id: "c1") { links { url } }
       pod(uid: "pod-web-1") { links { url } }
       process(key: $sh) { links { url } }
-      story(id: $id) { timeline(first: 1) { edges { node { event { id links { url } } } } } } }"""
+      story(id: $id) { timeline(first: 1, kinds: ["file_open"]) {
+          edges { node { event { id links { url } } } } }
+        audit: timeline(first: 5, kinds: ["audit_record"]) {
+          edges { node { auditRecord { links { url } } } } } } }"""
     with local_client(create_app(db, settings)) as c:
         d = data(c, query, sh=world["sh"], id=world["shell"])
     logs = "https://logs.example/?h=node-2&f=2026-01-05T07%3A55%3A00Z"
@@ -311,6 +324,13 @@ def test_pivot_links_on_entities_processes_events_and_audit_records(
     ]
     event = d["story"]["timeline"]["edges"][0]["node"]["event"]
     assert event["links"][0]["url"].startswith(f"https://siem.example/e/{event['id']}?t=")
+    [audit] = d["story"]["audit"]["edges"]
+    assert audit["node"]["auditRecord"]["links"] == [
+        {"url": "https://trail.example/?actor=mallory"}
+    ]
+    root = "query($id: ID!) { event(id: $id) { links { url } } }"
+    with local_client(create_app(db, settings)) as c:
+        assert data(c, root, id=event["id"])["event"]["links"] == event["links"]
 
 
 @pytest.mark.parametrize("order", [1, -1])
