@@ -9,13 +9,8 @@ from starlette.testclient import TestClient
 
 from app.api.app import create_app
 from app.neo4j.database import Database
-from tests.api.test_search import data, gql, scenario
+from tests.api.test_search import data, gql
 from tests.apiclient import local_client
-
-
-@pytest.fixture
-def world(db: Database) -> dict[str, str]:
-    return scenario(db)
 
 
 @pytest.fixture

@@ -70,11 +70,6 @@ def scenario(db: Database) -> dict[str, str]:
 
 
 @pytest.fixture
-def world(db: Database) -> dict[str, str]:
-    return scenario(db)
-
-
-@pytest.fixture
 def client(db: Database, world: dict[str, str]) -> TestClient:
     with local_client(create_app(db)) as c:
         yield c
