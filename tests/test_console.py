@@ -220,6 +220,8 @@ def test_an_analyst_searches_a_host_then_scrubs_its_story_in_time(
     page.ready()
     assert page.tab.evaluate("() => location.hash") == f"#/stories?host={host}"
     assert host in page.tab.inner_text(".narrowed")
+    # the narrowed list arrives after the page: wait for the story the host is in
+    page.tab.locator(f"#attacks tr[data-id='{story_id}']").wait_for()
     hosts = page.tab.eval_on_selector_all(
         "#attacks tr td:nth-child(5)", "els => els.map(e => e.textContent)"
     )
