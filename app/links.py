@@ -29,6 +29,7 @@ from urllib.parse import quote, urlsplit
 import yaml
 
 from app.errors import ConfigError
+from app.events import normalize_ts
 
 TIME_FIELDS = ("from", "to", "from_ms", "to_ms")
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -98,15 +99,14 @@ def load_links(path: Path | None) -> Links:
 
 
 def _instant(value: Any) -> datetime | None:
+    """A time as the API writes it (any precision or offset), to the microsecond."""
     if not value:
         return None
     try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")[:26] + "+00:00")
+        text = normalize_ts(value)  # YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ
     except ValueError:
-        try:
-            return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        except ValueError:
-            return None
+        return None
+    return datetime.fromisoformat(text[:26]).replace(tzinfo=UTC)
 
 
 def _window(start: Any, end: Any) -> dict[str, str]:

@@ -65,3 +65,24 @@ def test_a_bad_links_file_is_a_clear_error(tmp_path: Path, text: str, reason: st
     with pytest.raises(ConfigError, match=None) as caught:
         load_links(write(tmp_path, text))
     assert reason in str(caught.value)
+
+
+def test_every_field_a_template_may_name_is_an_attribute_of_its_graphql_type() -> None:
+    # links_of reads a template's fields off the GraphQL object by name: a field
+    # missing there would silently drop every link that names it
+    import dataclasses
+
+    from app.api.entities import Container, Host, Pod
+    from app.api.processes import Process
+    from app.api.schema import Event
+    from app.api.timeline import AuditRecord
+    from app.api.types import StoryEvent
+    from app.links import FIELDS
+
+    types = {"host": [Host], "container": [Container], "pod": [Pod], "process": [Process],
+             "event": [Event, StoryEvent], "audit_record": [AuditRecord]}  # fmt: skip
+    assert set(types) == set(FIELDS)
+    for kind, classes in types.items():
+        for cls in classes:
+            names = {f.name for f in dataclasses.fields(cls)}
+            assert set(FIELDS[kind]) <= names, (kind, cls.__name__, set(FIELDS[kind]) - names)

@@ -136,9 +136,7 @@ class Host(Entity):
 
     @strawberry.field(description=LINKS)
     def links(self, info: Info) -> list[Link]:
-        values = {name: getattr(self, name) for name in ("name",)}
-        values["id"] = str(self.id)
-        return links_of(info, "host", values, self.first_seen, self.last_seen)
+        return links_of(info, "host", self, self.first_seen, self.last_seen)
 
     @property
     def _key(self) -> str:
@@ -160,9 +158,7 @@ class Container(Entity):
 
     @strawberry.field(description=LINKS)
     def links(self, info: Info) -> list[Link]:
-        values = {name: getattr(self, name) for name in ("name", "image", "host_id", "pod_uid")}
-        values["id"] = str(self.id)
-        return links_of(info, "container", values, self.first_seen, self.last_seen)
+        return links_of(info, "container", self, self.first_seen, self.last_seen)
 
     @property
     def _key(self) -> str:
@@ -184,11 +180,7 @@ class Pod(Entity):
 
     @strawberry.field(description=LINKS)
     def links(self, info: Info) -> list[Link]:
-        values = {
-            name: getattr(self, name) for name in ("name", "namespace", "cluster", "workload")
-        }
-        values["uid"] = str(self.uid)
-        return links_of(info, "pod", values, self.first_seen, self.last_seen)
+        return links_of(info, "pod", self, self.first_seen, self.last_seen)
 
     @property
     def _key(self) -> str:

@@ -85,11 +85,8 @@ class Process:
 
     @strawberry.field(description=LINKS)
     def links(self, info: Info) -> list[Link]:
-        values = {name: getattr(self, name) for name in
-                  ("pid", "exe", "user", "host_id", "container_id")}  # fmt: skip
-        values["key"] = self.key
         end = self.exit_time or self.start_time
-        return links_of(info, "process", values, self.start_time, end)
+        return links_of(info, "process", self, self.start_time, end)
 
     @strawberry.field(description=ANNOTATIONS)
     async def annotations(self, info: Info) -> list[Annotation]:

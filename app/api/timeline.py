@@ -68,10 +68,7 @@ class AuditRecord:
 
     @strawberry.field(description=LINKS)
     def links(self, info: Info) -> list[Link]:
-        values = {name: getattr(self, name) for name in
-                  ("id", "source", "actor", "action", "access_key_id", "source_ip",
-                   "cluster", "namespace", "pod")}  # fmt: skip
-        return links_of(info, "audit_record", values, self.ts, self.ts)
+        return links_of(info, "audit_record", self, self.ts, self.ts)
 
 
 @strawberry.type(

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import strawberry
 from strawberry.types import Info
 
-from app.links import render
+from app.links import FIELDS, render
 
 T = TypeVar("T")
 
@@ -104,10 +104,10 @@ class Link:
 LINKS = "Links out to other telemetry (STORYLINE_LINKS_FILE); none when it has none."
 
 
-def links_of(
-    info: Info, kind: str, values: dict[str, Any], start: Any = None, end: Any = None
-) -> list[Link]:
-    """Renders the pivot links of one entity (app/links.py)."""
+def links_of(info: Info, kind: str, entity: Any, start: Any = None, end: Any = None) -> list[Link]:
+    """Renders the pivot links of one entity (app/links.py): the fields its templates may
+    name (links.FIELDS) are read from the GraphQL object's attributes of those names."""
+    values = {name: getattr(entity, name, None) for name in FIELDS[kind]}
     found = render(info.context.get("links") or {}, kind, values, start, end)
     return [Link(title=title, url=url) for title, url in found]
 
@@ -193,9 +193,7 @@ def change_of(t: dict[str, Any]) -> TriageChange:
 
 def event_links(info: Info, event: Any) -> list[Link]:
     """The pivot links of an event (StoryEvent or Event)."""
-    values = {name: getattr(event, name, None) for name in
-              ("id", "kind", "host_id", "process_key", "process_pid")}  # fmt: skip
-    return links_of(info, "event", values, event.ts, event.ts)
+    return links_of(info, "event", event, event.ts, event.ts)
 
 
 async def annotations_on(info: Info, key: str) -> list[Annotation]:

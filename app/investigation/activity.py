@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.errors import InputError
-from app.investigation.paging import time_window
+from app.events import normalize_ts
+from app.investigation.paging import epoch_ns, time_window
 from app.neo4j.database import Database
 
 MAX_BUCKETS = 1000
@@ -20,9 +21,7 @@ def _iso(seconds: int) -> str:
 
 
 def _epoch(ts: str | None) -> int | None:
-    if not ts:
-        return None
-    return int(datetime.fromisoformat(ts.replace("Z", "+00:00")[:19] + "+00:00").timestamp())
+    return epoch_ns(normalize_ts(ts)) // 10**9 if ts else None
 
 
 def activity(

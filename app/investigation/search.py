@@ -257,26 +257,14 @@ def attach_stories(db: Database, hits: list[Hit], limit: int = STORIES_PER_HIT) 
             h.stories, h.story_count = row["stories"], row["count"]
 
 
-# filters of stories(filter:) that name an entity reached through its processes
-ENTITY_FILTERS = {
-    "container": "container",
-    "image": "image",
-    "pod": "pod",
-    "process": "process",
-    "file": "file",
-    "hash": "hash",
-    "ip": "ip",
-    "domain": "domain",
-}
-
-
 def story_filter_params(db: Database, values: dict[str, Any]) -> dict[str, Any]:
     """Returns the parameters of cypher/queries/list_stories.cypher for a filter's values
     (None for any): an entity reached through processes becomes the correlation keys
     a story must cover one of (several entities: those common to all)."""
     window = time_window(values.get("from"), values.get("to"))
     keys: set[str] | None = None
-    named = [(kind, values[name]) for name, kind in ENTITY_FILTERS.items() if values.get(name)]
+    # a filter field naming an entity reached through processes has that kind's name
+    named = [(kind, values[kind]) for kind in THROUGH_PROCESSES if values.get(kind)]
     if named:
         found = entity_processes(db, named)
         for entity in named:
