@@ -46,11 +46,13 @@ from app.api.subscriptions import story_updates
 from app.api.trace import CypherTrace
 from app.api.types import (
     ANNOTATIONS,
+    CONFIG,
     LINKS,
     Annotation,
     Explanation,
     Link,
     StoryStatus,
+    Timestamp,
     annotations_on,
     event_links,
     explanation_of,
@@ -311,7 +313,7 @@ class Mutation:
 class Event:
     id: strawberry.ID
     kind: str | None
-    ts: str | None
+    ts: Timestamp | None
     source: str | None
     summary: str | None
     host_id: str | None
@@ -341,8 +343,8 @@ class Event:
 @strawberry.type(description="A later version of an event that disagreed with the stored one.")
 class EventVersion:
     digest: str = strawberry.field(description="SHA-256 of the version as received.")
-    received_at: str = strawberry.field(description="When Storyline received it.")
-    ts: str | None = strawberry.field(description="The time the version claimed.")
+    received_at: Timestamp = strawberry.field(description="When Storyline received it.")
+    ts: Timestamp | None = strawberry.field(description="The time the version claimed.")
     summary: str | None
     fields: list[str] = strawberry.field(
         description="The fields whose value differs from the stored event's."
@@ -496,5 +498,9 @@ class StorylineSchema(strawberry.Schema):
 
 
 schema = StorylineSchema(
-    query=Query, mutation=Mutation, subscription=Subscription, extensions=LIMITS
+    query=Query,
+    mutation=Mutation,
+    subscription=Subscription,
+    extensions=LIMITS,
+    config=CONFIG,
 )

@@ -19,6 +19,7 @@ from app.api.types import (
     StoryEventConnection,
     StoryEventEdge,
     StoryStatus,
+    Timestamp,
     TriageChange,
     change_of,
     explanation_of,
@@ -65,12 +66,12 @@ class Story:
     tactics: list[str]
     rules: list[str]
     signal_count: int
-    first_seen: str | None
-    last_seen: str | None
+    first_seen: Timestamp | None
+    last_seen: Timestamp | None
     root_process_key: str | None
     recommended_actions: list[str]
     merged_from: list[str]
-    updated_at: str | None = strawberry.field(
+    updated_at: Timestamp | None = strawberry.field(
         description="When what this story shows last changed (signals, score, triage)."
     )
 
@@ -180,7 +181,7 @@ class Story:
 
 @strawberry.type(description="Events and signals in one time bucket.")
 class ActivityBucket:
-    start: str = strawberry.field(description="The bucket's start (RFC 3339).")
+    start: Timestamp = strawberry.field(description="The bucket's start (RFC 3339).")
     events: int
     signals: int
 

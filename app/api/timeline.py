@@ -17,6 +17,7 @@ from app.api.types import (
     Severity,
     Signal,
     StoryEvent,
+    Timestamp,
     TriageChange,
     change_of,
     from_row,
@@ -52,7 +53,7 @@ class TimelineEntryType(Enum):
 class AuditRecord:
     id: strawberry.ID
     source: str = strawberry.field(description="cloudtrail or k8s_audit.")
-    ts: str
+    ts: Timestamp
     actor: str | None
     action: str | None
     target: str | None
@@ -82,7 +83,7 @@ class TimelineEntry:
         description="The event's kind, or triage, audit_record or annotation: what `kinds` "
         "filters on."
     )
-    ts: str
+    ts: Timestamp
     event: StoryEvent | None
     triage: TriageChange | None
     audit_record: AuditRecord | None
@@ -118,7 +119,7 @@ def _entry(item: Item) -> TimelineEntry:
     return TimelineEntry(
         type=TimelineEntryType(item.type),
         kind=item.kind,
-        ts=item.ts,
+        ts=Timestamp(item.ts),
         event=_story_event(item.record) if item.type == EVENT else None,
         triage=change_of(item.record) if item.type == TRIAGE else None,
         audit_record=_audit_record(item.record) if item.type == AUDIT_RECORD else None,

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from app.cli.output import fit, print_table, terminal_width
+from app.cli.output import fit, print_table, terminal_width, with_times
 from app.errors import InputError, StorylineError
+from app.events import format_ts
 from app.settings import Settings
 
 
@@ -48,7 +49,7 @@ def cmd_cypher(args: argparse.Namespace) -> int:
     with connect(settings) as db:
         columns, rows = db.query(text, params, write=args.write)
     if args.json:
-        json.dump(rows, sys.stdout, default=str, indent=2)
+        json.dump(with_times(rows), sys.stdout, default=str, indent=2)
         sys.stdout.write("\n")
     else:
         print_table(columns, rows)
@@ -81,7 +82,7 @@ def cmd_stories(args: argparse.Namespace) -> int:
         )
     stories = [r["story"] for r in found]
     if args.json:
-        json.dump(stories, sys.stdout, indent=2, default=str)
+        json.dump(with_times(stories), sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
         return 0
     columns = ["id", "severity", "status", "score", "first_seen", "hosts", "title"]
@@ -90,7 +91,6 @@ def cmd_stories(args: argparse.Namespace) -> int:
             **{c: s.get(c) for c in columns},
             "id": s["id"][:8],
             "hosts": fit(",".join(s.get("hosts") or []), 24),
-            "first_seen": (s.get("first_seen") or "")[:16].replace("T", " "),
         }
         for s in stories
     ]
@@ -119,7 +119,7 @@ def cmd_story(args: argparse.Namespace) -> int:
     if args.json:
         out = {**found[0], "timeline": [dataclasses.asdict(item) for item in timeline],
                "links": [{"title": t, "url": u} for t, u in links]}  # fmt: skip
-        json.dump(out, sys.stdout, indent=2, default=str)
+        json.dump(with_times(out), sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
         return 0
     width = terminal_width()
@@ -133,11 +133,11 @@ def cmd_story(args: argparse.Namespace) -> int:
     wrap(story.get("summary") or "")
     print("\nsignals:")
     for sig in found[0]["signals"]:
-        print(fit(f"  {sig['ts'][:23]}  {sig['severity']:<8} {sig['rule_id']}: {sig['title']}"
+        print(fit(f"  {format_ts(sig['ts'])}  {sig['severity']:<8} {sig['rule_id']}: {sig['title']}"
                   f"  (pid {sig['process_pid']} {sig['process_exe']})", width))  # fmt: skip
     print(f"\ntimeline (first {len(timeline)}):")
     for item in timeline:
-        print(fit(f"  {item.ts[:23]:<23}  {item.kind:<16} {_timeline_line(item)}", width))
+        print(fit(f"  {item.ts}  {item.kind:<16} {_timeline_line(item)}", width))
     if story.get("recommended_actions"):
         print("\nrecommended actions:")
         for action in story["recommended_actions"]:
@@ -146,7 +146,8 @@ def cmd_story(args: argparse.Namespace) -> int:
         print("\ntriage history:")
         for t in found[0]["history"]:
             comment = f" ({t['comment']})" if t.get("comment") else ""
-            line = f"{t['ts'][:19]} {t['actor']}: {t['field']} {t.get('from')} -> {t.get('to')}"
+            change = f"{t['field']} {t.get('from')} -> {t.get('to')}"
+            line = f"{format_ts(t['ts'])} {t['actor']}: {change}"
             wrap(line + comment, "  ", "    ")
     if links:
         print("\nlinks:")

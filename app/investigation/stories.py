@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.errors import InputError, NotFound
+from app.events import format_ts
 from app.layers import NAMESPACE
 from app.neo4j.database import Database, Transaction
 
@@ -143,7 +144,11 @@ def build(members: list[dict[str, Any]], sid: str | None = None, routine: bool =
     """
     members = sorted(members, key=_first_signal)
     facts = members[0]
-    signals = sorted((s for m in members for s in m["signals"]), key=lambda s: (s["ts"], s["id"]))
+    # Neo4j prints times with trailing zeros trimmed, which does not sort as text
+    signals = sorted(
+        ({**s, "ts": format_ts(s["ts"])} for m in members for s in m["signals"]),
+        key=lambda s: (s["ts"], s["id"]),
+    )
     key = facts["key"]
     layer = facts["layer"]
     # signals come sorted by (ts, id): max and sorted keep the first of equals
@@ -189,7 +194,7 @@ def build(members: list[dict[str, Any]], sid: str | None = None, routine: bool =
             if action not in actions:
                 actions.append(action)
     times = [s["ts"] for s in signals] + [
-        t for m in members for t in (m["first_seen"], m["last_seen"]) if t
+        format_ts(t) for m in members for t in (m["first_seen"], m["last_seen"]) if t
     ]
     value = max(score(m["signals"], layer) for m in members)
     if routine:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.errors import InputError
+from app.events import format_ts
 from app.investigation.paging import epoch_ns, page_size, time_window
 from app.neo4j.database import Database
 
@@ -193,7 +194,8 @@ def timeline_page(
                 continue  # deleted since the candidates were read
             record = details[record["id"]]
             signals = record["signals"]
-        items.append(Item(type_, kind, record["ts"], encode_position(pos), record, signals))
+        ts = format_ts(record["ts"]) or ""
+        items.append(Item(type_, kind, ts, encode_position(pos), record, signals))
     return Page(
         items=items,
         has_next_page=len(found) > first,
