@@ -81,6 +81,7 @@ class Settings:
     sigma_dirs: tuple[str, ...] = ()
     links_file: Path | None = None
     neo4j_browser_url: str | None = None
+    retention: str | None = None  # an age (30d): the background stage prunes past it
 
     @property
     def browser_url(self) -> str | None:
@@ -143,6 +144,7 @@ class Settings:
             sigma_dirs=_paths(env.get("STORYLINE_SIGMA_DIRS")),
             links_file=_path(env.get("STORYLINE_LINKS_FILE")),
             neo4j_browser_url=env.get("STORYLINE_NEO4J_BROWSER_URL") or None,
+            retention=env.get("STORYLINE_RETENTION") or None,
         )
 
 

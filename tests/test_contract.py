@@ -27,7 +27,7 @@ RELATIONSHIPS = {
 }  # fmt: skip
 COMMANDS = {
     "serve", "neo4j", "cypher", "ingest", "dead-letters", "generate", "demo", "stories",
-    "story", "rules", "layers", "schema", "tokens", "search",
+    "story", "rules", "layers", "schema", "tokens", "search", "prune",
 }  # fmt: skip
 
 

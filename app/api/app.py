@@ -27,6 +27,7 @@ from app.links import load_links
 from app.metrics import exposition
 from app.neo4j.database import Database
 from app.pipeline import Pipeline, Worker, queued
+from app.retention import Pruner, parse_age
 from app.settings import Settings
 
 GRAPH_FORMATS = ("json", "cytoscape", "graphml")
@@ -59,14 +60,17 @@ def create_app(db: Database, settings: Settings | None = None) -> Starlette:
     """Builds the app around a connected database.
 
     While it runs (its lifespan), a background worker runs the pipeline's stage
-    on what ingest queued, unless STORYLINE_PIPELINE_WORKER=off.
+    on what ingest queued, unless STORYLINE_PIPELINE_WORKER=off, and retention
+    (STORYLINE_RETENTION) between its cycles.
     """
     settings = settings or Settings.from_env()
     pipeline = Pipeline.default(settings)
+    # STORYLINE_RETENTION: checked here, so that a bad age stops the start with its reason
+    pruner = Pruner(parse_age(settings.retention)) if settings.retention else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        worker = Worker(db, pipeline).start() if settings.pipeline_worker else None
+        worker = Worker(db, pipeline, pruner=pruner).start() if settings.pipeline_worker else None
         try:
             yield
         finally:

@@ -1,7 +1,7 @@
 """The `storyline` command: one subcommand per task, their handlers in this package.
 
 - service.py: serve, tokens, neo4j;
-- ingest.py: ingest, dead-letters, generate, demo;
+- ingest.py: ingest, dead-letters, prune, generate, demo;
 - investigate.py: cypher, stories, story, rules, layers, schema;
 - output.py: tables that fit the terminal.
 """
@@ -12,7 +12,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from app.cli.ingest import cmd_dead_letters, cmd_demo, cmd_generate, cmd_ingest
+from app.cli.ingest import cmd_dead_letters, cmd_demo, cmd_generate, cmd_ingest, cmd_prune
 from app.cli.investigate import (
     cmd_cypher,
     cmd_layers,
@@ -105,6 +105,18 @@ def build_parser() -> argparse.ArgumentParser:
     letters.add_argument("--format", help="only letters of this format")
     letters.add_argument("--limit", type=int, default=100)
     letters.set_defaults(handler=cmd_dead_letters)
+
+    prune = commands.add_parser(
+        "prune",
+        help="remove events and processes older than a limit and outside every story "
+        "(archived stories past it too), in bounded transactions",
+    )
+    when = prune.add_mutually_exclusive_group(required=True)
+    when.add_argument("--older-than", metavar="AGE", help="an age: 30d, 12h, 2w (s, m, h, d, w)")
+    when.add_argument("--before", metavar="TIME", help="an RFC 3339 time")
+    prune.add_argument("--batch-size", type=int, default=5000, help="items per transaction")
+    prune.add_argument("--json", action="store_true", help="print the counts as JSON")
+    prune.set_defaults(handler=cmd_prune)
 
     stories = commands.add_parser("stories", help="list stories by score")
     stories.add_argument("--status", action="append", choices=["open", "under_review", "archived"])
