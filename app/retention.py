@@ -110,6 +110,7 @@ def prune(
     progress: Callable[[Pruned], object] | None = None,
     cursor: Cursor | None = None,
     lease: Lease | None = None,
+    pace: float = 1.0,
 ) -> Pruned:
     """Removes what is before `before` and outside every story; returns the counts.
 
@@ -117,7 +118,12 @@ def prune(
     back, so that the stage's cycles run in between), or under the caller's
     `lease` (the background stage's worker, which holds it). `max_batches` bounds
     one call: the worker prunes a little at a time, resuming from `cursor`.
+    `pace` is the share of wall time spent pruning (0.25: after a batch that took
+    a second, a three-second pause), so that ingest on the same database keeps
+    most of it; 1 prunes flat out.
     """
+    if not 0 < pace <= 1:
+        raise InputError("the prune pace is a share of time, more than 0 and at most 1")
     if batch < 1 or batch > 50_000:
         raise InputError("a prune batch is 1 to 50,000 items")
     started = time.perf_counter()
@@ -131,6 +137,7 @@ def prune(
         own = held or Lease(db)
         if held is None:
             own.acquire()
+        began = time.perf_counter()
         try:
             more = work()
         finally:
@@ -138,6 +145,8 @@ def prune(
                 own.release()
             else:
                 held.try_acquire()  # renewed between batches
+        if pace < 1:
+            time.sleep((time.perf_counter() - began) * (1 - pace) / pace)
         batches += 1
         done.transactions += 1
         if progress is not None:
@@ -234,8 +243,11 @@ class Pruner:
     from where the last stopped until it reaches the limit, then the next starts
     over with the limit moved on."""
 
-    def __init__(self, age: timedelta, every: float = 5.0, batches: int = 4) -> None:
+    def __init__(
+        self, age: timedelta, every: float = 5.0, batches: int = 2, batch: int = 2000
+    ) -> None:
         self.age = age
+        self.batch = batch
         self.every = every
         self.batches = batches
         self.runs: list[Pruned] = []  # finished runs (the last 100)
@@ -251,7 +263,7 @@ class Pruner:
         self._last = now
         if self._cursor is None or self._before is None:
             self._cursor, self._before = Cursor(), datetime.now(UTC) - self.age
-        done = prune(db, self._before, max_batches=self.batches, cursor=self._cursor, lease=lease)
+        done = prune(db, self._before, self.batch, self.batches, cursor=self._cursor, lease=lease)
         for kind in ("stories", "events", "processes", "contexts", "targets", "audit_records"):
             metrics.PRUNED.labels(kind).inc(getattr(done, kind))
         if done.done:

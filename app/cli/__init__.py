@@ -115,6 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
     when.add_argument("--older-than", metavar="AGE", help="an age: 30d, 12h, 2w (s, m, h, d, w)")
     when.add_argument("--before", metavar="TIME", help="an RFC 3339 time")
     prune.add_argument("--batch-size", type=int, default=5000, help="items per transaction")
+    prune.add_argument(
+        "--pace",
+        type=float,
+        default=0.25,
+        help="share of time spent pruning, 0-1 (default 0.25: ingest keeps most of the "
+        "database; 1: flat out, for a maintenance window)",
+    )
     prune.add_argument("--json", action="store_true", help="print the counts as JSON")
     prune.set_defaults(handler=cmd_prune)
 

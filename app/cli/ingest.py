@@ -167,7 +167,7 @@ def cmd_prune(args: argparse.Namespace) -> int:
 
     with connect(Settings.from_env()) as db:
         db.apply_constraints()
-        done = prune(db, before, batch=args.batch_size, progress=progress)
+        done = prune(db, before, batch=args.batch_size, progress=progress, pace=args.pace)
     if sys.stderr.isatty() and last[0]:
         print(file=sys.stderr)
     if args.json:
