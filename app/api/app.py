@@ -28,6 +28,7 @@ from app.metrics import exposition
 from app.neo4j.database import Database
 from app.pipeline import Pipeline, Worker, queued
 from app.settings import Settings
+from app.webhook import load_webhook
 
 GRAPH_FORMATS = ("json", "cytoscape", "graphml")
 
@@ -45,14 +46,15 @@ class StorylineGraphQL(GraphQL):
         self.pipeline = pipeline
         self.gate = gate
         self.links = load_links(settings.links_file)  # a bad file stops start-up
+        self.webhook = load_webhook(settings)  # so does a bad action webhook
 
     # strawberry types the context as None unless the view is made generic over it
     async def get_context(  # type: ignore[override]
         self, request: Any, response: Any
     ) -> dict[str, Any]:
         return {"db": self.db, "settings": self.settings, "pipeline": self.pipeline,
-                "gate": self.gate, "links": self.links, "request": request,
-                "response": response}  # fmt: skip
+                "gate": self.gate, "links": self.links, "webhook": self.webhook,
+                "request": request, "response": response}  # fmt: skip
 
 
 def create_app(db: Database, settings: Settings | None = None) -> Starlette:

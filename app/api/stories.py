@@ -9,6 +9,13 @@ from starlette.concurrency import run_in_threadpool
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
+from app.api.actions import (
+    ActionApproval,
+    ResponseAction,
+    approval_of,
+    approvals_for,
+    response_actions,
+)
 from app.api.auth import actor_name
 from app.api.types import (
     Annotation,
@@ -133,6 +140,24 @@ class Story:
     async def signals(self, info: Info) -> list[Signal]:
         detail = await _detail(info, str(self.id))
         return detail["signals"] if detail else []
+
+    @strawberry.field(
+        description="The typed response actions the story's rules recommend (strongest "
+        "signal first, each once, at most 20), each with its approval when it has one "
+        "(approveAction)."
+    )
+    async def actions(self, info: Info) -> list[ResponseAction]:
+        detail = await _detail(info, str(self.id))
+        if detail is None:
+            return []
+        return response_actions(detail["story"], await approvals_for(info, str(self.id)))
+
+    @strawberry.field(
+        description="Every approved action of the story, in time order, with its delivery; "
+        "also those no longer recommended."
+    )
+    async def approvals(self, info: Info) -> list[ActionApproval]:
+        return [approval_of(a) for a in await approvals_for(info, str(self.id))]
 
     @strawberry.field(description="Every triage change, in time order.")
     async def triage_history(self, info: Info) -> list[TriageChange]:

@@ -46,6 +46,10 @@ GRAPHQL: dict[str, tuple[str, str]] = {
     "annotateEvent": ("triage", 'mutation { annotateEvent(id: "nope", note: "x") { id } }'),
     "annotateProcess": ("triage", 'mutation { annotateProcess(key: "nope", note: "x") { id } }'),
     "ingest": ("ingest", 'mutation { ingest(records: "{}") { accepted } }'),
+    "approveAction": (
+        "triage",
+        'mutation { approveAction(story: "nope", action: "nope") { id } }',
+    ),
 }
 SUBSCRIPTIONS = {"storyUpdates": ("read", "subscription { storyUpdates { id } }")}
 # (method, path) -> scope it needs; None: open to anyone
