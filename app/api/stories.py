@@ -159,6 +159,21 @@ class Story:
     async def approvals(self, info: Info) -> list[ActionApproval]:
         return [approval_of(a) for a in await approvals_for(info, str(self.id))]
 
+    @strawberry.field(
+        description="The story's incident report in Markdown (also GET "
+        "/api/v1/stories/{id}/report.md and `storyline story ID --report`): facts, the "
+        "narrative by tactic in kill-chain order, key processes with their argv, indicators, "
+        "approved actions and the triage history."
+    )
+    async def report(self, info: Info) -> str:
+        from app.investigation.evidence import gather
+        from app.investigation.report import render_report
+
+        evidence = await run_in_threadpool(gather, _db(info), str(self.id))
+        if evidence is None:
+            raise StoryNotFound(f"no story {str(self.id)!r}")
+        return render_report(evidence)
+
     @strawberry.field(description="Every triage change, in time order.")
     async def triage_history(self, info: Info) -> list[TriageChange]:
         detail = await _detail(info, str(self.id))

@@ -114,6 +114,8 @@ def cmd_story(args: argparse.Namespace) -> int:
         keys = story.get("correlation_keys") or [story["correlation_key"]]
         if args.graph:
             return _print_graph(db, story["id"], args.graph)
+        if args.ocsf or args.report:
+            return _print_export(db, story["id"], "ocsf" if args.ocsf else "report")
         timeline = _timeline(db, story["id"], keys, max(args.events, 1))
         links = _host_links(db, story.get("hosts") or [])
     if args.json:
@@ -195,6 +197,23 @@ def _timeline_line(item: Any) -> str:
         return f"{r['source']} {r.get('actor')}: {r.get('action')}{target}"
     flag = " <- " + ", ".join(s["rule_id"] for s in item.signals) if item.signals else ""
     return f"pid {r['process_pid']}: {r['summary']}{flag}"
+
+
+def _print_export(db: Any, story_id: str, what: str) -> int:
+    """Prints a story's signals as OCSF Detection Findings, or its incident report."""
+    from app.investigation.evidence import gather
+    from app.investigation.ocsf import findings
+    from app.investigation.report import render_report
+
+    evidence = gather(db, story_id, indicators=what == "report")
+    if evidence is None:
+        raise InputError(f"no story {story_id!r}")
+    if what == "ocsf":
+        json.dump(findings(evidence), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(render_report(evidence))
+    return 0
 
 
 def _print_graph(db: Any, story_id: str, fmt: str) -> int:

@@ -59,6 +59,8 @@ REST: dict[tuple[str, str], str | None] = {
     ("GET", "/readyz"): None,
     ("GET", "/metrics"): "read",
     ("GET", "/api/v1/stories/{id}/graph"): "read",
+    ("GET", "/api/v1/stories/{id}/ocsf"): "read",
+    ("GET", "/api/v1/stories/{id}/report.md"): "read",
     ("POST", "/api/v1/events"): "ingest",
     ("GET", "/api/v1/dead-letters"): "admin",
     ("POST", "/api/v1/dead-letters/resubmit"): "admin",
