@@ -350,3 +350,24 @@ def test_approval_through_the_real_server_needs_the_triage_scope(
         timeline = post(made["reader"], TIMELINE, id=story)["data"]["story"]["timeline"]
         assert [e["node"]["approval"]["actor"] for e in timeline["edges"]] == ["lead"]
         assert SECRET not in server.output()
+
+
+def test_approvals_are_history_a_merged_story_keeps(
+    db: Database, story: str, receiver: Receiver
+) -> None:
+    with client_for(db, webhook_settings(receiver.url)) as client:
+        [block] = by_type(actions_of(client, story), "BLOCK_EGRESS")
+        made = data(client, APPROVE, story=story, action=block["id"])["approveAction"]
+    # a story with an approval and no signal left is not deleted
+    db.query("MATCH (:Story {id: $id})-[h:HAS]->() DELETE h", {"id": story}, write=True)
+    db.run("stories/delete_story", id=story)
+    assert db.query("MATCH (s:Story {id: $id}) RETURN count(s) AS n", {"id": story})[1] == [
+        {"n": 1}
+    ]
+    # merged into another story, its approvals move along
+    db.query("CREATE (:Story {id: 'other', status: 'open'})", write=True)
+    db.run("stories/merge_story_into", **{"from": story}, into="other", take_status=True,
+           comment="moved: ", change_id="merge:x", ts="2026-01-05T10:00:00Z")  # fmt: skip
+    assert db.query(
+        "MATCH (s:Story)-[:APPROVAL]->(a:ActionApproval) RETURN s.id AS story, a.id AS id"
+    )[1] == [{"story": "other", "id": made["id"]}]
