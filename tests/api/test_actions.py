@@ -32,7 +32,7 @@ from app.settings import Secret, Settings
 from app.webhook import load_webhook, sign, verify
 from tests.api.test_search import data, gql
 from tests.apiclient import local_client
-from tests.conftest import free_ports
+from tests.conftest import free_ports, target_env
 from tests.server import serve, storyline_command
 from tests.test_layers import jvm_exploit
 
@@ -350,6 +350,16 @@ def test_approval_through_the_real_server_needs_the_triage_scope(
         timeline = post(made["reader"], TIMELINE, id=story)["data"]["story"]["timeline"]
         assert [e["node"]["approval"]["actor"] for e in timeline["edges"]] == ["lead"]
         assert SECRET not in server.output()
+    # the CLI prints the approval among the story's actions and in its timeline
+    printed = subprocess.run([*storyline_command(), "story", story[:8]], capture_output=True,
+                             env={**os.environ, **target_env(neo4j_target)}, text=True,
+                             check=True, timeout=120).stdout  # fmt: skip
+    approved = printed.split("approved actions:\n")[1].splitlines()[0]
+    assert approved.endswith(
+        "lead: BLOCK_EGRESS Block 198.51.100.9:4444 at the egress firewall [delivered 200]"
+    )
+    # (the timeline's lines are cut to the terminal's width)
+    assert "  action           lead approved BLOCK_EGRESS: Block 198.51" in printed
 
 
 def test_approvals_are_history_a_merged_story_keeps(
