@@ -13,6 +13,7 @@ from strawberry.permission import BasePermission
 from strawberry.types import ExecutionContext, Info
 
 from app import __version__
+from app.api.actions import ActionApproval, approve_action
 from app.api.auth import principal_of
 from app.api.cost import QueryCostLimiter
 from app.api.entities import (
@@ -294,6 +295,18 @@ class Mutation:
         self, info: Info, key: strawberry.ID, note: str | None = None, tags: list[str] | None = None
     ) -> list[Annotation]:
         return await annotate(info, "process", str(key), note, tags)
+
+    @strawberry.mutation(
+        description="Approves one of a story's response actions (by its id in "
+        "`Story.actions`) and sends it, signed, to the action webhook; recorded with who and "
+        "when, and shown in the story's timeline. Approving again retries a failed delivery "
+        "and sends nothing once delivered. Refused when no webhook is configured.",
+        permission_classes=[CanTriage],
+    )
+    async def approve_action(
+        self, info: Info, story: strawberry.ID, action: strawberry.ID, comment: str | None = None
+    ) -> ActionApproval:
+        return await approve_action(info, str(story), str(action), comment)
 
     @strawberry.mutation(
         description="Ingests records of a format (JSON array, NDJSON or log lines, as text).",

@@ -9,6 +9,13 @@ from starlette.concurrency import run_in_threadpool
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
+from app.api.actions import (
+    ActionApproval,
+    ResponseAction,
+    approval_of,
+    approvals_for,
+    response_actions,
+)
 from app.api.auth import actor_name
 from app.api.types import (
     Annotation,
@@ -134,6 +141,39 @@ class Story:
     async def signals(self, info: Info) -> list[Signal]:
         detail = await _detail(info, str(self.id))
         return detail["signals"] if detail else []
+
+    @strawberry.field(
+        description="The typed response actions the story's rules recommend (strongest "
+        "signal first, each once, at most 20), each with its approval when it has one "
+        "(approveAction)."
+    )
+    async def actions(self, info: Info) -> list[ResponseAction]:
+        detail = await _detail(info, str(self.id))
+        if detail is None:
+            return []
+        return response_actions(detail["story"], await approvals_for(info, str(self.id)))
+
+    @strawberry.field(
+        description="Every approved action of the story, in time order, with its delivery; "
+        "also those no longer recommended."
+    )
+    async def approvals(self, info: Info) -> list[ActionApproval]:
+        return [approval_of(a) for a in await approvals_for(info, str(self.id))]
+
+    @strawberry.field(
+        description="The story's incident report in Markdown (also GET "
+        "/api/v1/stories/{id}/report.md and `storyline story ID --report`): facts, the "
+        "narrative by tactic in kill-chain order, key processes with their argv, indicators, "
+        "approved actions and the triage history."
+    )
+    async def report(self, info: Info) -> str:
+        from app.investigation.evidence import gather
+        from app.investigation.report import render_report
+
+        evidence = await run_in_threadpool(gather, _db(info), str(self.id))
+        if evidence is None:
+            raise StoryNotFound(f"no story {str(self.id)!r}")
+        return render_report(evidence)
 
     @strawberry.field(description="Every triage change, in time order.")
     async def triage_history(self, info: Info) -> list[TriageChange]:

@@ -142,16 +142,27 @@ def build_parser() -> argparse.ArgumentParser:
     stories.set_defaults(handler=cmd_stories)
 
     story = commands.add_parser(
-        "story", help="print a story: signals, timeline, actions, triage (or its graph)"
+        "story",
+        help="print a story: signals, timeline, actions, triage (or its graph, its OCSF "
+        "findings, its incident report)",
     )
     story.add_argument("id")
     story.add_argument("--events", type=int, default=200, help="at most this many timeline entries")
-    story.add_argument(
+    instead = story.add_mutually_exclusive_group()
+    instead.add_argument(
         "--graph",
         choices=["json", "cytoscape", "graphml"],
         help="print the story's investigation graph in this format instead",
     )
-    story.add_argument("--json", action="store_true")
+    instead.add_argument(
+        "--ocsf",
+        action="store_true",
+        help="print the story's signals as OCSF 1.3.0 Detection Findings (a JSON array)",
+    )
+    instead.add_argument(
+        "--report", action="store_true", help="print the story's incident report (Markdown)"
+    )
+    instead.add_argument("--json", action="store_true")
     story.set_defaults(handler=cmd_story)
 
     search = commands.add_parser(

@@ -99,7 +99,8 @@ def cmd_stories(args: argparse.Namespace) -> int:
 
 
 def cmd_story(args: argparse.Namespace) -> int:
-    """Prints one story: summary, signals, timeline, actions and triage; or its graph."""
+    """Prints one story: summary, signals, timeline, actions and triage; or an export."""
+    from app.investigation.approvals import approvals_of
     from app.neo4j.database import connect
 
     with connect(Settings.from_env()) as db:
@@ -114,10 +115,14 @@ def cmd_story(args: argparse.Namespace) -> int:
         keys = story.get("correlation_keys") or [story["correlation_key"]]
         if args.graph:
             return _print_graph(db, story["id"], args.graph)
+        if args.ocsf or args.report:
+            return _print_export(db, story["id"], "ocsf" if args.ocsf else "report")
         timeline = _timeline(db, story["id"], keys, max(args.events, 1))
         links = _host_links(db, story.get("hosts") or [])
+        approvals = approvals_of(db, [story["id"]])[story["id"]]
     if args.json:
-        out = {**found[0], "timeline": [dataclasses.asdict(item) for item in timeline],
+        out = {**found[0], "approvals": approvals,
+               "timeline": [dataclasses.asdict(item) for item in timeline],
                "links": [{"title": t, "url": u} for t, u in links]}  # fmt: skip
         json.dump(with_times(out), sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
@@ -142,6 +147,12 @@ def cmd_story(args: argparse.Namespace) -> int:
         print("\nrecommended actions:")
         for action in story["recommended_actions"]:
             wrap(action, "  - ", "    ")
+    if approvals:
+        print("\napproved actions:")
+        for a in approvals:
+            code = f" {a['delivery_code']}" if a.get("delivery_code") is not None else ""
+            line = f"{a['ts'][:19]} {a['actor']}: {a['type']} {a['text']} [{a['delivery']}{code}]"
+            wrap(line, "  ", "    ")
     if found[0]["history"]:
         print("\ntriage history:")
         for t in found[0]["history"]:
@@ -194,8 +205,29 @@ def _timeline_line(item: Any) -> str:
     if item.type == "audit_record":
         target = f" {r['target']}" if r.get("target") else ""
         return f"{r['source']} {r.get('actor')}: {r.get('action')}{target}"
+    if item.type == "action":
+        return f"{r['actor']} approved {r['type']}: {r['text']} [{r.get('delivery')}]"
+    if item.type == "annotation":
+        return f"{r['actor']} {r['kind']} on {r['target_kind']} {r['target_key']}: {r['text']}"
     flag = " <- " + ", ".join(s["rule_id"] for s in item.signals) if item.signals else ""
     return f"pid {r['process_pid']}: {r['summary']}{flag}"
+
+
+def _print_export(db: Any, story_id: str, what: str) -> int:
+    """Prints a story's signals as OCSF Detection Findings, or its incident report."""
+    from app.investigation.evidence import gather
+    from app.investigation.ocsf import findings
+    from app.investigation.report import render_report
+
+    evidence = gather(db, story_id, indicators=what == "report")
+    if evidence is None:
+        raise InputError(f"no story {story_id!r}")
+    if what == "ocsf":
+        json.dump(findings(evidence), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(render_report(evidence))
+    return 0
 
 
 def _print_graph(db: Any, story_id: str, fmt: str) -> int:

@@ -14,6 +14,7 @@ into the story they moved to, its triage history kept.
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 from collections import Counter
@@ -24,6 +25,7 @@ from app.errors import InputError, NotFound
 from app.events import format_ts
 from app.layers import NAMESPACE
 from app.neo4j.database import Database, Transaction
+from app.rules.actions import ResponseAction
 
 SEVERITY_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
 STATUSES = ("open", "under_review", "archived")
@@ -135,6 +137,26 @@ def _first_signal(facts: dict[str, Any]) -> tuple[str, str]:
     return (facts["signals"][0]["ts"], facts["key"])
 
 
+MAX_ACTIONS = 20
+
+
+def response_actions(ranked: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Returns the typed actions of signals (strongest first), each id once.
+
+    A signal written before actions were typed has only texts: each is a REVIEW.
+    """
+    found: dict[str, dict[str, Any]] = {}
+    for s in ranked:
+        typed = s.get("typed_actions")
+        if typed is None:
+            texts = s["actions"] or []
+            typed = [json.dumps(ResponseAction("REVIEW", t, None).as_dict()) for t in texts]
+        for raw in typed:
+            action = json.loads(raw)
+            found.setdefault(action["id"], action)
+    return list(found.values())
+
+
 def build(members: list[dict[str, Any]], sid: str | None = None, routine: bool = False) -> dict:
     """Builds the merge_stories row of a story from story_facts.cypher rows of its keys.
 
@@ -193,6 +215,7 @@ def build(members: list[dict[str, Any]], sid: str | None = None, routine: bool =
         for action in s["actions"] or []:
             if action not in actions:
                 actions.append(action)
+    typed = response_actions(ranked)
     times = [s["ts"] for s in signals] + [
         format_ts(t) for m in members for t in (m["first_seen"], m["last_seen"]) if t
     ]
@@ -219,7 +242,8 @@ def build(members: list[dict[str, Any]], sid: str | None = None, routine: bool =
         "users": users,
         "signal_ids": [s["id"] for s in signals],
         "signal_count": len(signals),
-        "actions": actions[:20],
+        "actions": actions[:MAX_ACTIONS],
+        "response_actions": [json.dumps(a, sort_keys=True) for a in typed[:MAX_ACTIONS]],
         "root": facts["root"],
     }
 

@@ -46,6 +46,10 @@ GRAPHQL: dict[str, tuple[str, str]] = {
     "annotateEvent": ("triage", 'mutation { annotateEvent(id: "nope", note: "x") { id } }'),
     "annotateProcess": ("triage", 'mutation { annotateProcess(key: "nope", note: "x") { id } }'),
     "ingest": ("ingest", 'mutation { ingest(records: "{}") { accepted } }'),
+    "approveAction": (
+        "triage",
+        'mutation { approveAction(story: "nope", action: "nope") { id } }',
+    ),
 }
 SUBSCRIPTIONS = {"storyUpdates": ("read", "subscription { storyUpdates { id } }")}
 # (method, path) -> scope it needs; None: open to anyone
@@ -55,6 +59,8 @@ REST: dict[tuple[str, str], str | None] = {
     ("GET", "/readyz"): None,
     ("GET", "/metrics"): "read",
     ("GET", "/api/v1/stories/{id}/graph"): "read",
+    ("GET", "/api/v1/stories/{id}/ocsf"): "read",
+    ("GET", "/api/v1/stories/{id}/report.md"): "read",
     ("POST", "/api/v1/events"): "ingest",
     ("GET", "/api/v1/dead-letters"): "admin",
     ("POST", "/api/v1/dead-letters/resubmit"): "admin",
