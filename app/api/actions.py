@@ -14,6 +14,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from app.api.auth import actor_name
+from app.api.types import Timestamp
 from app.investigation.approvals import approvals_of, approve, story_actions
 
 
@@ -85,7 +86,7 @@ class ActionApproval:
     text: str
     target: ActionTarget | None
     actor: str = strawberry.field(description="Who approved it (the API token's name).")
-    ts: str = strawberry.field(description="When it was approved.")
+    ts: Timestamp = strawberry.field(description="When it was approved.")
     comment: str | None
     delivery: DeliveryStatus
     delivery_code: int | None = strawberry.field(
@@ -95,11 +96,11 @@ class ActionApproval:
         description="Why the last attempt failed (a status that is not 2xx, no answer)."
     )
     attempts: int = strawberry.field(description="How many times it was sent.")
-    last_attempt_at: str | None
+    last_attempt_at: Timestamp | None
     last_attempt_by: str | None = strawberry.field(
         description="Who made the last attempt (the approver, or who retried)."
     )
-    delivered_at: str | None
+    delivered_at: Timestamp | None
 
 
 @strawberry.type(description="A recommended response action: its type, its typed target, the "

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.errors import InputError, NotFound
+from app.events import format_ts
 from app.investigation.stories import StoryNotFound
 from app.neo4j.database import Database
 from app.webhook import Webhook, body_of, deliver
@@ -62,9 +63,12 @@ def payload(story: dict[str, Any], action: dict[str, Any], approval: dict[str, A
         "id": approval["id"],
         "type": EVENT_TYPE,
         "action": {k: action[k] for k in ("id", "type", "target", "text")},
-        "story": {k: story.get(k) for k in STORY_FIELDS},
+        "story": {
+            k: format_ts(story.get(k)) if k in ("first_seen", "last_seen") else story.get(k)
+            for k in STORY_FIELDS
+        },
         "approver": approval["actor"],
-        "approved_at": approval["ts"],
+        "approved_at": format_ts(approval["ts"]),
         "comment": approval.get("comment"),
     }
 
