@@ -66,3 +66,6 @@ CREATE CONSTRAINT annotation_id IF NOT EXISTS FOR (n:Annotation) REQUIRE n.id IS
 CREATE INDEX annotation_ts IF NOT EXISTS FOR (n:Annotation) ON (n.ts);
 CREATE INDEX annotation_target_key IF NOT EXISTS FOR (n:Annotation) ON (n.target_key);
 CREATE CONSTRAINT action_approval_id IF NOT EXISTS FOR (n:ActionApproval) REQUIRE n.id IS UNIQUE;
+// Indicators of compromise (app/indicators/): feeds by name, indicators by `type:value`.
+CREATE CONSTRAINT feed_name IF NOT EXISTS FOR (n:Feed) REQUIRE n.name IS UNIQUE;
+CREATE CONSTRAINT indicator_id IF NOT EXISTS FOR (n:Indicator) REQUIRE n.id IS UNIQUE;
