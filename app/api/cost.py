@@ -46,9 +46,10 @@ LIST_SIZE = {
     "contexts": 6,
     "actions": 20,
     "approvals": 20,
+    "related": 20,
 }
 # connections: their `first` default when the document gives none
-FIRST_DEFAULT = {"stories": 20, "events": 50, "timeline": 50, "children": 50}
+FIRST_DEFAULT = {"stories": 20, "events": 50, "timeline": 50, "children": 50, "indicators": 50}
 
 
 def document_cost(document: DocumentNode, variables: dict[str, Any] | None) -> int:

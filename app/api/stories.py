@@ -42,6 +42,7 @@ from app.neo4j.database import Database
 
 if TYPE_CHECKING:
     from app.api.graph import InvestigationGraph
+    from app.api.indicators import RelatedStory
     from app.api.timeline import TimelineConnection
 
 
@@ -136,6 +137,18 @@ class Story:
             bucket_seconds=found["bucket"],
             buckets=[ActivityBucket(**b) for b in found["buckets"]],
         )
+
+    @strawberry.field(
+        description="Stories whose processes touched an address, domain or file content "
+        "holding an indicator this story's signals matched (on any host), highest score "
+        "first, at most 20, with the indicators they share."
+    )
+    async def related(
+        self, info: Info
+    ) -> list[Annotated[RelatedStory, strawberry.lazy("app.api.indicators")]]:
+        from app.api.indicators import related_of  # it imports this module's types
+
+        return await related_of(info, str(self.id))
 
     @strawberry.field(description="The story's signals, in time order.")
     async def signals(self, info: Info) -> list[Signal]:

@@ -22,12 +22,14 @@ SCAN = 5000  # processes (and signals) read per indicator
 
 def related(db: Database, story_id: str, limit: int = MAX_RELATED) -> list[dict[str, Any]]:
     """Returns the stories related to a story, highest score first: each {story (its
-    properties), indicators [{id, type, value, feeds}], nodes [graph node id]}."""
+    properties), indicators [{id, type, value, sources}], nodes [graph node id]}."""
     found = db.read(
         "indicators/related_stories", id=story_id, indicators=MAX_INDICATORS, scan=SCAN,
         limit=max(1, min(limit, MAX_RELATED)),
     )  # fmt: skip
     for row in found:
         row["indicators"] = sorted(row["indicators"], key=lambda i: i["id"])
+        for indicator in row["indicators"]:
+            indicator["sources"] = sorted(indicator["sources"], key=lambda s: s["feed"])
         row["nodes"] = sorted(row["nodes"])
     return found

@@ -24,3 +24,4 @@ RETURN i.id AS id, i.type AS type, i.value AS value,
        [(i)-[r:FROM]->(f:Feed) | {feed: f.name, description: r.description,
          valid_until: toString(r.valid_until), tactic: r.tactic, technique: r.technique,
          ref: r.ref}] AS sources
+ORDER BY id

@@ -5,7 +5,7 @@
 // metadata-service requests name a local or well-known address and do not count; at
 // most $scan processes per indicator), and the stories of those processes' correlation
 // keys. Each other story once, highest score first (at most $limit), with the
-// indicators it shares and `nodes`: the ids (Kind:key) of this story's graph nodes that
+// indicators it shares (each with the feeds listing it) and `nodes`: the ids (Kind:key) of this story's graph nodes that
 // hold them, found through the story's own signals (at most $scan per indicator).
 // $id: the story's id; $indicators, $scan, $limit: the bounds above
 // Writes: nothing
@@ -50,7 +50,9 @@ WHERE other <> st
 WITH other, i, mine
 WITH other,
      collect(DISTINCT i {.id, .type, .value,
-                         feeds: [(i)-[:FROM]->(f:Feed) | f.name]}) AS shared,
+                         sources: [(i)-[r:FROM]->(f:Feed) | {feed: f.name,
+                           description: r.description, valid_until: toString(r.valid_until),
+                           tactic: r.tactic, technique: r.technique, ref: r.ref}]}) AS shared,
      collect(mine) AS mines
 ORDER BY other.score DESC, other.id
 LIMIT $limit

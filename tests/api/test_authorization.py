@@ -50,6 +50,12 @@ GRAPHQL: dict[str, tuple[str, str]] = {
         "triage",
         'mutation { approveAction(story: "nope", action: "nope") { id } }',
     ),
+    "indicators": ("read", "{ indicators(first: 1) { pageInfo { hasNextPage } } }"),
+    "feeds": ("read", "{ feeds { name } }"),
+    "importIndicators": (
+        "admin",
+        'mutation { importIndicators(feed: "f", format: CSV, content: "type,value") { read } }',
+    ),
 }
 SUBSCRIPTIONS = {"storyUpdates": ("read", "subscription { storyUpdates { id } }")}
 # (method, path) -> scope it needs; None: open to anyone

@@ -175,11 +175,15 @@ def test_two_hosts_touching_the_same_indicators_list_each_other_as_related(db: D
     load(db, events)
     feed_in(db)
     a, b, c = (story_id(keys[k]) for k in "abc")
-    ip = {"id": "ip:203.0.113.50", "type": "ip", "value": "203.0.113.50", "feeds": ["example-cert"]}
-    sha = {"id": f"sha256:{SHA256}", "type": "sha256", "value": SHA256, "feeds": ["example-cert"]}
+    ip, sha = ("ip:203.0.113.50", ("example-cert",)), (f"sha256:{SHA256}", ("example-cert",))
 
-    def seen(story: str) -> list[tuple[str, list[dict], list[str]]]:
-        return [(r["story"]["id"], r["indicators"], r["nodes"]) for r in related(db, story)]
+    def seen(story: str) -> list[tuple[str, list[tuple[str, tuple[str, ...]]], list[str]]]:
+        return [
+            (r["story"]["id"],
+             [(i["id"], tuple(s["feed"] for s in i["sources"])) for i in r["indicators"]],
+             r["nodes"])
+            for r in related(db, story)
+        ]  # fmt: skip
 
     assert seen(a) == [
         (b, [ip, sha], ["Endpoint:203.0.113.50:443", "File:host:node-a:/tmp/.cache/pivy"])
