@@ -27,7 +27,7 @@ RELATIONSHIPS = {
 }  # fmt: skip
 COMMANDS = {
     "serve", "neo4j", "cypher", "ingest", "dead-letters", "generate", "demo", "stories",
-    "story", "rules", "layers", "schema", "tokens", "search", "prune",
+    "story", "rules", "layers", "schema", "tokens", "search", "prune", "indicators",
 }  # fmt: skip
 
 
@@ -54,6 +54,10 @@ def test_every_public_name_is_in_the_readme() -> None:
         "ANNOTATES",
         "ActionApproval",
         "APPROVAL",
+        "Feed",
+        "Indicator",
+        "FROM",
+        "MATCHED",
     }
     for name in LABELS | RELATIONSHIPS | extra:
         assert f"`{name}`" in README or f":{name}]" in README, name
