@@ -3,7 +3,7 @@
     write batch (app/ingest.py): a :Batch node naming its events, processes
     :Unstamped, signals :Unstoried, audit records :Unrelated, in the batch's
     own transaction
-      -> detect: rules on queued events -> signals (app/rules/signals.py)
+      -> detect: rules and indicator feeds on queued events -> signals (app/rules/signals.py)
       -> stamp: the six context layers -> correlation keys (app/layers.py)
       -> relate: audit records -> what they concern, RELATES_TO (app/relate.py)
       -> stories: signals grouped per correlation key (app/rules/stories.py)

@@ -100,7 +100,7 @@ class IndicatorConnection:
 class Feed:
     name: str
     format: str | None
-    severity: str | None = strawberry.field(description="The severity of the feed's signals.")
+    severity: Severity | None = strawberry.field(description="The severity of its signals.")
     imported_at: str | None
     indicator_count: int | None
     read: int | None = strawberry.field(description="Indicator objects or lines read.")
@@ -177,7 +177,9 @@ async def list_indicators(
 async def list_feeds(info: Info) -> list[Feed]:
     """Lists every feed by name."""
     found = await run_in_threadpool(logic.feeds, _db(info))
-    return [Feed(**r) for r in found]
+    return [
+        Feed(**{**r, "severity": Severity(r["severity"]) if r["severity"] else None}) for r in found
+    ]
 
 
 def _import(info: Info, feed: str, fmt: FeedFormat, content: str, severity: Severity) -> Any:

@@ -79,9 +79,9 @@ def test_feeds_and_indicators_read_back_in_pages(client: TestClient, db: Databas
     data(client, IMPORT, feed="cert-csv", format="CSV", content=CSV, severity="CRITICAL")
     feeds = data(client, "{ feeds { name format severity indicatorCount read skipped errors } }")
     assert feeds["feeds"] == [
-        {"name": "cert-csv", "format": "csv", "severity": "critical", "indicatorCount": 4,
+        {"name": "cert-csv", "format": "csv", "severity": "CRITICAL", "indicatorCount": 4,
          "read": 7, "skipped": 1, "errors": 2},
-        {"name": "example-cert", "format": "stix", "severity": "high", "indicatorCount": 8,
+        {"name": "example-cert", "format": "stix", "severity": "HIGH", "indicatorCount": 8,
          "read": 10, "skipped": 10, "errors": 0},
     ]  # fmt: skip
     page = "query($after: String) { indicators(first: 3, after: $after) { edges { node { id feeds } } pageInfo { hasNextPage endCursor } } }"  # noqa: E501

@@ -149,6 +149,26 @@ def test_a_feed_imported_after_the_events_gives_the_same_signals_and_stories(
     assert len(feed_first["signals"]) == 5
 
 
+def test_events_this_process_wrote_are_matched_from_the_writer_s_rows(db: Database) -> None:
+    """`storyline ingest` hands detection the rows it wrote instead of reading them back."""
+    import json
+
+    from app.ingest import ingest
+    from app.pipeline import Alongside, wait_processed
+
+    feed_in(db)
+    events, _ = hosts()
+    stage = Alongside(db, NO_RULES)
+    report = ingest(db, "storyline", [json.dumps(e) + "\n" for e in events], after_batch=stage)
+    assert stage.known  # nothing ran yet: the rows wait for detection
+    wait_processed(db, report.last_batch, NO_RULES, known=stage.known)
+    assert stage.known == {}  # detection took them from there
+    e = ids(events)
+    assert {r[5] for r in state(db)["signals"]} == {
+        e[k] for k in ("a_connect", "a_dns", "a_write", "b_connect", "b_open")
+    }
+
+
 def test_a_csv_feed_matches_and_names_its_signals_after_itself(db: Database) -> None:
     events, keys = hosts()
     load(db, events)
