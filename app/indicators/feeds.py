@@ -158,6 +158,8 @@ def parse_stix(text: str, now: str) -> Parsed:
             _stix_indicator(parsed, obj, now)
         except (BadValue, _Unreadable) as exc:
             parsed.error(position, f"{_ref(obj)}: {exc}")
+        except RecursionError:  # our walk of a pattern the grammar could still parse
+            parsed.error(position, f"{_ref(obj)}: {NESTED}")
     return parsed
 
 
@@ -222,7 +224,12 @@ def _stix_indicator(parsed: Parsed, obj: dict[str, Any], now: str) -> None:
         raise BadValue("; ".join(bad[:3]) + (f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""))
 
 
+NESTED = "nested too deeply (the object or its pattern)"
+
+
 def _first_line(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return NESTED
     text = str(exc).strip().splitlines()
     return (text[0] if text else type(exc).__name__)[:300]
 

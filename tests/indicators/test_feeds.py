@@ -189,6 +189,7 @@ def test_bad_objects_and_lines_are_errors_of_their_own_and_the_rest_is_read() ->
         {**indicator("[ipv4-addr:value = '192.0.2.1']"), "valid_from": "yesterday"},
         "a string",
         {"type": "indicator"},
+        indicator("(" * 500 + "[ipv4-addr:value = '192.0.2.1']" + ")" * 500),
     ]
     parsed = parse("stix", bundle(*objects), now=NOW)
     assert sorted(parsed.entries) == [("ip", "203.0.113.10"), ("ip", "203.0.113.9")]
@@ -204,6 +205,7 @@ def test_bad_objects_and_lines_are_errors_of_their_own_and_the_rest_is_read() ->
         (7, "not a JSON object"),
         (8, "an indicator without an id: No values for required properties for Indicator: "
             "(pattern, pattern_type)."),
+        (9, f"{ref}: nested too deeply (the object or its pattern)"),
     ]  # fmt: skip
     assert [p for p, _ in parsed.errors] == [p for p, _ in expected]
     for (_, reason), (_, start) in zip(parsed.errors, expected, strict=True):
