@@ -17,7 +17,7 @@ from strawberry.types import Info
 
 from app.api.guards import BUSY
 from app.api.stories import Story, story_of
-from app.api.types import PageInfo, Severity
+from app.api.types import PageInfo, Severity, Timestamp
 from app.errors import Busy
 from app.indicators import imports as logic
 from app.investigation.paging import decode_cursor, encode_cursor
@@ -52,7 +52,7 @@ class FeedFormat(Enum):
 class IndicatorSource:
     feed: str
     description: str | None
-    valid_until: str | None = strawberry.field(
+    valid_until: Timestamp | None = strawberry.field(
         description="After this time (RFC 3339) the indicator matches no event of the feed."
     )
     tactic: str | None
@@ -101,7 +101,7 @@ class Feed:
     name: str
     format: str | None
     severity: Severity | None = strawberry.field(description="The severity of its signals.")
-    imported_at: str | None
+    imported_at: Timestamp | None
     indicator_count: int | None
     read: int | None = strawberry.field(description="Indicator objects or lines read.")
     skipped: int | None = strawberry.field(description="Entries read that cannot match.")

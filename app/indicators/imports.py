@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.errors import Busy, InputError
+from app.events import format_ts
 from app.indicators.feeds import Parsed, parse
 from app.indicators.matching import RECHECK_LIMIT, Recheck, recheck
 from app.indicators.values import TYPES, BadValue, indicator_id, lookups, normalise
@@ -141,7 +142,16 @@ def _rows(parsed: Parsed) -> list[dict[str, Any]]:
 
 def feeds(db: Database) -> list[dict[str, Any]]:
     """Returns every feed by name (at most MAX_FEEDS) with what its last import did."""
-    return db.read("indicators/feeds", limit=MAX_FEEDS)
+    found = db.read("indicators/feeds", limit=MAX_FEEDS)
+    return [{**r, "imported_at": format_ts(r["imported_at"])} for r in found]
+
+
+def sources(listings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Returns an indicator's listings by feed, their times in the one format."""
+    return sorted(
+        ({**s, "valid_until": format_ts(s["valid_until"])} for s in listings),
+        key=lambda s: s["feed"],
+    )
 
 
 def value_ids(value: str, type_: str | None = None) -> list[str]:
@@ -180,4 +190,4 @@ def list_indicators(
         "indicators/list_indicators", ids=ids, feed=feed, type=type_, after=after or "",
         limit=first + 1,
     )  # fmt: skip
-    return found[:first], len(found) > first
+    return [{**r, "sources": sources(r["sources"])} for r in found[:first]], len(found) > first

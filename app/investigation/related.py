@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.indicators.imports import sources
 from app.neo4j.database import Database
 
 MAX_RELATED = 20  # related stories listed
@@ -30,6 +31,6 @@ def related(db: Database, story_id: str, limit: int = MAX_RELATED) -> list[dict[
     for row in found:
         row["indicators"] = sorted(row["indicators"], key=lambda i: i["id"])
         for indicator in row["indicators"]:
-            indicator["sources"] = sorted(indicator["sources"], key=lambda s: s["feed"])
+            indicator["sources"] = sources(indicator["sources"])
         row["nodes"] = sorted(row["nodes"])
     return found

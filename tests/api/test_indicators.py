@@ -16,6 +16,7 @@ from app.api.app import create_app
 from app.investigation.stories import story_id
 from app.neo4j.database import Database
 from tests.api.test_search import data, gql
+from tests.api.test_timestamps import ONE_FORMAT
 from tests.apiclient import local_client
 from tests.indicators.test_feeds import SHA256
 from tests.indicators.test_matching import CSV, NO_RULES, STIX, hosts
@@ -104,6 +105,12 @@ def test_feeds_and_indicators_read_back_in_pages(client: TestClient, db: Databas
     def ids(**variables: Any) -> list[str]:
         return [e["node"]["id"] for e in data(client, one, **variables)["indicators"]["edges"]]
 
+    # times in the API's one format, as every time it returns
+    until = '{ indicators(value: "203.0.113.51") { edges { node { sources { validUntil } } } } }'
+    [edge] = data(client, until)["indicators"]["edges"]
+    assert edge["node"]["sources"] == [{"validUntil": "2099-01-01T00:00:00.000000000Z"}]
+    imported = [f["importedAt"] for f in data(client, "{ feeds { importedAt } }")["feeds"]]
+    assert all(ONE_FORMAT.match(t) for t in imported) and len(imported) == 2
     assert ids(v="::ffff:203.0.113.50") == ["ip:203.0.113.50"]
     assert ids(v=SHA256.upper()) == [f"sha256:{SHA256}"]
     assert ids(t="IP", f="cert-csv") == ["ip:203.0.113.50"]
