@@ -8,6 +8,8 @@ carries a listed value gets one signal per feed listing it:
     id        indicator:<feed>:<event id>     (rule id `indicator:<feed>`)
     title     Indicator from <feed>: <value>  (the first matched value by id)
     severity  the feed's (set at import; high unless told)
+    actions   block egress to the address or domain (BLOCK_EGRESS), and review what
+              the process did with it; for a file of listed content, review it (REVIEW)
 
 An indicator matches an event at or before its `valid_until`: the event's time
 decides, not the clock, so that matching stored events later gives what
@@ -21,6 +23,7 @@ same function, reporting progress after each.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +31,7 @@ from typing import Any
 from app.events import normalize_ts
 from app.indicators.values import observables
 from app.neo4j.database import Database, Transaction
+from app.rules.actions import ResponseAction
 
 RECHECK_BATCH = 2000  # events matched and written per transaction
 RECHECK_LIMIT = 1_000_000  # events one re-check reads at most
@@ -70,6 +74,7 @@ def indicator_signals(
 
 def _row(signal_id: str, listed: dict[str, Any], event: dict[str, Any], ts: str) -> dict:
     feed, value = listed["feed"], listed["value"]
+    actions = _actions(listed["type"], value, feed, event["props"])
     return {
         "id": signal_id,
         "on_event": event["id"],
@@ -82,19 +87,29 @@ def _row(signal_id: str, listed: dict[str, Any], event: dict[str, Any], ts: str)
         "description": listed["description"],
         "source": f"feed:{feed}",
         "ts": ts,
-        "actions": [_action(listed["type"], value, feed, event["props"])],
+        "actions": [a.text for a in actions],
+        "typed_actions": [json.dumps(a.as_dict(), sort_keys=True) for a in actions],
         "indicators": [listed["id"]],
     }
 
 
-def _action(type_: str, value: str, feed: str, props: dict[str, Any]) -> str:
-    who = f"pid {props.get('pid', 'unknown')} on {props.get('host_id') or 'its host'}"
-    if type_ == "ip":
-        return f"Block traffic to {value} (listed by {feed}) and find what {who} exchanged with it"
-    if type_ == "domain":
-        return f"Block {value} at the resolver (listed by {feed}) and find what {who} did with it"
-    where = f"{props.get('path') or 'the file'} on {props.get('host_id') or 'its host'}"
-    return f"Quarantine {where}: its content ({type_} {value}) is listed by {feed}"
+def _actions(type_: str, value: str, feed: str, props: dict[str, Any]) -> list[ResponseAction]:
+    """The typed actions of a match (app/rules/actions.py): an address or a domain is
+    blocked at egress (its target the same for every signal, so a story lists it once);
+    what the process did with it, or a file of listed content, is for people to review."""
+    host = props.get("host_id") or "its host"
+    who = f"pid {props.get('pid', 'unknown')} on {host}"
+    if type_ in ("ip", "domain"):
+        address = {"kind": "address", "ip": None, "port": None, "domain": None}
+        address["ip" if type_ == "ip" else "domain"] = value
+        block = f"Block egress to {value} (listed by {feed})"
+        return [
+            ResponseAction("BLOCK_EGRESS", block, address),
+            ResponseAction("REVIEW", f"Find what {who} exchanged with {value}", None),
+        ]
+    where = f"{props.get('path') or 'the file'} on {host}"
+    text = f"Quarantine {where}: its content ({type_} {value}) is listed by {feed}"
+    return [ResponseAction("REVIEW", text, None)]
 
 
 def write_signals(tx: Transaction, rows: list[dict[str, Any]]) -> None:

@@ -11,8 +11,10 @@ it a story of its own that shares nothing with the others.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 
@@ -121,11 +123,23 @@ def test_events_after_the_feed_become_feed_signals_and_stories(db: Database) -> 
         (story_id(keys["b"]), f"{pivy} 203.0.113.50 on node-b", "high", ("node-b",)),
         (story_id(keys["c"]), "odd lookup on node-c", "medium", ("node-c",)),
     }  # fmt: skip
-    [action] = rows(db, "MATCH (s:Signal {id: $id}) RETURN s.actions", id=f"{rule}:{e['b_open']}")
-    assert action == (
-        (f"Quarantine /var/tmp/pivy on node-b: its content (sha256 {SHA256}) is listed by "
-         "example-cert",),
-    )  # fmt: skip
+    actions = "MATCH (s:Signal {id: $id}) RETURN s.typed_actions"
+    [(typed,)] = rows(db, actions, id=f"{rule}:{e['b_open']}")
+    assert [json.loads(t) for t in typed] == [
+        {"id": ANY, "type": "REVIEW", "target": None,
+         "text": f"Quarantine /var/tmp/pivy on node-b: its content (sha256 {SHA256}) is "
+                 "listed by example-cert"},
+    ]  # fmt: skip
+    [(typed,)] = rows(db, actions, id=f"{rule}:{e['b_connect']}")
+    block = {"kind": "address", "ip": "203.0.113.50", "port": None, "domain": None}
+    assert [(a["type"], a["target"], a["text"]) for a in map(json.loads, typed)] == [
+        ("BLOCK_EGRESS", block, "Block egress to 203.0.113.50 (listed by example-cert)"),
+        ("REVIEW", None, "Find what pid 5100 on node-b exchanged with 203.0.113.50"),
+    ]
+    # both hosts recommend the same block: one action id, whichever signal says it
+    [(typed_a,)] = rows(db, actions, id=f"{rule}:{e['a_connect']}")
+    assert json.loads(typed_a[0])["id"] == json.loads(typed[0])["id"]
+    assert json.loads(typed_a[1])["id"] != json.loads(typed[1])["id"]  # the reviews differ
 
 
 def test_a_feed_imported_after_the_events_gives_the_same_signals_and_stories(
