@@ -24,6 +24,10 @@ sensor did not ship them with the event:
     }
 
 Missing values are None (or absent). `cmdline` is `args` joined by spaces.
+
+Most rules judge one event. A rule with `beaconing` judges many: its predicate only
+picks the connections it looks at, and app/rules/beaconing.py decides, over one
+process's connections to one address, whether they come at a steady interval.
 """
 
 from __future__ import annotations
@@ -37,6 +41,18 @@ SEVERITIES: tuple[str, ...] = ("info", "low", "medium", "high", "critical")
 
 View = dict[str, Any]
 Predicate = Callable[[View], bool]
+
+
+@dataclass(frozen=True)
+class Beaconing:
+    """A multi-event test: `connections` check-ins in a row from one process to one
+    address, each interval within `jitter` (a fraction) of their median, the median
+    between `min_period` and `max_period` seconds."""
+
+    connections: int
+    jitter: float
+    min_period: float
+    max_period: float
 
 
 @dataclass(frozen=True)
@@ -54,6 +70,7 @@ class Rule:
     kinds: frozenset[str] | None = None  # event kinds the rule applies to; None: all
     actions: tuple[str, ...] = ()  # recommended actions, templates over the view: "{process.pid}"
     source: str = "builtin"  # builtin, user:<path>, sigma:<path>
+    beaconing: Beaconing | None = None  # a multi-event rule: the predicate picks connections
 
     def matches(self, view: View) -> bool:
         """Tells whether the rule fires on an event view (never raises on odd data)."""
