@@ -25,6 +25,7 @@ from app.api.types import (
     story_event_of,
 )
 from app.investigation.timeline import (
+    ACCESS,
     ANNOTATION,
     AUDIT_RECORD,
     EVENT,
@@ -42,6 +43,7 @@ class TimelineEntryType(Enum):
     TRIAGE = "triage"
     AUDIT_RECORD = "audit_record"
     ANNOTATION = "annotation"
+    ACCESS = "access"
 
 
 @strawberry.type(
@@ -73,14 +75,16 @@ class AuditRecord:
 
 @strawberry.type(
     description="One entry of a story's timeline: an event (with the signals on it and their "
-    "recommended actions), a triage change, a related audit record, or an analyst's note or "
-    "tag on one of the story's events or processes."
+    "recommended actions), a triage change, a related audit record, an analyst's note or "
+    "tag on one of the story's events or processes, or (type access) a connection the "
+    "exploited process accepted or opened around the start of an exploit context's root: "
+    "how that process was reached."
 )
 class TimelineEntry:
     type: TimelineEntryType
     kind: str = strawberry.field(
-        description="The event's kind, or triage, audit_record or annotation: what `kinds` "
-        "filters on."
+        description="The event's kind, or triage, audit_record, annotation or access: what "
+        "`kinds` filters on."
     )
     ts: str
     event: StoryEvent | None
@@ -119,7 +123,7 @@ def _entry(item: Item) -> TimelineEntry:
         type=TimelineEntryType(item.type),
         kind=item.kind,
         ts=item.ts,
-        event=_story_event(item.record) if item.type == EVENT else None,
+        event=_story_event(item.record) if item.type in (EVENT, ACCESS) else None,
         triage=change_of(item.record) if item.type == TRIAGE else None,
         audit_record=_audit_record(item.record) if item.type == AUDIT_RECORD else None,
         annotation=from_row(Annotation, item.record) if item.type == ANNOTATION else None,

@@ -12,6 +12,14 @@ the events after the cursor's time are read in Event(correlation_key, ts) index
 order up to the page size (cypher/timeline/events.cypher), with the tie groups
 at both ends; Python merges the keys, triage changes and audit records and cuts
 the page. No page sorts or scans the story's other events.
+
+A story rooted in an exploit context also shows how the exploited process was
+reached: `access` entries are the connections with other hosts that the compromised
+process (the root's parent: a JVM, a web server worker) accepted and opened around the
+moment it started the root (ACCESS_BEFORE_S before to ACCESS_AFTER_S after, the
+ACCESS_LIMIT nearest),
+read on that process's own key (cypher/timeline/access_events.cypher). They are
+not the story's events, so they carry no signals.
 """
 
 from __future__ import annotations
@@ -29,15 +37,21 @@ EVENT = "event"
 TRIAGE = "triage"
 AUDIT_RECORD = "audit_record"
 ANNOTATION = "annotation"
+ACCESS = "access"
 
 # entry type rank at one time: audit records, then events, then triage changes, then
 # analysts' notes and tags on events and processes
-_RANK = {AUDIT_RECORD: 0, EVENT: 1, TRIAGE: 2, ANNOTATION: 3}
+_RANK = {AUDIT_RECORD: 0, EVENT: 1, ACCESS: 1, TRIAGE: 2, ANNOTATION: 3}
 # kind rank for one process at one time
 _KIND_RANK = {"process_fork": 0, "process_exec": 1, "process_exit": 3}
 _OTHER_KIND = 2
 # the cursor time of the first page: before every event (0001-01-01T00:00:00Z)
 _BEGINNING_NS = -62_135_596_800 * 10**9
+# access entries: the exploited process's connections around the root's start
+ACCESS_BEFORE_S = 60
+ACCESS_AFTER_S = 5
+ACCESS_LIMIT = 10  # per exploit context
+ACCESS_SCAN = 500  # candidates read per kind
 
 # (ts in ns, entry rank, lineage depth, process start in ns, process key, kind rank, id)
 Position = tuple[int, int, int, int, str, int, str]
@@ -88,10 +102,10 @@ def decode_position(cursor: str) -> Position:
     return tuple(parts)  # type: ignore[return-value,unused-ignore]
 
 
-def _event_position(row: dict[str, Any]) -> Position:
+def _event_position(row: dict[str, Any], kind: str = EVENT) -> Position:
     return (
         row["ts_ns"],
-        _RANK[EVENT],
+        _RANK[kind],
         row["depth"],
         row["start_ns"] or 0,
         row["process_key"] or "",
@@ -123,8 +137,8 @@ def timeline_page(
     """Computes one page of a story's timeline.
 
     `keys` are the story's correlation keys. `kinds` keeps entries of those kinds:
-    event kinds, 'triage', 'audit_record', 'annotation' (None: all). `severities` keeps only
-    events carrying a signal of one of them; triage changes and audit records
+    event kinds, 'triage', 'audit_record', 'annotation', 'access' (None: all).
+    `severities` keeps only events carrying a signal of one of them; other entries
     carry none, so with `severities` they appear only when `kinds` names them.
     `start` and `end` (RFC 3339, either may be None) keep the entries of that
     window, both ends included.
@@ -139,7 +153,9 @@ def timeline_page(
     after_s, after_sub = divmod(after_ns, 10**9)
     window = {"after_s": after_s, "after_ns": after_sub, "limit": first + 1}
     event_kinds = (
-        None if kinds is None else [k for k in kinds if k not in (TRIAGE, AUDIT_RECORD, ANNOTATION)]
+        None
+        if kinds is None
+        else [k for k in kinds if k not in (TRIAGE, AUDIT_RECORD, ANNOTATION, ACCESS)]
     )
 
     found: list[tuple[Position, str, str, dict[str, Any]]] = []
@@ -171,6 +187,18 @@ def timeline_page(
             pos = _record_position(ANNOTATION, r["ts_ns"], r["annotation"]["id"])
             found.append((pos, ANNOTATION, ANNOTATION, r["annotation"]))
 
+    if _wanted(ACCESS, kinds, severities):
+        for r in db.read(
+            "timeline/access_events",
+            keys=keys,
+            before_s=ACCESS_BEFORE_S,
+            after_s=ACCESS_AFTER_S,
+            scan=ACCESS_SCAN,
+            limit=ACCESS_LIMIT,
+        ):
+            if r["ts_ns"] >= after_ns:  # read whole (they are few): the window cut here
+                found.append((_event_position(r, ACCESS), ACCESS, ACCESS, {"id": r["id"]}))
+
     if position is not None:
         found = [f for f in found if f[0] > position]
     if end is not None:
@@ -181,18 +209,18 @@ def timeline_page(
     found.sort(key=lambda f: f[0])
     page = found[:first]
 
-    event_ids = [record["id"] for _, type_, _, record in page if type_ == EVENT]
+    event_ids = [record["id"] for _, type_, _, record in page if type_ in (EVENT, ACCESS)]
     details = (
         {r["id"]: r for r in db.read("timeline/event_details", ids=event_ids)} if event_ids else {}
     )
     items = []
     for pos, type_, kind, record in page:
         signals: list[dict[str, Any]] = []
-        if type_ == EVENT:
+        if type_ in (EVENT, ACCESS):
             if record["id"] not in details:
                 continue  # deleted since the candidates were read
             record = details[record["id"]]
-            signals = record["signals"]
+            signals = record["signals"] if type_ == EVENT else []
         items.append(Item(type_, kind, record["ts"], encode_position(pos), record, signals))
     return Page(
         items=items,
