@@ -164,6 +164,13 @@ def test_an_analyst_investigates_a_planted_attack(
     page.tab.reload()
     page.ready()
     assert page.tab.input_value("#status-form select") == "UNDER_REVIEW"
+    # the change is now, after the story's events: scrolled to, past the first page
+    for _ in range(20):
+        if page.tab.locator("#timeline li.triage").count():
+            break
+        page.tab.locator("#more").scroll_into_view_if_needed()
+        page.tab.wait_for_function("() => document.querySelector('#timeline')"
+                                   ".getAttribute('aria-busy') === 'false'")  # fmt: skip
     page.tab.wait_for_selector("#timeline li.triage")
     assert "looking at it" in page.tab.inner_text("#timeline")
 

@@ -180,6 +180,22 @@ def test_chains_have_the_planted_shapes() -> None:
             assert "bash -i" in args and "uname -a" in args and "cat /etc/passwd" in args
             ports = {e.network.dst_port for e in chain_events if e.kind == "network_connect"}
             assert 4444 in ports
+            # how the JVM was reached, as its sensor sees it: the exploit's request (the
+            # peer is dst, as on every accept), the JNDI lookup and the payload fetch
+            java = root.parent.identity(chain.host)
+            reached = [
+                (e.kind, e.network.dst_ip,
+                 e.network.src_port if e.kind == "network_accept" else e.network.dst_port)
+                for e in events
+                if e.host.id == chain.host and e.process.identity(chain.host) == java
+                and e.ts <= root.ts and e.kind in ("network_accept", "network_connect")
+                and e.network.dst_ip == "198.51.100.9"
+            ]  # fmt: skip
+            assert reached[-3:] == [
+                ("network_accept", "198.51.100.9", 8080),
+                ("network_connect", "198.51.100.9", 1389),
+                ("network_connect", "198.51.100.9", 8000),
+            ]
         else:
             assert root.parent is not None and root.parent.comm == "runc"
             assert root.session is not None and root.session.kind == "k8s"

@@ -24,6 +24,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from app.investigation.stories import story_id
 from app.neo4j.database import Database, Target
+from tests.api.test_timeline import log4shell
 from tests.server import Server, serve, storyline_command, target_env
 from tests.test_layers import jvm_exploit
 
@@ -317,6 +318,39 @@ def test_search_and_pivot_over_http_and_the_cli(
         env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert refused.returncode != 0 and "from is not an RFC 3339 time" in refused.stderr
+
+
+def test_an_exploit_story_shows_how_the_jvm_was_reached_over_http_and_the_cli(
+    db: Database, server: Server, tokens: dict[str, Any], neo4j_target: Target
+) -> None:
+    events, sid, ids = log4shell()
+    answer = post_events(server, tokens["sensor"], ndjson_gzip(events), wait="processed")
+    assert answer.status_code == 200, answer.text
+    data = graphql(
+        server,
+        tokens["reader"],
+        "query($id: ID!) { story(id: $id) { timeline(first: 12) { edges { node {"
+        " type kind event { id kind } signals { ruleId } } } } } }",
+        id=sid,
+    )
+    nodes = [e["node"] for e in data["story"]["timeline"]["edges"]]
+    assert [(n["type"], n["event"]["id"]) for n in nodes[5:10]] == [
+        ("ACCESS", "lb118"), ("ACCESS", "exploit"), ("ACCESS", "ldap"), ("ACCESS", "fetch"),
+        ("EVENT", ids["sh"]),
+    ]  # fmt: skip
+    assert nodes[6]["signals"] == [] and nodes[6]["event"]["kind"] == "network_accept"
+    env = {**os.environ, **target_env(neo4j_target)}
+    printed = subprocess.run(
+        [*storyline_command(), "story", sid[:8], "--events", "12"],
+        env=env, capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    lines = [line.split(None, 1)[1] for line in printed.stdout.splitlines()
+             if line.startswith("  2026-01-05T08:01:59")]  # fmt: skip
+    assert lines[-3:] == [
+        "access           pid 400: java accept 198.51.100.9:51512",
+        "access           pid 400: java connect 198.51.100.9:1389",
+        "access           pid 400: java connect 198.51.100.9:8000",
+    ]
 
 
 def test_revoking_every_token_with_the_cli_closes_a_running_server(

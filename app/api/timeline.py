@@ -27,6 +27,7 @@ from app.api.types import (
     story_event_of,
 )
 from app.investigation.timeline import (
+    ACCESS,
     ACTION,
     ANNOTATION,
     AUDIT_RECORD,
@@ -46,6 +47,7 @@ class TimelineEntryType(Enum):
     AUDIT_RECORD = "audit_record"
     ANNOTATION = "annotation"
     ACTION = "action"
+    ACCESS = "access"
 
 
 @strawberry.type(
@@ -78,12 +80,14 @@ class AuditRecord:
 @strawberry.type(
     description="One entry of a story's timeline: an event (with the signals on it and their "
     "recommended actions), a triage change, a related audit record, an analyst's note or "
-    "tag on one of the story's events or processes, or an approved response action."
+    "tag on one of the story's events or processes, an approved response action, or (type "
+    "access) a connection the exploited process accepted or opened around the start of an "
+    "exploit context's root: how that process was reached."
 )
 class TimelineEntry:
     type: TimelineEntryType
     kind: str = strawberry.field(
-        description="The event's kind, or triage, audit_record, annotation or action: what "
+        description="The event's kind, or triage, audit_record, annotation, action or access: "
         "`kinds` filters on."
     )
     ts: Timestamp
@@ -126,7 +130,7 @@ def _entry(item: Item) -> TimelineEntry:
         type=TimelineEntryType(item.type),
         kind=item.kind,
         ts=Timestamp(item.ts),
-        event=_story_event(item.record) if item.type == EVENT else None,
+        event=_story_event(item.record) if item.type in (EVENT, ACCESS) else None,
         triage=change_of(item.record) if item.type == TRIAGE else None,
         audit_record=_audit_record(item.record) if item.type == AUDIT_RECORD else None,
         annotation=from_row(Annotation, item.record) if item.type == ANNOTATION else None,

@@ -171,13 +171,15 @@ class _Sim:
         return _Spec(t, "network_connect", p, ',"network":' + net)
 
     def accept(self, t: int, p: _Proc, peer: str, port: int, peer_port: int = 0) -> _Spec:
+        """An accepted connection on `port`: as sensors report it, src is the process's
+        own end and dst the peer that connected (docs/model.md)."""
         net = _obj(
             protocol="tcp",
             family="inet",
-            src_ip=peer,
-            src_port=peer_port or self.rng.randint(32768, 60999),
-            dst_ip=p.ip,
-            dst_port=port,
+            src_ip=p.ip,
+            src_port=port,
+            dst_ip=peer,
+            dst_port=peer_port or self.rng.randint(32768, 60999),
         )
         return _Spec(t, "network_accept", p, ',"network":' + net)
 

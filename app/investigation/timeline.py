@@ -12,6 +12,14 @@ the events after the cursor's time are read in Event(correlation_key, ts) index
 order up to the page size (cypher/timeline/events.cypher), with the tie groups
 at both ends; Python merges the keys, triage changes and audit records and cuts
 the page. No page sorts or scans the story's other events.
+
+A story rooted in an exploit context also shows how the exploited process was
+reached: `access` entries are the connections with other hosts that the compromised
+process (the root's parent: a JVM, a web server worker) accepted and opened around the
+moment it started the root (ACCESS_BEFORE_S before to ACCESS_AFTER_S after, the
+ACCESS_LIMIT nearest),
+read on that process's own key (cypher/timeline/access_events.cypher). They are
+not the story's events, so they carry no signals.
 """
 
 from __future__ import annotations
@@ -31,15 +39,22 @@ TRIAGE = "triage"
 AUDIT_RECORD = "audit_record"
 ANNOTATION = "annotation"
 ACTION = "action"
+ACCESS = "access"
 
-# entry type rank at one time: audit records, then events, then triage changes, then
-# analysts' notes and tags on events and processes, then approved response actions
-_RANK = {AUDIT_RECORD: 0, EVENT: 1, TRIAGE: 2, ANNOTATION: 3, ACTION: 4}
+# entry type rank at one time: audit records, then events (and the connections that
+# reached an exploited process), then triage changes, then analysts' notes and tags on
+# events and processes, then approved response actions
+_RANK = {AUDIT_RECORD: 0, EVENT: 1, ACCESS: 1, TRIAGE: 2, ANNOTATION: 3, ACTION: 4}
 # kind rank for one process at one time
 _KIND_RANK = {"process_fork": 0, "process_exec": 1, "process_exit": 3}
 _OTHER_KIND = 2
 # the cursor time of the first page: before every event (0001-01-01T00:00:00Z)
 _BEGINNING_NS = -62_135_596_800 * 10**9
+# access entries: the exploited process's connections around the root's start
+ACCESS_BEFORE_S = 60
+ACCESS_AFTER_S = 5
+ACCESS_LIMIT = 10  # per exploit context
+ACCESS_SCAN = 500  # candidates read per kind
 
 # (ts in ns, entry rank, lineage depth, process start in ns, process key, kind rank, id)
 Position = tuple[int, int, int, int, str, int, str]
@@ -90,10 +105,10 @@ def decode_position(cursor: str) -> Position:
     return tuple(parts)  # type: ignore[return-value,unused-ignore]
 
 
-def _event_position(row: dict[str, Any]) -> Position:
+def _event_position(row: dict[str, Any], kind: str = EVENT) -> Position:
     return (
         row["ts_ns"],
-        _RANK[EVENT],
+        _RANK[kind],
         row["depth"],
         row["start_ns"] or 0,
         row["process_key"] or "",
@@ -125,7 +140,7 @@ def timeline_page(
     """Computes one page of a story's timeline.
 
     `keys` are the story's correlation keys. `kinds` keeps entries of those kinds:
-    event kinds, 'triage', 'audit_record', 'annotation', 'action' (None: all).
+    event kinds, 'triage', 'audit_record', 'annotation', 'action', 'access' (None: all).
     `severities` keeps only events carrying a signal of one of them; the other entries
     carry none, so with `severities` they appear only when `kinds` names them.
     `start` and `end` (RFC 3339, either may be None) keep the entries of that
@@ -143,7 +158,7 @@ def timeline_page(
     event_kinds = (
         None
         if kinds is None
-        else [k for k in kinds if k not in (TRIAGE, AUDIT_RECORD, ANNOTATION, ACTION)]
+        else [k for k in kinds if k not in (TRIAGE, AUDIT_RECORD, ANNOTATION, ACTION, ACCESS)]
     )
 
     found: list[tuple[Position, str, str, dict[str, Any]]] = []
@@ -180,6 +195,18 @@ def timeline_page(
             pos = _record_position(ACTION, r["ts_ns"], r["approval"]["id"])
             found.append((pos, ACTION, ACTION, r["approval"]))
 
+    if _wanted(ACCESS, kinds, severities):
+        for r in db.read(
+            "timeline/access_events",
+            keys=keys,
+            before_s=ACCESS_BEFORE_S,
+            after_s=ACCESS_AFTER_S,
+            scan=ACCESS_SCAN,
+            limit=ACCESS_LIMIT,
+        ):
+            if r["ts_ns"] >= after_ns:  # read whole (they are few): the window cut here
+                found.append((_event_position(r, ACCESS), ACCESS, ACCESS, {"id": r["id"]}))
+
     if position is not None:
         found = [f for f in found if f[0] > position]
     if end is not None:
@@ -190,18 +217,18 @@ def timeline_page(
     found.sort(key=lambda f: f[0])
     page = found[:first]
 
-    event_ids = [record["id"] for _, type_, _, record in page if type_ == EVENT]
+    event_ids = [record["id"] for _, type_, _, record in page if type_ in (EVENT, ACCESS)]
     details = (
         {r["id"]: r for r in db.read("timeline/event_details", ids=event_ids)} if event_ids else {}
     )
     items = []
     for pos, type_, kind, record in page:
         signals: list[dict[str, Any]] = []
-        if type_ == EVENT:
+        if type_ in (EVENT, ACCESS):
             if record["id"] not in details:
                 continue  # deleted since the candidates were read
             record = details[record["id"]]
-            signals = record["signals"]
+            signals = record["signals"] if type_ == EVENT else []
         ts = format_ts(record["ts"]) or ""
         items.append(Item(type_, kind, ts, encode_position(pos), record, signals))
     return Page(

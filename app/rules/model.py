@@ -24,6 +24,10 @@ sensor did not ship them with the event:
     }
 
 Missing values are None (or absent). `cmdline` is `args` joined by spaces.
+
+Most rules judge one event. A rule with `beaconing` judges many: its predicate only
+picks the connections it looks at, and app/rules/beaconing.py decides, over one
+process's connections to one address, whether they come at a steady interval.
 """
 
 from __future__ import annotations
@@ -54,6 +58,18 @@ class ActionTemplate:
 
 
 @dataclass(frozen=True)
+class Beaconing:
+    """A multi-event test: `connections` check-ins in a row from one process to one
+    address, each interval within `jitter` (a fraction) of their median, the median
+    between `min_period` and `max_period` seconds."""
+
+    connections: int
+    jitter: float
+    min_period: float
+    max_period: float
+
+
+@dataclass(frozen=True)
 class Rule:
     """A detection rule, compiled: `predicate(view)` says whether an event matches."""
 
@@ -69,6 +85,7 @@ class Rule:
     # recommended actions, templates over the view ("{process.pid}"); a plain string is REVIEW
     actions: tuple[ActionTemplate, ...] = ()
     source: str = "builtin"  # builtin, user:<path>, sigma:<path>
+    beaconing: Beaconing | None = None  # a multi-event rule: the predicate picks connections
 
     def __post_init__(self) -> None:
         typed = tuple(a if isinstance(a, ActionTemplate) else ActionTemplate("REVIEW", a)

@@ -7,6 +7,8 @@ ship them. A signal's id is `rule id:event id`: matching the same event twice
 writes nothing new. A rule with `compromises: true` marks the process, which
 the exploit layer then roots a context at (cypher/ingest/merge_signals.cypher).
 The same step matches the events on the feeds' indicators (app/indicators/matching.py).
+Rules with a `beaconing:` block judge many connections at once; they run after the
+per-event rules, in the same step and transaction (app/rules/beaconing.py).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from app.events import normalize_ts
 from app.indicators.matching import indicator_signals, write_signals
 from app.neo4j.database import Database, Transaction
 from app.rules.actions import render_typed
+from app.rules.beaconing import beacons
 from app.rules.model import Rule, View
 
 if TYPE_CHECKING:
@@ -63,38 +66,38 @@ def views(db: Database, events: Sequence[dict[str, Any]]) -> list[View]:
     return out
 
 
+def signal_row(rule: Rule, view: View) -> dict[str, Any]:
+    """Returns the merge_signals row of a rule's match on a view."""
+    event = view["event"]
+    actions = render_typed(rule, view)
+    return {
+        "id": f"{rule.id}:{event['id']}",
+        "on_event": event["id"],
+        "rule_id": rule.id,
+        "title": rule.title,
+        "severity": rule.severity,
+        "tactic": rule.tactic,
+        "technique": rule.technique,
+        "compromises": rule.compromises,
+        "description": rule.description,
+        "source": rule.source,
+        "ts": event["ts"],
+        "actions": [a.text for a in actions],
+        "typed_actions": [json.dumps(a.as_dict(), sort_keys=True) for a in actions],
+    }
+
+
 def signal_rows(rules: Iterable[Rule], event_views: Iterable[View]) -> list[dict[str, Any]]:
-    """Matches rules on views; returns one merge_signals row per match."""
+    """Matches per-event rules on views; returns one merge_signals row per match."""
     rows = []
-    rules = list(rules)
+    rules = [r for r in rules if r.beaconing is None]
     by_kind: dict[str | None, list[Rule]] = {}
     for view in event_views:
         kind = view["event"].get("kind")
         applicable = by_kind.get(kind)
         if applicable is None:
             applicable = by_kind[kind] = [r for r in rules if r.kinds is None or kind in r.kinds]
-        for rule in applicable:
-            if not rule.matches(view):
-                continue
-            event = view["event"]
-            actions = render_typed(rule, view)
-            rows.append(
-                {
-                    "id": f"{rule.id}:{event['id']}",
-                    "on_event": event["id"],
-                    "rule_id": rule.id,
-                    "title": rule.title,
-                    "severity": rule.severity,
-                    "tactic": rule.tactic,
-                    "technique": rule.technique,
-                    "compromises": rule.compromises,
-                    "description": rule.description,
-                    "source": rule.source,
-                    "ts": event["ts"],
-                    "actions": [a.text for a in actions],
-                    "typed_actions": [json.dumps(a.as_dict(), sort_keys=True) for a in actions],
-                }
-            )
+        rows += [signal_row(rule, view) for rule in applicable if rule.matches(view)]
     return rows
 
 
@@ -105,6 +108,7 @@ class Detection:
     queued: int = 0  # events of the batches taken from the queue
     events: int = 0  # events matched: the batches' and those of relinked processes
     signals: int = 0
+    retracted: int = 0  # beaconing signals moved to an earlier connection
     lags_ms: list[int] = field(default_factory=list)  # per queued event: commit to detection
     more: bool = False  # batches were left in the queue
 
@@ -113,6 +117,14 @@ def _row(event_id: str, ts: str, process_key: str, props: dict[str, Any]) -> dic
     # the writer's rows carry normalised times; Neo4j prints them shorter
     return {"id": event_id, "ts": normalize_ts(ts), "process_key": process_key,
             "props": {k: v for k, v in props.items() if v is not None}}  # fmt: skip
+
+
+def _read_events(db: Database, ids: Sequence[str]) -> list[dict[str, Any]]:
+    out = []
+    for start in range(0, len(ids), VIEW_CHUNK):
+        found = db.read("rules/batch_events", ids=list(ids[start : start + VIEW_CHUNK]))
+        out += [_row(r["id"], r["ts"], r["process_key"], r["props"]) for r in found]
+    return out
 
 
 def detect(
@@ -154,25 +166,36 @@ def detect(
             elif row["props"].get("kind") != "alert":
                 events.append(row)
     relinked = db.read("rules/relinked_events", limit=max(limit // 10, 1))
-    for start in range(0, len(to_read), VIEW_CHUNK):
-        found = db.read("rules/batch_events", ids=to_read[start : start + VIEW_CHUNK])
-        events += [_row(r["id"], r["ts"], r["process_key"], r["props"]) for r in found]
+    events += _read_events(db, to_read)
     for r in relinked:
         events += [_row(e["id"], e["ts"], r["process_key"], e["props"])
                    for e in r["events"] if e["id"] is not None]  # fmt: skip
-    rows = signal_rows(rules, views(db, events)) if rules and events else []
+    event_views = views(db, events) if rules and events else []
+    rows = signal_rows(rules, event_views)
+    found = beacons(
+        db,
+        [r for r in rules if r.beaconing is not None],
+        event_views,
+        signal_row,
+        lambda ids: {v["event"]["id"]: v for v in views(db, _read_events(db, ids))},
+    )
+    rows += found.signals
     matched = indicator_signals(db, events)  # feeds' indicators (app/indicators/)
 
     def work(tx: Transaction) -> None:
+        if found.retracted:
+            tx.run("rules/retract_signals", ids=found.retracted)
         if rows:
             tx.run("ingest/merge_signals", rows=rows)
         write_signals(tx, matched)
+        if found.samples:
+            tx.run("rules/set_connection_samples", rows=found.samples)
         tx.run("rules/mark_detected", batches=taken, relinked=[r["process_key"] for r in relinked])
 
     if taken or relinked:
         db.transaction(work)
     return Detection(queued=queued, events=len(events), signals=len(rows) + len(matched),
-                     lags_ms=lags,
+                     retracted=len(found.retracted), lags_ms=lags,
                      more=len(taken) < len(waiting) or len(waiting) >= QUEUE_LOOKAHEAD)  # fmt: skip
 
 

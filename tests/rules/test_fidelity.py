@@ -9,6 +9,9 @@ from app.generate import Truth, lines
 from app.ingest import ingest
 from app.neo4j.database import Database
 from bench.fidelity import chain_report
+from tests.graphstate import rows
+
+NEW = ["linux.connection_from_temp_dir", "linux.beaconing", "linux.data_archived_by_program"]
 
 
 @pytest.mark.parametrize("alerts", [True, False], ids=["with-sensor-alerts", "rules-only"])
@@ -31,3 +34,10 @@ def test_each_chain_is_one_story_and_noise_collapses(db: Database, alerts: bool)
         {"n": len(chains)},
     )
     assert [t["routine"] for t in top] == [False] * len(chains)
+    # The rules for implants and data packing find nothing in the benign noise, so no
+    # story appears for it: not the cloud agent polling a public address (its
+    # connections were judged: the pairs keep samples), not the nightly tar of /etc.
+    assert rows(db, "MATCH (s:Signal) WHERE s.rule_id IN $new RETURN s.id", new=NEW) == set()
+    polled = rows(db, "MATCH (:Process)-[a:ACTIVITY]->(t:Endpoint {key: '52.95.120.64:443'}) "
+                      "WHERE size(a.beacon_sample_ids) >= 3 RETURN t.key")  # fmt: skip
+    assert polled == {("52.95.120.64:443",)}

@@ -8,7 +8,7 @@ from typing import Any, cast
 
 from app.events import EVENT_KINDS
 from app.rules.actions import compile_template
-from app.rules.model import ACTION_TYPES, SEVERITIES, ActionTemplate, Predicate, Rule
+from app.rules.model import ACTION_TYPES, SEVERITIES, ActionTemplate, Beaconing, Predicate, Rule
 from app.rules.yamlcompile.conditions import compile_condition
 from app.rules.yamlcompile.context import Ctx
 
@@ -22,8 +22,9 @@ TACTICS: frozenset[str] = frozenset((
 
 _RULE_KEYS = frozenset((
     "id", "title", "description", "severity", "tactic", "technique", "compromises", "kinds",
-    "match", "actions",
+    "match", "actions", "beaconing",
 ))
+_BEACONING_KEYS = ("connections", "jitter", "min_period", "max_period")
 # fmt: on
 DEFAULT_KINDS: frozenset[str] = frozenset(EVENT_KINDS) - {"alert"}
 """The kinds a rule applies to when it names none: sensors' own alerts are signals already."""
@@ -70,6 +71,34 @@ def _actions(raw: Any, ctx: Ctx) -> tuple[ActionTemplate, ...]:
         compile_template(text, ctx, where)
         out.append(ActionTemplate(kind, text.strip()))
     return tuple(out)
+
+
+def _number(raw: Mapping[str, Any], key: str, low: float, high: float, ctx: Ctx) -> float:
+    value = raw.get(key)
+    if not isinstance(value, int | float) or isinstance(value, bool) or not low <= value <= high:
+        raise ctx.error(f"beaconing.{key}", f"expected a number from {low:g} to {high:g}")
+    return float(value)
+
+
+def _beaconing(raw: Any, ctx: Ctx) -> Beaconing:
+    """Checks a rule's `beaconing:` block (see app.rules.beaconing for the bounds)."""
+    from app.rules.beaconing import MAX_CONNECTIONS, MAX_PERIOD
+
+    if not isinstance(raw, dict):
+        raise ctx.error("beaconing", f"expected a mapping of {', '.join(_BEACONING_KEYS)}")
+    unknown = sorted(str(k) for k in raw if k not in _BEACONING_KEYS)
+    missing = [k for k in _BEACONING_KEYS if k not in raw]
+    if unknown or missing:
+        raise ctx.error("beaconing", f"expected exactly the keys {', '.join(_BEACONING_KEYS)}")
+    connections = raw["connections"]
+    if type(connections) is not int or not 3 <= connections <= MAX_CONNECTIONS:
+        raise ctx.error("beaconing.connections", f"expected an integer from 3 to {MAX_CONNECTIONS}")
+    jitter = _number(raw, "jitter", 0, 0.9, ctx)
+    low = _number(raw, "min_period", 1, MAX_PERIOD, ctx)
+    high = _number(raw, "max_period", 1, MAX_PERIOD, ctx)
+    if low > high:
+        raise ctx.error("beaconing", "min_period is above max_period")
+    return Beaconing(connections, jitter, low, high)
 
 
 def compile_rule(
@@ -120,6 +149,12 @@ def compile_rule(
         kinds = frozenset(kinds_raw)
     actions = _actions(raw.get("actions", []), ctx)
     predicate: Predicate = compile_condition(raw["match"], "match", ctx)
+    beaconing = None
+    if raw.get("beaconing") is not None:
+        beaconing = _beaconing(raw["beaconing"], ctx)
+        if kinds != {"network_connect"} or compromises:
+            problem = "a beaconing rule has kinds: [network_connect] and does not compromise"
+            raise ctx.error("beaconing", problem)
     return Rule(
         id=rule_id,
         title=cast(str, title),
@@ -132,4 +167,5 @@ def compile_rule(
         kinds=kinds,
         actions=actions,
         source=origin,
+        beaconing=beaconing,
     )
