@@ -5,7 +5,7 @@ background stage of `storyline serve`).
 What goes, in this order, each step in transactions of at most `batch` items:
 
 1. archived stories whose last event and last triage change are before the limit,
-   with their triage history;
+   with their triage history and approved actions;
 2. events before the limit whose correlation key no story has and whose process is
    not the root of a story's context, with the signals on them no story holds,
    their later versions and annotations; an event still queued for detection, or

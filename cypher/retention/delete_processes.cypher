@@ -6,7 +6,7 @@
 // Returns the parents (candidates of the next round) and the contexts and
 // targets the deleted processes leave behind.
 // $keys: [process key] ; $kept: [correlation key] ; $before: datetime
-// Writes: deletes (:Process)
+// Writes: deletes (:Process), the (:Annotation)s on them
 UNWIND $keys AS key
 MATCH (p:Process {key: key})
 WHERE NOT p:Unstamped
@@ -27,6 +27,10 @@ CALL (p) {
 CALL (p) {
   OPTIONAL MATCH (p)-[:ACTIVITY]->(t)
   RETURN collect(DISTINCT elementId(t)) AS targets
+}
+CALL (p) {
+  MATCH (a:Annotation)-[:ANNOTATES]->(p)
+  DETACH DELETE a
 }
 DETACH DELETE p
 RETURN count(p) AS deleted, collect(parents) AS parents, collect(contexts) AS contexts,
