@@ -43,9 +43,14 @@ LIST_SIZE = {
     "triageHistory": 20,
     "explain": 10,
     "contexts": 6,
+    "history": 20,
+    "sample": 20,
+    "affectedStories": 50,
+    "suppressedBy": 5,
 }
 # connections: their `first` default when the document gives none
-FIRST_DEFAULT = {"stories": 20, "events": 50, "timeline": 50, "children": 50}
+FIRST_DEFAULT = {"stories": 20, "events": 50, "timeline": 50, "children": 50,
+                 "exceptions": 20, "suppressedSignals": 20}  # fmt: skip
 
 
 def document_cost(document: DocumentNode, variables: dict[str, Any] | None) -> int:

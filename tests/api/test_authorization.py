@@ -46,6 +46,20 @@ GRAPHQL: dict[str, tuple[str, str]] = {
     "annotateEvent": ("triage", 'mutation { annotateEvent(id: "nope", note: "x") { id } }'),
     "annotateProcess": ("triage", 'mutation { annotateProcess(key: "nope", note: "x") { id } }'),
     "ingest": ("ingest", 'mutation { ingest(records: "{}") { accepted } }'),
+    "exceptions": ("read", "{ exceptions(first: 1) { totalCount } }"),
+    "exception": ("read", '{ exception(id: "nope") { id } }'),
+    "exceptionDraft": ("read", '{ exceptionDraft(signalId: "nope") { ruleId } }'),
+    "previewException": (
+        "read",
+        '{ previewException(ruleId: "nope", conditions: {host: ["h"]}) { matched } }',
+    ),
+    "createException": (
+        "triage",
+        'mutation { createException(ruleId: "nope", conditions: {host: ["h"]}, reason: "x") '
+        "{ id } }",
+    ),
+    "updateException": ("triage", 'mutation { updateException(id: "nope", owner: "x") { id } }'),
+    "revokeException": ("triage", 'mutation { revokeException(id: "nope", reason: "x") { id } }'),
 }
 SUBSCRIPTIONS = {"storyUpdates": ("read", "subscription { storyUpdates { id } }")}
 # (method, path) -> scope it needs; None: open to anyone
