@@ -71,7 +71,7 @@ def cmd_stories(args: argparse.Namespace) -> int:
         from app.investigation.search import story_filter_params
 
         values = {name: getattr(args, name) for name in STORY_FILTERS}
-        values.update(statuses=args.status, severities=args.severity)
+        values.update(statuses=args.status, severities=args.severity, suppressed=args.suppressed)
         found = db.read(
             "queries/list_stories",
             **story_filter_params(db, values),
