@@ -7,11 +7,14 @@
 // $limit: page size
 // Writes: nothing
 MATCH (s:Signal)
+USING INDEX s:Signal(rule_id, ts)
 WHERE s.rule_id = $rule
   AND s.ts >= datetime(coalesce($after_ts, $from, '0001-01-01T00:00:00Z'))
   AND ($to IS NULL OR s.ts <= datetime($to))
   AND ($after_ts IS NULL OR s.ts > datetime($after_ts) OR s.id > $after_id)
-WITH s ORDER BY s.ts, s.id LIMIT $limit
+// ordering by rule_id too (one value here) lets the planner take the index's order
+// and sort only ties of ts (a partial top), never the rest of the rule's signals
+WITH s ORDER BY s.rule_id, s.ts, s.id LIMIT $limit
 MATCH (s)-[:ON]->(e:Event)
 OPTIONAL MATCH (e)-[:BY]->(p:Process)
 OPTIONAL MATCH (c:Container {id: e.container_id})
