@@ -27,7 +27,7 @@ RELATIONSHIPS = {
 }  # fmt: skip
 COMMANDS = {
     "serve", "neo4j", "cypher", "ingest", "dead-letters", "generate", "demo", "stories",
-    "story", "rules", "layers", "schema", "tokens", "search",
+    "story", "rules", "layers", "schema", "tokens", "search", "exceptions",
 }  # fmt: skip
 
 
@@ -52,6 +52,10 @@ def test_every_public_name_is_in_the_readme() -> None:
         "VERSION_OF",
         "Annotation",
         "ANNOTATES",
+        "RuleException",
+        "ExceptionChange",
+        "SUPPRESSED_BY",
+        "HISTORY",
     }
     for name in LABELS | RELATIONSHIPS | extra:
         assert f"`{name}`" in README or f":{name}]" in README, name
