@@ -147,13 +147,12 @@ class Story:
         detail = await _detail(info, str(self.id))
         found: list[Signal] = [s for s in detail["signals"] if not s.suppressed] if detail else []
         if include_suppressed:
+            from app.investigation.exceptions import story_suppressed
+
             rows = await run_in_threadpool(
-                _db(info).read, "exceptions/story_suppressed", keys=self.correlation_keys,
-                limit=MAX_SUPPRESSED_SHOWN,
-            )  # fmt: skip
-            found = sorted(
-                [*found, *(signal_of(r["signal"]) for r in rows)], key=lambda s: (s.ts, str(s.id))
+                story_suppressed, _db(info), self.correlation_keys, MAX_SUPPRESSED_SHOWN
             )
+            found = sorted([*found, *map(signal_of, rows)], key=lambda s: (s.ts, str(s.id)))
         return found
 
     @strawberry.field(description="How many signals of its contexts exceptions suppress.")

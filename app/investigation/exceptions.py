@@ -336,12 +336,21 @@ def list_exceptions(
     )
 
 
+def signals(db: Database, ids: list[str]) -> list[dict[str, Any]]:
+    """Returns signals by id, in that order, as the API shows them."""
+    return [r["signal"] for r in db.read("exceptions/signals", ids=ids)] if ids else []
+
+
 def suppressed_signals(db: Database, exception_id: str, first: int = 20) -> list[dict[str, Any]]:
     """Returns the signals an exception suppresses, newest first."""
-    return [
-        r["signal"]
-        for r in db.read("exceptions/exception_signals", id=exception_id, limit=page_size(first))
-    ]
+    found = db.read("exceptions/exception_signals", id=exception_id, limit=page_size(first))
+    return signals(db, [r["id"] for r in found])
+
+
+def story_suppressed(db: Database, keys: list[str], limit: int) -> list[dict[str, Any]]:
+    """Returns the suppressed signals of a story's correlation keys, in time order."""
+    return signals(db, [r["id"] for r in db.read("exceptions/story_suppressed", keys=keys,
+                                                   limit=limit)])  # fmt: skip
 
 
 def draft(db: Database, signal_id: str) -> dict[str, Any]:
@@ -447,6 +456,7 @@ def preview(
     out = Preview(rule_id=rule, start=lo, end=hi)
     per_story: Counter[str] = Counter()
     story_signals: dict[str, int] = {}
+    sample: list[str] = []
     for page in _scan(db, rule, lo, hi, PREVIEW_SCAN + 1):
         for r in page:
             if out.scanned == PREVIEW_SCAN:
@@ -460,11 +470,12 @@ def preview(
                 out.already_suppressed += 1
                 continue
             out.suppressed += 1
-            if len(out.sample) < PREVIEW_SAMPLE:
-                out.sample.append(r["signal"])
+            if len(sample) < PREVIEW_SAMPLE:
+                sample.append(r["id"])
             if r["story"] is not None:
                 per_story[r["story"]] += 1
                 story_signals[r["story"]] = r["story_signals"] or 0
+    out.sample = signals(db, sample)
     ranked = sorted(per_story.items(), key=lambda kv: (-kv[1], kv[0]))
     out.stories_changed = len(ranked)
     out.stories_hidden = sum(1 for sid, n in ranked if story_signals[sid] - n <= 0)

@@ -1,6 +1,6 @@
 // Exceptions by id, with their status as of now (an active one past its expiry
 // reads expired before the screen step records it) and how many signals they
-// suppress.
+// suppress (the exception's degree: only signals link SUPPRESSED_BY).
 // $ids: [exception id]
 // Writes: nothing
 UNWIND $ids AS id
@@ -11,4 +11,4 @@ RETURN x {.id, .rule_id, .process, .user, .host, .container, .image, .path, .own
                   ELSE x.status END,
           expires_at: toString(x.expires_at), created_at: toString(x.created_at),
           updated_at: toString(x.updated_at), revoked_at: toString(x.revoked_at),
-          suppressed_count: COUNT { (x)<-[:SUPPRESSED_BY]-(:Signal) }} AS exception
+          suppressed_count: COUNT { (x)<-[:SUPPRESSED_BY]-() }} AS exception

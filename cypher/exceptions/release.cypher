@@ -5,7 +5,10 @@
 // Writes: deletes (:Signal)-[:SUPPRESSED_BY]->(:RuleException), removes Signal.suppressed,
 //         :Unstoried, :Unstamped
 UNWIND $ids AS id
-MATCH (s:Signal {id: id})-[r:SUPPRESSED_BY]->(:RuleException {id: $exception})
+// from each signal (a few links), never from the exception (one link per signal it holds)
+MATCH (s:Signal {id: id})-[r:SUPPRESSED_BY]->(x:RuleException)
+USING INDEX s:Signal(id)
+WHERE x.id = $exception
 DELETE r
 WITH DISTINCT s
 WHERE NOT EXISTS { (s)-[:SUPPRESSED_BY]->(:RuleException) }

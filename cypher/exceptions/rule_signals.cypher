@@ -1,7 +1,8 @@
 // One page of a rule's signals in time order (then id), within a window, read through
 // the Signal(rule_id, ts) index: each with what an exception's conditions look at
 // (the process's executable and user, the event's host, container and file path, the
-// container's image), the exceptions suppressing it, and the story holding it.
+// container's image), the exceptions suppressing it, and the story holding it; no
+// more (a page is thousands of rows: the few shown are read by signals.cypher).
 // $rule: rule id; $from, $to: RFC 3339 or null (the window, both ends included);
 // $after_ts, $after_id: the cursor (the last row's ts and id), null for the first page;
 // $limit: page size
@@ -23,9 +24,5 @@ RETURN s.id AS id, toString(s.ts) AS ts, s.rule_id AS rule_id, s.correlation_key
        p.exe AS process, p.user AS user, e.host_id AS host, e.container_id AS container,
        c.image AS image, e.path AS path,
        [(s)-[:SUPPRESSED_BY]->(x:RuleException) | x.id] AS suppressed_by,
-       st.id AS story, st.signal_count AS story_signals,
-       s {.id, .rule_id, .title, .severity, .tactic, .technique, .source, .compromises,
-          .actions, .suppressed, ts: toString(s.ts), event_id: e.id, event_summary: e.summary,
-          process_key: p.key, process_exe: p.exe, process_pid: p.pid, host_id: e.host_id,
-          suppressed_by: [(s)-[:SUPPRESSED_BY]->(x:RuleException) | x.id]} AS signal
+       st.id AS story, st.signal_count AS story_signals
 ORDER BY s.ts, s.id
