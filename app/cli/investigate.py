@@ -116,6 +116,8 @@ def cmd_story(args: argparse.Namespace) -> int:
             return _print_graph(db, story["id"], args.graph)
         timeline = _timeline(db, story["id"], keys, max(args.events, 1))
         links = _host_links(db, story.get("hosts") or [])
+        hidden = db.read("exceptions/story_suppressed_count",
+                         stories=[{"id": story["id"], "keys": keys}])[0]["suppressed"]  # fmt: skip
     if args.json:
         out = {**found[0], "timeline": [dataclasses.asdict(item) for item in timeline],
                "links": [{"title": t, "url": u} for t, u in links]}  # fmt: skip
@@ -131,10 +133,16 @@ def cmd_story(args: argparse.Namespace) -> int:
     more = f" and {len(keys) - 1} more (routine)" if len(keys) > 1 else ""
     wrap(f"id {story['id']}  key {story['correlation_key']}{more} ({story.get('layer')})")
     wrap(story.get("summary") or "")
+    if story.get("suppressed"):
+        wrap("Exceptions suppress every signal of this story: `storyline stories` lists it only "
+             "with --suppressed.")  # fmt: skip
     print("\nsignals:")
     for sig in found[0]["signals"]:
+        mark = "  [suppressed]" if sig.get("suppressed") else ""
         print(fit(f"  {sig['ts'][:23]}  {sig['severity']:<8} {sig['rule_id']}: {sig['title']}"
-                  f"  (pid {sig['process_pid']} {sig['process_exe']})", width))  # fmt: skip
+                  f"  (pid {sig['process_pid']} {sig['process_exe']}){mark}", width))  # fmt: skip
+    if hidden and not story.get("suppressed"):
+        print(f"  and {hidden} suppressed by exceptions (storyline exceptions list)")
     print(f"\ntimeline (first {len(timeline)}):")
     for item in timeline:
         print(fit(f"  {item.ts[:23]:<23}  {item.kind:<16} {_timeline_line(item)}", width))

@@ -232,6 +232,15 @@ def test_through_the_real_server_and_the_cli(
         listed = cli("list", "--json")
         assert [(x["id"], x["created_by"], x["suppressed_count"]) for x in
                 json.loads(listed.stdout)] == [(xid, "dana", 1)]  # fmt: skip
+        [(hidden,)] = rows(db, "MATCH (s:Story {suppressed: true}) RETURN s.id")
+        story = subprocess.run([*storyline_command(), "story", hidden[:8]], env=env,
+                               capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert "[suppressed]" in story.stdout and "only with --suppressed" in story.stdout
+        suppressed = subprocess.run(
+            [*storyline_command(), "stories", "--suppressed", "--json"],
+            env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert [s["id"] for s in json.loads(suppressed.stdout)] == [hidden]
         bad = cli("add", "--rule", SUDO, "--host", "node-*x", "--reason", "r")
         assert bad.returncode == 1 and "a * may only end a value" in bad.stderr
         revoked = cli("revoke", xid[:18], "--reason", "done", "--actor", "erin")
