@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.adapters import Rejected
+from app.events import format_ts
 from app.neo4j.database import Database, Transaction
 
 
@@ -54,7 +55,8 @@ def list_letters(
     db: Database, format_name: str | None = None, ids: list[str] | None = None, limit: int = 100
 ) -> list[dict[str, Any]]:
     """Lists stored letters, oldest first."""
-    return db.read("deadletter/list_letters", format=format_name, ids=ids, limit=limit)
+    rows = db.read("deadletter/list_letters", format=format_name, ids=ids, limit=limit)
+    return [{**r, "received_at": format_ts(r["received_at"])} for r in rows]
 
 
 def delete(db: Database, ids: list[str]) -> None:

@@ -63,6 +63,25 @@ def normalize_ts(value: Any) -> str:
     raise ValueError(f"not a timestamp: {value!r}")
 
 
+def format_ts(value: Any) -> str | None:
+    """Returns a time as the one format the API, the CLI and the exports print:
+    UTC RFC 3339 with nine fractional digits and a Z (`2022-01-19T11:16:29.378000000Z`),
+    the format ingest normalises to, so that string order is time order.
+
+    Takes what the code holds a time as: Neo4j's `toString()` text (fractional
+    digits trimmed), a Neo4j DateTime (or anything with `iso_format`), a datetime,
+    None (returned as is). Text that is not a time is returned unchanged.
+    """
+    if value is None:
+        return None
+    if hasattr(value, "iso_format"):
+        value = value.iso_format()
+    try:
+        return normalize_ts(value)
+    except ValueError:
+        return value if isinstance(value, str) else str(value)
+
+
 @functools.lru_cache(maxsize=65536)
 def _normalize_text(value: str) -> str:
     """normalize_ts for strings, cached: events repeat their processes' start times."""

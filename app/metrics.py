@@ -55,6 +55,10 @@ OLDEST = Gauge(
     "storyline_pipeline_oldest_queued_seconds",
     "Age of the oldest event waiting for detection (0 when none waits).", registry=REGISTRY,
 )  # fmt: skip
+PRUNED = Counter(
+    "storyline_pruned_total", "Items removed by retention (STORYLINE_RETENTION), by kind.",
+    ["kind"], registry=REGISTRY,
+)  # fmt: skip
 
 
 def observe_cycle(cycle: Cycle) -> None:

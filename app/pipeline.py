@@ -203,14 +203,22 @@ class Worker:
 
     It takes the lease when it is free, runs cycles while they find work, and
     gives the lease up when a cycle finds none, so that any other process may
-    drain in between. Errors are logged and retried after a pause: the queues
+    drain in between. With a `pruner` (STORYLINE_RETENTION), retention runs a few
+    bounded batches between cycles. Errors are logged and retried after a pause: the queues
     keep what failed.
     """
 
-    def __init__(self, db: Database, pipeline: Pipeline, idle_seconds: float = 0.2) -> None:
+    def __init__(
+        self,
+        db: Database,
+        pipeline: Pipeline,
+        idle_seconds: float = 0.2,
+        pruner: Callable[[Database, Lease], object] | None = None,
+    ) -> None:
         self.db = db
         self.pipeline = pipeline
         self.idle_seconds = idle_seconds
+        self.pruner = pruner  # retention between cycles (app/retention.py: Pruner)
         self.cycles: list[Cycle] = []
         self.error: BaseException | None = None
         self._stop = threading.Event()
@@ -238,6 +246,8 @@ class Worker:
                     continue
                 cycle = self.pipeline.cycle(self.db, lease.try_acquire)
                 self.cycles.append(cycle)
+                if self.pruner is not None:
+                    self.pruner(self.db, lease)
                 if cycle.idle:
                     lease.release()
                     self._stop.wait(self.idle_seconds)

@@ -81,6 +81,11 @@ class Settings:
     sigma_dirs: tuple[str, ...] = ()
     links_file: Path | None = None
     neo4j_browser_url: str | None = None
+    retention: str | None = None  # an age (30d): the background stage prunes past it
+    action_webhook_url: str | None = None
+    action_webhook_secret: Secret | None = field(default=None, repr=False)
+    action_webhook_secret_file: Path | None = None
+    action_webhook_timeout: int = 5
 
     @property
     def browser_url(self) -> str | None:
@@ -143,7 +148,16 @@ class Settings:
             sigma_dirs=_paths(env.get("STORYLINE_SIGMA_DIRS")),
             links_file=_path(env.get("STORYLINE_LINKS_FILE")),
             neo4j_browser_url=env.get("STORYLINE_NEO4J_BROWSER_URL") or None,
+            retention=env.get("STORYLINE_RETENTION") or None,
+            action_webhook_url=env.get("STORYLINE_ACTION_WEBHOOK_URL") or None,
+            action_webhook_secret=_secret(env.get("STORYLINE_ACTION_WEBHOOK_SECRET")),
+            action_webhook_secret_file=_path(env.get("STORYLINE_ACTION_WEBHOOK_SECRET_FILE")),
+            action_webhook_timeout=_int(env, "STORYLINE_ACTION_WEBHOOK_TIMEOUT", 5),
         )
+
+
+def _secret(raw: str | None) -> Secret | None:
+    return Secret(raw) if raw else None
 
 
 def _path(raw: str | None) -> Path | None:

@@ -65,6 +65,7 @@ CREATE FULLTEXT INDEX search_stories IF NOT EXISTS FOR (n:Story) ON EACH [n.id, 
 CREATE CONSTRAINT annotation_id IF NOT EXISTS FOR (n:Annotation) REQUIRE n.id IS UNIQUE;
 CREATE INDEX annotation_ts IF NOT EXISTS FOR (n:Annotation) ON (n.ts);
 CREATE INDEX annotation_target_key IF NOT EXISTS FOR (n:Annotation) ON (n.target_key);
+CREATE CONSTRAINT action_approval_id IF NOT EXISTS FOR (n:ActionApproval) REQUIRE n.id IS UNIQUE;
 // Exceptions (app/investigation/exceptions.py): "this is benign" for one rule, and the
 // rule's signals read in time order to screen, preview and apply them.
 CREATE CONSTRAINT rule_exception_id IF NOT EXISTS FOR (n:RuleException) REQUIRE n.id IS UNIQUE;

@@ -119,6 +119,18 @@ def test_an_analyst_investigates_a_planted_attack(
     page.tab.wait_for_selector("#timeline li")
     page.shot("story")
 
+    # the incident report and the OCSF findings download from the page, as the API gives them
+    with page.tab.expect_download() as report:
+        page.tab.click("button[data-export=report]")
+    assert report.value.suggested_filename == f"story-{story_id}.md"
+    text = Path(report.value.path()).read_text()
+    assert text.startswith("# Incident report: ") and f"`{story_id}`" in text
+    assert text == httpx.get(f"{server.url}/api/v1/stories/{story_id}/report.md", timeout=60).text
+    with page.tab.expect_download() as ocsf:
+        page.tab.click("button[data-export=ocsf]")
+    findings = json.loads(Path(ocsf.value.path()).read_text())
+    assert {f["class_uid"] for f in findings} == {2004}
+
     # selecting a process (from the keyboard-reachable list) narrows the timeline to it
     root_key = chains[0].root
     page.tab.select_option("#pick", f"Process:{root_key}")

@@ -27,7 +27,7 @@ RELATIONSHIPS = {
 }  # fmt: skip
 COMMANDS = {
     "serve", "neo4j", "cypher", "ingest", "dead-letters", "generate", "demo", "stories",
-    "story", "rules", "layers", "schema", "tokens", "search", "exceptions",
+    "story", "rules", "layers", "schema", "tokens", "search", "prune", "exceptions",
 }  # fmt: skip
 
 
@@ -52,6 +52,8 @@ def test_every_public_name_is_in_the_readme() -> None:
         "VERSION_OF",
         "Annotation",
         "ANNOTATES",
+        "ActionApproval",
+        "APPROVAL",
         "RuleException",
         "ExceptionChange",
         "SUPPRESSED_BY",

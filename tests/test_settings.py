@@ -49,6 +49,11 @@ EVERY_VARIABLE = {
     "STORYLINE_MAVEN_REPO": "https://mirror.example/maven2",
     "STORYLINE_LINKS_FILE": "/etc/storyline/links.yaml",
     "STORYLINE_NEO4J_BROWSER_URL": "https://neo4j.example/browser/",
+    "STORYLINE_RETENTION": "30d",
+    "STORYLINE_ACTION_WEBHOOK_URL": "https://soar.example/hooks/storyline",
+    "STORYLINE_ACTION_WEBHOOK_SECRET": "webhook-secret-value",
+    "STORYLINE_ACTION_WEBHOOK_SECRET_FILE": "/run/secrets/storyline-webhook",
+    "STORYLINE_ACTION_WEBHOOK_TIMEOUT": "7",
 }
 # read from the process environment, for the defaults of STORYLINE_HOME and STORYLINE_CACHE
 DEFAULT_LOCATIONS = {"XDG_DATA_HOME", "XDG_CACHE_HOME"}
@@ -78,10 +83,16 @@ def test_every_variable_is_read() -> None:
     assert settings.allowed_origins == ("https://a.example", "https://b.example:8443")
     assert settings.rule_dirs == ("/etc/storyline/rules", "/srv/storyline/rules")
     assert settings.sigma_dirs == ("/opt/sigma/linux", "/opt/sigma/cloud")
+    assert settings.retention == "30d"
     assert settings.local.java_home == Path("/opt/java-21")
     assert settings.local.maven_repo == "https://mirror.example/maven2"
     assert settings.links_file == Path("/etc/storyline/links.yaml")
     assert settings.browser_url == "https://neo4j.example/browser/"
+    assert settings.action_webhook_url == "https://soar.example/hooks/storyline"
+    assert settings.action_webhook_secret == Secret("webhook-secret-value")
+    assert settings.action_webhook_secret_file == Path("/run/secrets/storyline-webhook")
+    assert settings.action_webhook_timeout == 7
+    assert "webhook-secret-value" not in repr(settings)
 
 
 def _read_in_settings_py() -> tuple[set[str], set[str]]:

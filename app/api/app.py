@@ -21,13 +21,18 @@ from app.api.guards import BodyLimit, IngestGate, SameOrigin
 from app.api.rest import denied, error
 from app.api.rest import routes as rest_routes
 from app.api.schema import schema
+from app.investigation.evidence import gather
 from app.investigation.exports import to_cytoscape, to_graphml
 from app.investigation.graph import build_graph
+from app.investigation.ocsf import findings
+from app.investigation.report import render_report
 from app.links import load_links
 from app.metrics import exposition
 from app.neo4j.database import Database
 from app.pipeline import Pipeline, Worker, queued
+from app.retention import Pruner, parse_age
 from app.settings import Settings
+from app.webhook import load_webhook
 
 GRAPH_FORMATS = ("json", "cytoscape", "graphml")
 
@@ -45,28 +50,32 @@ class StorylineGraphQL(GraphQL):
         self.pipeline = pipeline
         self.gate = gate
         self.links = load_links(settings.links_file)  # a bad file stops start-up
+        self.webhook = load_webhook(settings)  # so does a bad action webhook
 
     # strawberry types the context as None unless the view is made generic over it
     async def get_context(  # type: ignore[override]
         self, request: Any, response: Any
     ) -> dict[str, Any]:
         return {"db": self.db, "settings": self.settings, "pipeline": self.pipeline,
-                "gate": self.gate, "links": self.links, "request": request,
-                "response": response}  # fmt: skip
+                "gate": self.gate, "links": self.links, "webhook": self.webhook,
+                "request": request, "response": response}  # fmt: skip
 
 
 def create_app(db: Database, settings: Settings | None = None) -> Starlette:
     """Builds the app around a connected database.
 
     While it runs (its lifespan), a background worker runs the pipeline's stage
-    on what ingest queued, unless STORYLINE_PIPELINE_WORKER=off.
+    on what ingest queued, unless STORYLINE_PIPELINE_WORKER=off, and retention
+    (STORYLINE_RETENTION) between its cycles.
     """
     settings = settings or Settings.from_env()
     pipeline = Pipeline.default(settings)
+    # STORYLINE_RETENTION: checked here, so that a bad age stops the start with its reason
+    pruner = Pruner(parse_age(settings.retention)) if settings.retention else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        worker = Worker(db, pipeline).start() if settings.pipeline_worker else None
+        worker = Worker(db, pipeline, pruner=pruner).start() if settings.pipeline_worker else None
         try:
             yield
         finally:
@@ -102,6 +111,30 @@ def create_app(db: Database, settings: Settings | None = None) -> Starlette:
             return Response(to_graphml(graph), media_type="application/graphml+xml")
         return JSONResponse(to_cytoscape(graph) if fmt == "cytoscape" else graph)
 
+    async def story_ocsf(request: Request) -> Response:
+        if refused := denied(request, "read"):
+            return refused
+        story_id = request.path_params["id"]
+        evidence = await run_in_threadpool(gather, db, story_id, False)
+        if evidence is None:
+            return error(404, f"no story {story_id[:80]!r}")
+        headers = {"Storyline-Truncated": "true"} if evidence.truncated else None
+        return JSONResponse(findings(evidence), headers=headers)
+
+    async def story_report(request: Request) -> Response:
+        if refused := denied(request, "read"):
+            return refused
+        story_id = request.path_params["id"]
+        evidence = await run_in_threadpool(gather, db, story_id)
+        if evidence is None:
+            return error(404, f"no story {story_id[:80]!r}")
+        name = f"story-{evidence.story['id'][:8]}.md"
+        return Response(
+            render_report(evidence),
+            media_type="text/markdown; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
     gate = IngestGate(settings.max_concurrent_ingests)
     graphql = StorylineGraphQL(db, settings, pipeline, gate)
     routes = [
@@ -111,6 +144,8 @@ def create_app(db: Database, settings: Settings | None = None) -> Starlette:
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),  # subscriptions: graphql-transport-ws, graphql-ws
         Route("/api/v1/stories/{id}/graph", story_graph, methods=["GET"]),
+        Route("/api/v1/stories/{id}/ocsf", story_ocsf, methods=["GET"]),
+        Route("/api/v1/stories/{id}/report.md", story_report, methods=["GET"]),
         *rest_routes(db, settings, pipeline, gate),
         *console_routes(),
     ]

@@ -32,8 +32,9 @@ from app.investigation.paging import MAX_PAGE
 
 MAX_COST = 50_000
 
-# what one occurrence of a field costs beyond 1: building a whole investigation graph
-WEIGHT = {"graph": 1000}
+# what one occurrence of a field costs beyond 1: building a whole investigation graph,
+# or an incident report (its signals, processes and indicators)
+WEIGHT = {"graph": 1000, "report": 1000}
 # how many items a list without `first` holds at most (or as estimated)
 # (a connection's `edges` cost nothing more: its `first` already counts them)
 LIST_SIZE = {
@@ -43,6 +44,8 @@ LIST_SIZE = {
     "triageHistory": 20,
     "explain": 10,
     "contexts": 6,
+    "actions": 20,
+    "approvals": 20,
     "history": 20,
     "sample": 20,
     "affectedStories": 50,

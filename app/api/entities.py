@@ -19,7 +19,7 @@ from strawberry.types import Info
 
 from app.api.processes import Process, _processes
 from app.api.stories import Story, story_of
-from app.api.types import LINKS, Link, PageInfo, from_row, links_of
+from app.api.types import LINKS, Link, PageInfo, Timestamp, from_row, links_of
 from app.investigation import search as logic
 from app.investigation.graph import place_status
 from app.investigation.paging import decode_cursor, encode_cursor, page_size
@@ -130,8 +130,8 @@ class Host(Entity):
     id: strawberry.ID
     name: str | None
     status: PlaceStatus
-    first_seen: str | None
-    last_seen: str | None
+    first_seen: Timestamp | None
+    last_seen: Timestamp | None
     _kind = "host"
 
     @strawberry.field(description=LINKS)
@@ -152,8 +152,8 @@ class Container(Entity):
     status: PlaceStatus
     host_id: str | None
     pod_uid: str | None
-    first_seen: str | None
-    last_seen: str | None
+    first_seen: Timestamp | None
+    last_seen: Timestamp | None
     _kind = "container"
 
     @strawberry.field(description=LINKS)
@@ -174,8 +174,8 @@ class Pod(Entity):
     workload: str | None
     status: PlaceStatus
     containers: list[str]
-    first_seen: str | None
-    last_seen: str | None
+    first_seen: Timestamp | None
+    last_seen: Timestamp | None
     _kind = "pod"
 
     @strawberry.field(description=LINKS)

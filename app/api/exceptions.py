@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
-from app.api.types import PageInfo, Signal, from_row, signal_of
+from app.api.types import PageInfo, Signal, Timestamp, from_row, signal_of
 from app.investigation import exceptions as logic
 from app.neo4j.database import Database
 
@@ -85,7 +85,7 @@ class FieldChange:
 @strawberry.type(description="One change to an exception: who, when, what, why.")
 class ExceptionChange:
     id: strawberry.ID
-    ts: str
+    ts: Timestamp
     actor: str
     action: str = strawberry.field(description="create, update, revoke or expire.")
     comment: str | None = strawberry.field(description="Why (the reason, for create and revoke).")
@@ -115,12 +115,12 @@ class RuleException:
     owner: str
     reason: str
     status: ExceptionStatus
-    expires_at: str
+    expires_at: Timestamp
     created_by: str
-    created_at: str
-    updated_at: str | None
+    created_at: Timestamp
+    updated_at: Timestamp | None
     revoked_by: str | None
-    revoked_at: str | None
+    revoked_at: Timestamp | None
     suppressed_count: int = strawberry.field(description="How many signals it suppresses.")
 
     @strawberry.field(description="Every change to it, oldest first: who, when, what.")
@@ -182,8 +182,8 @@ class StoryImpact:
 )
 class ExceptionPreview:
     rule_id: str
-    from_: str = strawberry.field(name="from")
-    to: str
+    from_: Timestamp = strawberry.field(name="from")
+    to: Timestamp
     scanned: int = strawberry.field(description="The rule's signals in the window, read.")
     matched: int = strawberry.field(description="Those the conditions match.")
     suppressed: int = strawberry.field(
@@ -298,8 +298,8 @@ async def preview_exception(
     stories = await stories_by_ids(info, [s["story"] for s in seen.stories])
     return ExceptionPreview(
         rule_id=seen.rule_id,
-        from_=seen.start,
-        to=seen.end,
+        from_=Timestamp(seen.start),
+        to=Timestamp(seen.end),
         scanned=seen.scanned,
         matched=seen.matched,
         suppressed=seen.suppressed,

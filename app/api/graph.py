@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from app.api.types import from_row
+from app.api.types import Timestamp, from_row
 from app.investigation.graph import build_graph
 
 # -- GraphQL --------------------------------------------------------------------
@@ -41,8 +41,8 @@ class GraphEdge:
     count: int = strawberry.field(
         description="How many events (or, from a group, relationships) the edge stands for."
     )
-    first_seen: str | None
-    last_seen: str | None
+    first_seen: Timestamp | None
+    last_seen: Timestamp | None
     kinds: list[str] = strawberry.field(description="The event kind of an activity edge.")
 
 

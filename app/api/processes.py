@@ -22,6 +22,7 @@ from app.api.types import (
     Link,
     PageInfo,
     StoryEventConnection,
+    Timestamp,
     annotations_on,
     from_row,
     links_of,
@@ -51,8 +52,8 @@ class ProcessContext:
     context_class: str | None = strawberry.field(description="session or ambient.")
     root_process_key: str | None
     reason: str | None
-    first_seen: str | None
-    last_seen: str | None
+    first_seen: Timestamp | None
+    last_seen: Timestamp | None
 
 
 @strawberry.type(description="A process: one exec'd image (docs/model.md).")
@@ -71,8 +72,8 @@ class Process:
     tty: str | None
     cgroup: str | None
     service: str | None
-    start_time: str | None
-    exit_time: str | None
+    start_time: Timestamp | None
+    exit_time: Timestamp | None
     exit_code: int | None
     host_id: str | None
     container_id: str | None

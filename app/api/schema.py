@@ -14,6 +14,7 @@ from strawberry.permission import BasePermission
 from strawberry.types import ExecutionContext, Info
 
 from app import __version__
+from app.api.actions import ActionApproval, approve_action
 from app.api.auth import principal_of
 from app.api.cost import QueryCostLimiter
 from app.api.entities import (
@@ -62,11 +63,13 @@ from app.api.subscriptions import story_updates
 from app.api.trace import CypherTrace
 from app.api.types import (
     ANNOTATIONS,
+    CONFIG,
     LINKS,
     Annotation,
     Explanation,
     Link,
     StoryStatus,
+    Timestamp,
     annotations_on,
     event_links,
     explanation_of,
@@ -310,6 +313,18 @@ class Mutation:
         return await annotate(info, "process", str(key), note, tags)
 
     @strawberry.mutation(
+        description="Approves one of a story's response actions (by its id in "
+        "`Story.actions`) and sends it, signed, to the action webhook; recorded with who and "
+        "when, and shown in the story's timeline. Approving again retries a failed delivery "
+        "and sends nothing once delivered. Refused when no webhook is configured.",
+        permission_classes=[CanTriage],
+    )
+    async def approve_action(
+        self, info: Info, story: strawberry.ID, action: strawberry.ID, comment: str | None = None
+    ) -> ActionApproval:
+        return await approve_action(info, str(story), str(action), comment)
+
+    @strawberry.mutation(
         description='Saves an exception ("this is benign") for one rule under conditions, '
         "with a reason, an owner (default: you) and an expiry (RFC 3339; default 90 days, at "
         "most 365 ahead). Every stored signal of the rule it matches is suppressed at once "
@@ -373,7 +388,7 @@ class Mutation:
 class Event:
     id: strawberry.ID
     kind: str | None
-    ts: str | None
+    ts: Timestamp | None
     source: str | None
     summary: str | None
     host_id: str | None
@@ -403,8 +418,8 @@ class Event:
 @strawberry.type(description="A later version of an event that disagreed with the stored one.")
 class EventVersion:
     digest: str = strawberry.field(description="SHA-256 of the version as received.")
-    received_at: str = strawberry.field(description="When Storyline received it.")
-    ts: str | None = strawberry.field(description="The time the version claimed.")
+    received_at: Timestamp = strawberry.field(description="When Storyline received it.")
+    ts: Timestamp | None = strawberry.field(description="The time the version claimed.")
     summary: str | None
     fields: list[str] = strawberry.field(
         description="The fields whose value differs from the stored event's."
@@ -602,5 +617,9 @@ class StorylineSchema(strawberry.Schema):
 
 
 schema = StorylineSchema(
-    query=Query, mutation=Mutation, subscription=Subscription, extensions=LIMITS
+    query=Query,
+    mutation=Mutation,
+    subscription=Subscription,
+    extensions=LIMITS,
+    config=CONFIG,
 )

@@ -10,6 +10,13 @@ from starlette.concurrency import run_in_threadpool
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
+from app.api.actions import (
+    ActionApproval,
+    ResponseAction,
+    approval_of,
+    approvals_for,
+    response_actions,
+)
 from app.api.auth import actor_name
 from app.api.types import (
     Annotation,
@@ -20,6 +27,7 @@ from app.api.types import (
     StoryEventConnection,
     StoryEventEdge,
     StoryStatus,
+    Timestamp,
     TriageChange,
     change_of,
     explanation_of,
@@ -68,12 +76,12 @@ class Story:
     tactics: list[str]
     rules: list[str]
     signal_count: int
-    first_seen: str | None
-    last_seen: str | None
+    first_seen: Timestamp | None
+    last_seen: Timestamp | None
     root_process_key: str | None
     recommended_actions: list[str]
     merged_from: list[str]
-    updated_at: str | None = strawberry.field(
+    updated_at: Timestamp | None = strawberry.field(
         description="When what this story shows last changed (signals, score, triage)."
     )
     suppressed: bool = strawberry.field(
@@ -163,6 +171,39 @@ class Story:
         )  # fmt: skip
         return int(found[0]["suppressed"]) if found else 0
 
+    @strawberry.field(
+        description="The typed response actions the story's rules recommend (strongest "
+        "signal first, each once, at most 20), each with its approval when it has one "
+        "(approveAction)."
+    )
+    async def actions(self, info: Info) -> list[ResponseAction]:
+        detail = await _detail(info, str(self.id))
+        if detail is None:
+            return []
+        return response_actions(detail["story"], await approvals_for(info, str(self.id)))
+
+    @strawberry.field(
+        description="Every approved action of the story, in time order, with its delivery; "
+        "also those no longer recommended."
+    )
+    async def approvals(self, info: Info) -> list[ActionApproval]:
+        return [approval_of(a) for a in await approvals_for(info, str(self.id))]
+
+    @strawberry.field(
+        description="The story's incident report in Markdown (also GET "
+        "/api/v1/stories/{id}/report.md and `storyline story ID --report`): facts, the "
+        "narrative by tactic in kill-chain order, key processes with their argv, indicators, "
+        "approved actions and the triage history."
+    )
+    async def report(self, info: Info) -> str:
+        from app.investigation.evidence import gather
+        from app.investigation.report import render_report
+
+        evidence = await run_in_threadpool(gather, _db(info), str(self.id))
+        if evidence is None:
+            raise StoryNotFound(f"no story {str(self.id)!r}")
+        return render_report(evidence)
+
     @strawberry.field(description="Every triage change, in time order.")
     async def triage_history(self, info: Info) -> list[TriageChange]:
         detail = await _detail(info, str(self.id))
@@ -209,7 +250,7 @@ class Story:
 
 @strawberry.type(description="Events and signals in one time bucket.")
 class ActivityBucket:
-    start: str = strawberry.field(description="The bucket's start (RFC 3339).")
+    start: Timestamp = strawberry.field(description="The bucket's start (RFC 3339).")
     events: int
     signals: int
 

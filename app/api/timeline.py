@@ -9,6 +9,7 @@ import strawberry
 from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
+from app.api.actions import ActionApproval, approval_of
 from app.api.types import (
     LINKS,
     Annotation,
@@ -17,6 +18,7 @@ from app.api.types import (
     Severity,
     Signal,
     StoryEvent,
+    Timestamp,
     TriageChange,
     change_of,
     from_row,
@@ -25,6 +27,7 @@ from app.api.types import (
     story_event_of,
 )
 from app.investigation.timeline import (
+    ACTION,
     ANNOTATION,
     AUDIT_RECORD,
     EVENT,
@@ -42,6 +45,7 @@ class TimelineEntryType(Enum):
     TRIAGE = "triage"
     AUDIT_RECORD = "audit_record"
     ANNOTATION = "annotation"
+    ACTION = "action"
 
 
 @strawberry.type(
@@ -52,7 +56,7 @@ class TimelineEntryType(Enum):
 class AuditRecord:
     id: strawberry.ID
     source: str = strawberry.field(description="cloudtrail or k8s_audit.")
-    ts: str
+    ts: Timestamp
     actor: str | None
     action: str | None
     target: str | None
@@ -73,20 +77,23 @@ class AuditRecord:
 
 @strawberry.type(
     description="One entry of a story's timeline: an event (with the signals on it and their "
-    "recommended actions), a triage change, a related audit record, or an analyst's note or "
-    "tag on one of the story's events or processes."
+    "recommended actions), a triage change, a related audit record, an analyst's note or "
+    "tag on one of the story's events or processes, or an approved response action."
 )
 class TimelineEntry:
     type: TimelineEntryType
     kind: str = strawberry.field(
-        description="The event's kind, or triage, audit_record or annotation: what `kinds` "
-        "filters on."
+        description="The event's kind, or triage, audit_record, annotation or action: what "
+        "`kinds` filters on."
     )
-    ts: str
+    ts: Timestamp
     event: StoryEvent | None
     triage: TriageChange | None
     audit_record: AuditRecord | None
     annotation: Annotation | None
+    approval: ActionApproval | None = strawberry.field(
+        description="An approved response action, with who approved it and its delivery."
+    )
     signals: list[Signal] = strawberry.field(description="The signals on the event.")
     recommended_actions: list[str] = strawberry.field(
         description="The recommended actions of the event's signals, each once."
@@ -118,11 +125,12 @@ def _entry(item: Item) -> TimelineEntry:
     return TimelineEntry(
         type=TimelineEntryType(item.type),
         kind=item.kind,
-        ts=item.ts,
+        ts=Timestamp(item.ts),
         event=_story_event(item.record) if item.type == EVENT else None,
         triage=change_of(item.record) if item.type == TRIAGE else None,
         audit_record=_audit_record(item.record) if item.type == AUDIT_RECORD else None,
         annotation=from_row(Annotation, item.record) if item.type == ANNOTATION else None,
+        approval=approval_of(item.record) if item.type == ACTION else None,
         signals=signals,
         recommended_actions=list(dict.fromkeys(a for s in signals for a in s.recommended_actions)),
     )

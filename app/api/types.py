@@ -6,17 +6,33 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NewType, TypeVar
 
 import strawberry
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
+from app.events import format_ts, normalize_ts
 from app.links import FIELDS, render
 
 if TYPE_CHECKING:
     from app.api.exceptions import RuleException
 
 T = TypeVar("T")
+
+# Every time the API returns: UTC RFC 3339 with nine fractional digits and a Z
+# (app.events.format_ts), whatever form the Cypher row held it in.
+Timestamp = NewType("Timestamp", str)
+TIMESTAMP = strawberry.scalar(
+    name="Timestamp",
+    description="A time: UTC, RFC 3339, nine fractional digits and a Z "
+    "(`2022-01-19T11:16:29.378000000Z`), so that text order is time order. "
+    "As an input, any RFC 3339 time.",
+    serialize=format_ts,
+    parse_value=normalize_ts,
+)
+# the schema's configuration: a schema built from these types needs it (tests build some)
+CONFIG = StrawberryConfig(scalar_map={Timestamp: TIMESTAMP})
 
 
 def from_row(cls: type[T], row: Mapping[str, Any], *, partial: bool = False, **values: Any) -> T:
@@ -66,7 +82,7 @@ class Signal:
     technique: str | None
     source: str | None
     compromises: bool
-    ts: str
+    ts: Timestamp
     event_id: str | None
     event_summary: str | None
     process_key: str | None
@@ -91,7 +107,7 @@ class Signal:
 @strawberry.type(description="One triage change: who changed what, when, from what to what.")
 class TriageChange:
     id: strawberry.ID
-    ts: str
+    ts: Timestamp
     actor: str
     field: str = strawberry.field(
         description="status, assignee, note, merge or exception (an exception suppressed or "
@@ -108,7 +124,7 @@ class Annotation:
     kind: str = strawberry.field(description="note or tag.")
     text: str = strawberry.field(description="The note, or the tag.")
     actor: str = strawberry.field(description="Who wrote it (the API token's name).")
-    ts: str
+    ts: Timestamp
     target_kind: str = strawberry.field(description="event or process.")
     target_key: str = strawberry.field(description="The event's id or the process's key.")
 
@@ -134,7 +150,7 @@ def links_of(info: Info, kind: str, entity: Any, start: Any = None, end: Any = N
 class StoryEvent:
     id: strawberry.ID
     kind: str
-    ts: str
+    ts: Timestamp
     summary: str | None
     host_id: str | None
     process_key: str | None

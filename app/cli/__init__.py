@@ -1,7 +1,7 @@
 """The `storyline` command: one subcommand per task, their handlers in this package.
 
 - service.py: serve, tokens, neo4j;
-- ingest.py: ingest, dead-letters, generate, demo;
+- ingest.py: ingest, dead-letters, prune, generate, demo;
 - investigate.py: cypher, stories, story, rules, layers, schema;
 - exceptions.py: exceptions (preview, add, list, show, update, revoke);
 - output.py: tables that fit the terminal.
@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from app.cli.exceptions import add_parser as add_exceptions_parser
-from app.cli.ingest import cmd_dead_letters, cmd_demo, cmd_generate, cmd_ingest
+from app.cli.ingest import cmd_dead_letters, cmd_demo, cmd_generate, cmd_ingest, cmd_prune
 from app.cli.investigate import (
     cmd_cypher,
     cmd_layers,
@@ -108,6 +108,25 @@ def build_parser() -> argparse.ArgumentParser:
     letters.add_argument("--limit", type=int, default=100)
     letters.set_defaults(handler=cmd_dead_letters)
 
+    prune = commands.add_parser(
+        "prune",
+        help="remove events and processes older than a limit and outside every story "
+        "(archived stories past it too), in bounded transactions",
+    )
+    when = prune.add_mutually_exclusive_group(required=True)
+    when.add_argument("--older-than", metavar="AGE", help="an age: 30d, 12h, 2w (s, m, h, d, w)")
+    when.add_argument("--before", metavar="TIME", help="an RFC 3339 time")
+    prune.add_argument("--batch-size", type=int, default=5000, help="items per transaction")
+    prune.add_argument(
+        "--pace",
+        type=float,
+        default=0.25,
+        help="share of time spent pruning, 0-1 (default 0.25: ingest keeps most of the "
+        "database; 1: flat out, for a maintenance window)",
+    )
+    prune.add_argument("--json", action="store_true", help="print the counts as JSON")
+    prune.set_defaults(handler=cmd_prune)
+
     stories = commands.add_parser("stories", help="list stories by score")
     stories.add_argument("--status", action="append", choices=["open", "under_review", "archived"])
     stories.add_argument(
@@ -130,16 +149,27 @@ def build_parser() -> argparse.ArgumentParser:
     stories.set_defaults(handler=cmd_stories)
 
     story = commands.add_parser(
-        "story", help="print a story: signals, timeline, actions, triage (or its graph)"
+        "story",
+        help="print a story: signals, timeline, actions, triage (or its graph, its OCSF "
+        "findings, its incident report)",
     )
     story.add_argument("id")
     story.add_argument("--events", type=int, default=200, help="at most this many timeline entries")
-    story.add_argument(
+    instead = story.add_mutually_exclusive_group()
+    instead.add_argument(
         "--graph",
         choices=["json", "cytoscape", "graphml"],
         help="print the story's investigation graph in this format instead",
     )
-    story.add_argument("--json", action="store_true")
+    instead.add_argument(
+        "--ocsf",
+        action="store_true",
+        help="print the story's signals as OCSF 1.3.0 Detection Findings (a JSON array)",
+    )
+    instead.add_argument(
+        "--report", action="store_true", help="print the story's incident report (Markdown)"
+    )
+    instead.add_argument("--json", action="store_true")
     story.set_defaults(handler=cmd_story)
 
     add_exceptions_parser(commands)

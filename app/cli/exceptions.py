@@ -11,8 +11,9 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from app.cli.output import fit, print_table, terminal_width
+from app.cli.output import fit, print_table, terminal_width, with_times
 from app.errors import InputError
+from app.events import format_ts
 from app.settings import Settings
 
 CONDITION_HELP = {
@@ -205,7 +206,7 @@ def cmd_exceptions(args: argparse.Namespace) -> int:
 
 
 def _dump(value: Any) -> int:
-    json.dump(value, sys.stdout, indent=2, default=str)
+    json.dump(with_times(value), sys.stdout, indent=2, default=str)
     sys.stdout.write("\n")
     return 0
 
@@ -231,7 +232,7 @@ def _print_preview(seen: dict[str, Any], as_json: bool) -> int:
     if seen["sample"]:
         print("  for example:")
     for sig in seen["sample"]:
-        print(fit(f"    {sig['ts'][:23]}  {sig['host_id']}  pid {sig['process_pid']} "
+        print(fit(f"    {format_ts(sig['ts'])}  {sig['host_id']}  pid {sig['process_pid']} "
                   f"{sig['process_exe']}  {sig['id']}", width))  # fmt: skip
     return 0
 
@@ -239,8 +240,9 @@ def _print_preview(seen: dict[str, Any], as_json: bool) -> int:
 def _print_saved(x: dict[str, Any], what: str, as_json: bool) -> int:
     if as_json:
         return _dump(x)
+    expires = format_ts(x["expires_at"])
     print(f"{what} {x['id']} ({x['status']}): {x['rule_id']} when {_conditions(x)}; "
-          f"suppresses {x['suppressed_count']} signals; expires {x['expires_at']}")  # fmt: skip
+          f"suppresses {x['suppressed_count']} signals; expires {expires}")  # fmt: skip
     return 0
 
 
@@ -250,10 +252,10 @@ def _print_list(found: list[dict[str, Any]], total: int, as_json: bool) -> int:
     rows = [
         {"id": x["id"], "status": x["status"], "rule": x["rule_id"],
          "conditions": _conditions(x), "signals": x["suppressed_count"], "owner": x["owner"],
-         "expires": (x["expires_at"] or "")[:16].replace("T", " "), "reason": x["reason"]}
+         "expires_at": x["expires_at"], "reason": x["reason"]}
         for x in found
     ]  # fmt: skip
-    columns = ["id", "status", "rule", "conditions", "signals", "owner", "expires", "reason"]
+    columns = ["id", "status", "rule", "conditions", "signals", "owner", "expires_at", "reason"]
     print_table(columns, rows, shrink="reason")
     if total > len(found):
         print(f"{total - len(found)} more: --limit, --status or --rule", file=sys.stderr)
@@ -269,17 +271,17 @@ def _print_one(
     print(f"{x['id']}  [{x['status']}]  rule {x['rule_id']}")
     print(f"when: {_conditions(x)}")
     print(f"reason: {x['reason']}")
-    print(f"owner {x['owner']}; created by {x['created_by']} at {x['created_at']}; "
-          f"expires {x['expires_at']}")  # fmt: skip
+    print(f"owner {x['owner']}; created by {x['created_by']} at {format_ts(x['created_at'])}; "
+          f"expires {format_ts(x['expires_at'])}")  # fmt: skip
     print(f"suppresses {x['suppressed_count']} signals")
     print("\nhistory:")
     for c in changes:
         what = "; ".join(f"{f['field']} {f['from']} -> {f['to']}" for f in c["changes"])
         comment = f" ({c['comment']})" if c.get("comment") else ""
-        print(fit(f"  {c['ts'][:19]} {c['actor']}: {c['action']}{comment}: {what}", width))
+        print(fit(f"  {format_ts(c['ts'])} {c['actor']}: {c['action']}{comment}: {what}", width))
     if signals:
         print(f"\nsignals (newest {len(signals)}):")
     for sig in signals:
-        print(fit(f"  {sig['ts'][:23]}  {sig['host_id']}  pid {sig['process_pid']} "
+        print(fit(f"  {format_ts(sig['ts'])}  {sig['host_id']}  pid {sig['process_pid']} "
                   f"{sig['process_exe']}  {sig['id']}", width))  # fmt: skip
     return 0

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from app.cli.output import with_times
 from app.errors import InputError
 from app.settings import Settings
 
@@ -140,13 +141,46 @@ def cmd_dead_letters(args: argparse.Namespace) -> int:
     with connect(Settings.from_env()) as db:
         if args.action == "list":
             letters = list_letters(db, args.format, args.ids, args.limit)
-            json.dump(letters, sys.stdout, indent=2)
+            json.dump(with_times(letters), sys.stdout, indent=2)
             sys.stdout.write("\n")
             return 0
         result = resubmit(db, args.ids, args.format, args.limit)
     json.dump(result, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 3 if result["still_rejected"] else 0
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    """Removes what is older than the limit and outside every story; prints the counts."""
+    from app.neo4j.database import connect
+    from app.retention import Pruned, cutoff, prune
+
+    before = cutoff(args.older_than, args.before)
+    last = [0.0]
+
+    def progress(done: Pruned) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 2 and sys.stderr.isatty():
+            last[0] = now
+            print(f"\rpruning: {done.events:,} events, {done.processes:,} processes "
+                  f"({done.events_read:,} events read)", end="", file=sys.stderr)  # fmt: skip
+
+    with connect(Settings.from_env()) as db:
+        db.apply_constraints()
+        done = prune(db, before, batch=args.batch_size, progress=progress, pace=args.pace)
+    if sys.stderr.isatty() and last[0]:
+        print(file=sys.stderr)
+    if args.json:
+        json.dump({"before": before.isoformat(), **done.as_dict()}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    print(
+        f"pruned before {before.isoformat()}: {done.stories} archived stories, "
+        f"{done.events:,} events, {done.processes:,} processes, {done.contexts:,} contexts, "
+        f"{done.targets:,} files/endpoints/domains, {done.audit_records:,} audit records "
+        f"in {done.transactions} transactions ({done.seconds:.1f} s)"
+    )
+    return 0
 
 
 def cmd_generate(args: argparse.Namespace) -> int:

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from app.cli.output import fit, print_table, terminal_width
+from app.cli.output import fit, print_table, terminal_width, with_times
 from app.errors import InputError, StorylineError
+from app.events import format_ts
 from app.settings import Settings
 
 
@@ -48,7 +49,7 @@ def cmd_cypher(args: argparse.Namespace) -> int:
     with connect(settings) as db:
         columns, rows = db.query(text, params, write=args.write)
     if args.json:
-        json.dump(rows, sys.stdout, default=str, indent=2)
+        json.dump(with_times(rows), sys.stdout, default=str, indent=2)
         sys.stdout.write("\n")
     else:
         print_table(columns, rows)
@@ -81,7 +82,7 @@ def cmd_stories(args: argparse.Namespace) -> int:
         )
     stories = [r["story"] for r in found]
     if args.json:
-        json.dump(stories, sys.stdout, indent=2, default=str)
+        json.dump(with_times(stories), sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
         return 0
     columns = ["id", "severity", "status", "score", "first_seen", "hosts", "title"]
@@ -90,7 +91,6 @@ def cmd_stories(args: argparse.Namespace) -> int:
             **{c: s.get(c) for c in columns},
             "id": s["id"][:8],
             "hosts": fit(",".join(s.get("hosts") or []), 24),
-            "first_seen": (s.get("first_seen") or "")[:16].replace("T", " "),
         }
         for s in stories
     ]
@@ -99,7 +99,8 @@ def cmd_stories(args: argparse.Namespace) -> int:
 
 
 def cmd_story(args: argparse.Namespace) -> int:
-    """Prints one story: summary, signals, timeline, actions and triage; or its graph."""
+    """Prints one story: summary, signals, timeline, actions and triage; or an export."""
+    from app.investigation.approvals import approvals_of
     from app.neo4j.database import connect
 
     with connect(Settings.from_env()) as db:
@@ -114,14 +115,18 @@ def cmd_story(args: argparse.Namespace) -> int:
         keys = story.get("correlation_keys") or [story["correlation_key"]]
         if args.graph:
             return _print_graph(db, story["id"], args.graph)
+        if args.ocsf or args.report:
+            return _print_export(db, story["id"], "ocsf" if args.ocsf else "report")
         timeline = _timeline(db, story["id"], keys, max(args.events, 1))
         links = _host_links(db, story.get("hosts") or [])
         hidden = db.read("exceptions/story_suppressed_count",
                          stories=[{"id": story["id"], "keys": keys}])[0]["suppressed"]  # fmt: skip
+        approvals = approvals_of(db, [story["id"]])[story["id"]]
     if args.json:
-        out = {**found[0], "timeline": [dataclasses.asdict(item) for item in timeline],
+        out = {**found[0], "approvals": approvals,
+               "timeline": [dataclasses.asdict(item) for item in timeline],
                "links": [{"title": t, "url": u} for t, u in links]}  # fmt: skip
-        json.dump(out, sys.stdout, indent=2, default=str)
+        json.dump(with_times(out), sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
         return 0
     width = terminal_width()
@@ -139,22 +144,29 @@ def cmd_story(args: argparse.Namespace) -> int:
     print("\nsignals:")
     for sig in found[0]["signals"]:
         mark = "  [suppressed]" if sig.get("suppressed") else ""
-        print(fit(f"  {sig['ts'][:23]}  {sig['severity']:<8} {sig['rule_id']}: {sig['title']}"
+        print(fit(f"  {format_ts(sig['ts'])}  {sig['severity']:<8} {sig['rule_id']}: {sig['title']}"
                   f"  (pid {sig['process_pid']} {sig['process_exe']}){mark}", width))  # fmt: skip
     if hidden and not story.get("suppressed"):
         print(f"  and {hidden} suppressed by exceptions (storyline exceptions list)")
     print(f"\ntimeline (first {len(timeline)}):")
     for item in timeline:
-        print(fit(f"  {item.ts[:23]:<23}  {item.kind:<16} {_timeline_line(item)}", width))
+        print(fit(f"  {item.ts}  {item.kind:<16} {_timeline_line(item)}", width))
     if story.get("recommended_actions"):
         print("\nrecommended actions:")
         for action in story["recommended_actions"]:
             wrap(action, "  - ", "    ")
+    if approvals:
+        print("\napproved actions:")
+        for a in approvals:
+            code = f" {a['delivery_code']}" if a.get("delivery_code") is not None else ""
+            line = f"{a['ts'][:19]} {a['actor']}: {a['type']} {a['text']} [{a['delivery']}{code}]"
+            wrap(line, "  ", "    ")
     if found[0]["history"]:
         print("\ntriage history:")
         for t in found[0]["history"]:
             comment = f" ({t['comment']})" if t.get("comment") else ""
-            line = f"{t['ts'][:19]} {t['actor']}: {t['field']} {t.get('from')} -> {t.get('to')}"
+            change = f"{t['field']} {t.get('from')} -> {t.get('to')}"
+            line = f"{format_ts(t['ts'])} {t['actor']}: {change}"
             wrap(line + comment, "  ", "    ")
     if links:
         print("\nlinks:")
@@ -201,8 +213,29 @@ def _timeline_line(item: Any) -> str:
     if item.type == "audit_record":
         target = f" {r['target']}" if r.get("target") else ""
         return f"{r['source']} {r.get('actor')}: {r.get('action')}{target}"
+    if item.type == "action":
+        return f"{r['actor']} approved {r['type']}: {r['text']} [{r.get('delivery')}]"
+    if item.type == "annotation":
+        return f"{r['actor']} {r['kind']} on {r['target_kind']} {r['target_key']}: {r['text']}"
     flag = " <- " + ", ".join(s["rule_id"] for s in item.signals) if item.signals else ""
     return f"pid {r['process_pid']}: {r['summary']}{flag}"
+
+
+def _print_export(db: Any, story_id: str, what: str) -> int:
+    """Prints a story's signals as OCSF Detection Findings, or its incident report."""
+    from app.investigation.evidence import gather
+    from app.investigation.ocsf import findings
+    from app.investigation.report import render_report
+
+    evidence = gather(db, story_id, indicators=what == "report")
+    if evidence is None:
+        raise InputError(f"no story {story_id!r}")
+    if what == "ocsf":
+        json.dump(findings(evidence), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(render_report(evidence))
+    return 0
 
 
 def _print_graph(db: Any, story_id: str, fmt: str) -> int:

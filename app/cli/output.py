@@ -7,6 +7,27 @@ import shutil
 from collections.abc import Sequence
 from typing import Any
 
+from app.events import format_ts
+
+# Keys whose values are times in the rows the CLI prints (Cypher rows print them as
+# Neo4j's toString() does, trailing zeros trimmed): printed in the API's one format.
+TIME_KEYS = frozenset({
+    "ts", "first_seen", "last_seen", "updated_at", "received_at", "start_time",
+    "exit_time", "created_at", "expires_at", "seen", "approved_at", "revoked_at",
+})  # fmt: skip
+
+
+def with_times(value: Any, key: str | None = None) -> Any:
+    """Returns a row (maps, lists) with its times in the API's one format (format_ts):
+    Neo4j temporal values anywhere, and the text under TIME_KEYS."""
+    if isinstance(value, dict):
+        return {k: with_times(v, k) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [with_times(v, key) for v in value]
+    if hasattr(value, "iso_format") or (key in TIME_KEYS and isinstance(value, str)):
+        return format_ts(value)
+    return value
+
 
 def print_table(
     columns: Sequence[str], rows: Sequence[dict[str, Any]], shrink: str | None = None
@@ -16,7 +37,7 @@ def print_table(
     With `shrink`, that column's cells are cut (ending in "…") so that the table
     fits the terminal (120 columns when the output is not a terminal).
     """
-    cells = [[cell(row.get(c)) for c in columns] for row in rows]
+    cells = [[cell(with_times(row.get(c), c)) for c in columns] for row in rows]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
     if shrink is not None and columns:
         index = list(columns).index(shrink)

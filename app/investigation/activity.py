@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from app.errors import InputError
@@ -17,7 +16,7 @@ AUTO_BUCKETS = 100
 
 
 def _iso(seconds: int) -> str:
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return normalize_ts(seconds)
 
 
 def _epoch(ts: str | None) -> int | None:

@@ -41,6 +41,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.errors import InputError, NotFound
+from app.events import normalize_ts
 from app.investigation.paging import (
     decode_cursor,
     encode_cursor,
@@ -189,7 +190,7 @@ def _now() -> datetime:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return normalize_ts(moment)  # the one time format (app/events.py)
 
 
 def _moment(text: str) -> datetime:

@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any
 
+from app.events import format_ts
 from app.investigation.paging import time_window
 from app.investigation.stories import SEVERITY_RANK
 from app.neo4j.database import Database
@@ -74,17 +75,8 @@ def node_id(kind: str, key: str) -> str:
 
 
 def _iso(value: Any) -> str:
-    """Returns a Neo4j temporal value as Neo4j's toString() writes it (as the rest of the
-    API does): UTC as Z, fractional seconds without trailing zeros."""
-    text = value.iso_format()
-    if text.endswith("+00:00"):
-        text = text[:-6] + "Z"
-    head, dot, tail = text.partition(".")
-    if dot:
-        digits = len(tail) - len(tail.lstrip("0123456789"))
-        fraction = tail[:digits].rstrip("0")
-        text = head + ("." + fraction if fraction else "") + tail[digits:]
-    return text
+    """Returns a Neo4j temporal value in the one format the API prints (format_ts)."""
+    return format_ts(value) or ""
 
 
 class Instant(int):

@@ -19,6 +19,7 @@ suppressed ones and flagged `suppressed`, and the story list hides it.
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 from collections import Counter
@@ -26,8 +27,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.errors import InputError, NotFound
+from app.events import format_ts
 from app.layers import NAMESPACE
 from app.neo4j.database import Database, Transaction
+from app.rules.actions import ResponseAction
 
 SEVERITY_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
 STATUSES = ("open", "under_review", "archived")
@@ -139,6 +142,26 @@ def _first_signal(facts: dict[str, Any]) -> tuple[str, str]:
     return (facts["signals"][0]["ts"], facts["key"])
 
 
+MAX_ACTIONS = 20
+
+
+def response_actions(ranked: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Returns the typed actions of signals (strongest first), each id once.
+
+    A signal written before actions were typed has only texts: each is a REVIEW.
+    """
+    found: dict[str, dict[str, Any]] = {}
+    for s in ranked:
+        typed = s.get("typed_actions")
+        if typed is None:
+            texts = s["actions"] or []
+            typed = [json.dumps(ResponseAction("REVIEW", t, None).as_dict()) for t in texts]
+        for raw in typed:
+            action = json.loads(raw)
+            found.setdefault(action["id"], action)
+    return list(found.values())
+
+
 def build(members: list[dict[str, Any]], sid: str | None = None, routine: bool = False) -> dict:
     """Builds the merge_stories row of a story from story_facts.cypher rows of its keys.
 
@@ -148,7 +171,11 @@ def build(members: list[dict[str, Any]], sid: str | None = None, routine: bool =
     """
     members = sorted(members, key=_first_signal)
     facts = members[0]
-    signals = sorted((s for m in members for s in m["signals"]), key=lambda s: (s["ts"], s["id"]))
+    # Neo4j prints times with trailing zeros trimmed, which does not sort as text
+    signals = sorted(
+        ({**s, "ts": format_ts(s["ts"])} for m in members for s in m["signals"]),
+        key=lambda s: (s["ts"], s["id"]),
+    )
     key = facts["key"]
     layer = facts["layer"]
     # signals come sorted by (ts, id): max and sorted keep the first of equals
@@ -193,8 +220,9 @@ def build(members: list[dict[str, Any]], sid: str | None = None, routine: bool =
         for action in s["actions"] or []:
             if action not in actions:
                 actions.append(action)
+    typed = response_actions(ranked)
     times = [s["ts"] for s in signals] + [
-        t for m in members for t in (m["first_seen"], m["last_seen"]) if t
+        format_ts(t) for m in members for t in (m["first_seen"], m["last_seen"]) if t
     ]
     value = max(score(m["signals"], layer) for m in members)
     if routine:
@@ -219,7 +247,8 @@ def build(members: list[dict[str, Any]], sid: str | None = None, routine: bool =
         "users": users,
         "signal_ids": [s["id"] for s in signals],
         "signal_count": len(signals),
-        "actions": actions[:20],
+        "actions": actions[:MAX_ACTIONS],
+        "response_actions": [json.dumps(a, sort_keys=True) for a in typed[:MAX_ACTIONS]],
         "root": facts["root"],
     }
 

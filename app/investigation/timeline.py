@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.errors import InputError
+from app.events import format_ts
 from app.investigation.paging import epoch_ns, page_size, time_window
 from app.neo4j.database import Database
 
@@ -29,10 +30,11 @@ EVENT = "event"
 TRIAGE = "triage"
 AUDIT_RECORD = "audit_record"
 ANNOTATION = "annotation"
+ACTION = "action"
 
 # entry type rank at one time: audit records, then events, then triage changes, then
-# analysts' notes and tags on events and processes
-_RANK = {AUDIT_RECORD: 0, EVENT: 1, TRIAGE: 2, ANNOTATION: 3}
+# analysts' notes and tags on events and processes, then approved response actions
+_RANK = {AUDIT_RECORD: 0, EVENT: 1, TRIAGE: 2, ANNOTATION: 3, ACTION: 4}
 # kind rank for one process at one time
 _KIND_RANK = {"process_fork": 0, "process_exec": 1, "process_exit": 3}
 _OTHER_KIND = 2
@@ -123,8 +125,8 @@ def timeline_page(
     """Computes one page of a story's timeline.
 
     `keys` are the story's correlation keys. `kinds` keeps entries of those kinds:
-    event kinds, 'triage', 'audit_record', 'annotation' (None: all). `severities` keeps only
-    events carrying a signal of one of them; triage changes and audit records
+    event kinds, 'triage', 'audit_record', 'annotation', 'action' (None: all).
+    `severities` keeps only events carrying a signal of one of them; the other entries
     carry none, so with `severities` they appear only when `kinds` names them.
     `start` and `end` (RFC 3339, either may be None) keep the entries of that
     window, both ends included.
@@ -139,7 +141,9 @@ def timeline_page(
     after_s, after_sub = divmod(after_ns, 10**9)
     window = {"after_s": after_s, "after_ns": after_sub, "limit": first + 1}
     event_kinds = (
-        None if kinds is None else [k for k in kinds if k not in (TRIAGE, AUDIT_RECORD, ANNOTATION)]
+        None
+        if kinds is None
+        else [k for k in kinds if k not in (TRIAGE, AUDIT_RECORD, ANNOTATION, ACTION)]
     )
 
     found: list[tuple[Position, str, str, dict[str, Any]]] = []
@@ -171,6 +175,11 @@ def timeline_page(
             pos = _record_position(ANNOTATION, r["ts_ns"], r["annotation"]["id"])
             found.append((pos, ANNOTATION, ANNOTATION, r["annotation"]))
 
+    if _wanted(ACTION, kinds, severities):
+        for r in db.read("timeline/approvals", id=story_id, **window):
+            pos = _record_position(ACTION, r["ts_ns"], r["approval"]["id"])
+            found.append((pos, ACTION, ACTION, r["approval"]))
+
     if position is not None:
         found = [f for f in found if f[0] > position]
     if end is not None:
@@ -193,7 +202,8 @@ def timeline_page(
                 continue  # deleted since the candidates were read
             record = details[record["id"]]
             signals = record["signals"]
-        items.append(Item(type_, kind, record["ts"], encode_position(pos), record, signals))
+        ts = format_ts(record["ts"]) or ""
+        items.append(Item(type_, kind, ts, encode_position(pos), record, signals))
     return Page(
         items=items,
         has_next_page=len(found) > first,

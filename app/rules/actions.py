@@ -3,16 +3,27 @@
 `{process.pid}` is replaced by the field's value, modifiers apply
 (`{process.exe|basename}`), `{event.target_path or event.path}` takes the first present
 value (see `app.rules.yamlrules`). Rules from every source (YAML, Sigma) render here.
+
+Each action has a type (`ACTION_TYPES` in app/rules/model.py). An action of a type a
+machine can carry out also gets a typed *target*, read from fixed fields of the view
+(`TARGETS`): the process to kill, the container to isolate, the address to block, the
+credential to rotate. The text is for people; a receiver acts on the type and target.
+An action whose target is unknown is left out, as it could not be carried out. Its id
+is a digest of its type and target (of its text, for REVIEW), so the same action
+recommended twice, or by two rules, is one action.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from app.rules.model import Rule, View
+from app.rules.model import ActionTemplate, Rule, View
 from app.rules.yamlcompile.context import Ctx, RuleError
 from app.rules.yamlcompile.fields import Getter, compile_modifiers, field_getter
 
@@ -101,33 +112,142 @@ def _template(text: str) -> tuple[_Part, ...]:
 
 
 def render_actions(rule: Rule, view: View) -> list[str]:
-    """Returns the rule's recommended actions filled from the view.
+    """Returns the texts of the rule's recommended actions filled from the view.
 
     An unknown value is said in words ("command line unknown"); an action whose
     target (an address, port, container, key, path) is unknown or unspecified
     (0.0.0.0, ::, port 0) is left out: it could not be carried out.
     """
+    return [a.text for a in render_typed(rule, view)]
+
+
+@dataclass(frozen=True)
+class ResponseAction:
+    """A recommended action filled for one event: type, typed target (None for REVIEW), text."""
+
+    type: str
+    text: str
+    target: dict[str, Any] | None
+
+    @property
+    def id(self) -> str:
+        """The action's id: a digest of its type and target (its text for REVIEW)."""
+        what = self.target if self.target is not None else self.text
+        digest = hashlib.sha256(json.dumps([self.type, what], sort_keys=True).encode())
+        return "act_" + digest.hexdigest()[:20]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Returns the action as stored and sent: id, type, target, text."""
+        return {"id": self.id, "type": self.type, "target": self.target, "text": self.text}
+
+    @classmethod
+    def from_dict(cls, found: dict[str, Any]) -> ResponseAction:
+        """Reads an action back from as_dict()'s form."""
+        return cls(type=found["type"], text=found["text"], target=found.get("target"))
+
+
+# The typed target of each action type: its kind, and each field with the view paths
+# it is read from (the first present wins); `_REQUIRED` names the fields of which at
+# least one must be known per group, else the action is left out.
+TARGETS: dict[str, tuple[str, dict[str, tuple[str, ...]]]] = {
+    "KILL_PROCESS": ("process", {"host": ("event.host_id",), "pid": ("process.pid",),
+                                 "key": ("process.key",), "exe": ("process.exe",)}),
+    "ISOLATE_CONTAINER": ("container", {
+        "id": ("container.id", "process.container_id", "event.container_id"),
+        "host": ("event.host_id",)}),
+    "BLOCK_EGRESS": ("address", {"ip": ("event.dst_ip",), "port": ("event.dst_port",),
+                                 "domain": ("event.dns_name",)}),
+    "ROTATE_CREDENTIAL": ("credential", {"access_key_id": ("event.access_key_id",),
+                                         "role": ("event.role",)}),
+}  # fmt: skip
+_REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
+    "KILL_PROCESS": (("host",), ("pid",)),
+    "ISOLATE_CONTAINER": (("id",),),
+    "BLOCK_EGRESS": (("ip", "domain"),),
+    "ROTATE_CREDENTIAL": (("access_key_id", "role"),),
+}
+_INTEGERS = frozenset({"pid", "port"})
+
+
+def _view_value(view: View, path: str) -> Any:
+    section, _, name = path.partition(".")
+    holder = view.get(section)
+    return holder.get(name) if isinstance(holder, dict) else None
+
+
+def _target_value(field: str, value: Any) -> Any:
+    if value is None or isinstance(value, bool):
+        return None
+    if field in _INTEGERS:
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            return None
+        return number if number > 0 else None
+    if not isinstance(value, str | int):
+        return None
+    text = str(value).strip()
+    if field == "domain":
+        text = text.rstrip(".").lower()
+    return None if text in _UNSPECIFIED else text
+
+
+def target_of(action_type: str, view: View) -> dict[str, Any] | None:
+    """Returns the typed target of an action on a view; None when it is not known enough."""
+    kind, fields = TARGETS[action_type]
+    target: dict[str, Any] = {"kind": kind}
+    for field, paths in fields.items():
+        for path in paths:
+            value = _target_value(field, _view_value(view, path))
+            if value is not None:
+                target[field] = value
+                break
+        else:
+            target[field] = None
+    if all(any(target[f] is not None for f in group) for group in _REQUIRED[action_type]):
+        return target
+    return None
+
+
+def render_typed(rule: Rule, view: View) -> list[ResponseAction]:
+    """Returns the rule's recommended actions filled from the view, each with its target.
+
+    Besides what `render_actions` leaves out, an action of a machine type (not REVIEW)
+    whose typed target the view does not give is left out.
+    """
     out = []
     for action in rule.actions:
-        pieces: list[str] = []
-        for part in _template(action):
-            if isinstance(part, str):
-                pieces.append(part)
-                continue
-            path, getters = part
-            text = None
-            for get in getters:
-                try:
-                    value = get(view)
-                except (TypeError, AttributeError, KeyError, ValueError):
-                    value = None
-                if value is not None and value != []:
-                    text = _format(value)
-                    break
-            if _is_target(path) and (text is None or text.strip() in _UNSPECIFIED):
-                break
-            before = pieces[-1] if pieces else ""
-            pieces.append(text if text is not None else _said_unknown(path, before))
-        else:
-            out.append("".join(pieces))
+        text = _render(action, view)
+        if text is None:
+            continue
+        if action.type == "REVIEW":
+            out.append(ResponseAction("REVIEW", text, None))
+            continue
+        target = target_of(action.type, view)
+        if target is not None:
+            out.append(ResponseAction(action.type, text, target))
     return out
+
+
+def _render(action: ActionTemplate, view: View) -> str | None:
+    """Fills one action's text; None when a target it names is unknown."""
+    pieces: list[str] = []
+    for part in _template(action.text):
+        if isinstance(part, str):
+            pieces.append(part)
+            continue
+        path, getters = part
+        text = None
+        for get in getters:
+            try:
+                value = get(view)
+            except (TypeError, AttributeError, KeyError, ValueError):
+                value = None
+            if value is not None and value != []:
+                text = _format(value)
+                break
+        if _is_target(path) and (text is None or text.strip() in _UNSPECIFIED):
+            return None
+        before = pieces[-1] if pieces else ""
+        pieces.append(text if text is not None else _said_unknown(path, before))
+    return "".join(pieces)

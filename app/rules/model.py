@@ -38,6 +38,20 @@ SEVERITIES: tuple[str, ...] = ("info", "low", "medium", "high", "critical")
 View = dict[str, Any]
 Predicate = Callable[[View], bool]
 
+# The kinds of response action a rule may recommend; a machine acts on the first four
+# (app/rules/actions.py gives each its typed target), a person on REVIEW.
+ACTION_TYPES: tuple[str, ...] = (
+    "KILL_PROCESS", "ISOLATE_CONTAINER", "BLOCK_EGRESS", "ROTATE_CREDENTIAL", "REVIEW",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ActionTemplate:
+    """A recommended action of a rule: its type and its text, a template over the view."""
+
+    type: str  # one of ACTION_TYPES
+    text: str  # "Kill process {process.pid} on host {event.host_id}"
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -52,8 +66,14 @@ class Rule:
     technique: str | None = None  # MITRE ATT&CK technique id: T1059.004
     compromises: bool = False  # marks the acting process compromised (roots an exploit context)
     kinds: frozenset[str] | None = None  # event kinds the rule applies to; None: all
-    actions: tuple[str, ...] = ()  # recommended actions, templates over the view: "{process.pid}"
+    # recommended actions, templates over the view ("{process.pid}"); a plain string is REVIEW
+    actions: tuple[ActionTemplate, ...] = ()
     source: str = "builtin"  # builtin, user:<path>, sigma:<path>
+
+    def __post_init__(self) -> None:
+        typed = tuple(a if isinstance(a, ActionTemplate) else ActionTemplate("REVIEW", a)
+                      for a in self.actions)  # fmt: skip
+        object.__setattr__(self, "actions", typed)
 
     def matches(self, view: View) -> bool:
         """Tells whether the rule fires on an event view (never raises on odd data)."""

@@ -11,6 +11,7 @@ the exploit layer then roots a context at (cypher/ingest/merge_signals.cypher).
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from app.events import normalize_ts
 from app.neo4j.database import Database, Transaction
+from app.rules.actions import render_typed
 from app.rules.model import Rule, View
-from app.rules.yamlrules import render_actions
 
 if TYPE_CHECKING:
     from app.ingest import Written
@@ -74,6 +75,7 @@ def signal_rows(rules: Iterable[Rule], event_views: Iterable[View]) -> list[dict
             if not rule.matches(view):
                 continue
             event = view["event"]
+            actions = render_typed(rule, view)
             rows.append(
                 {
                     "id": f"{rule.id}:{event['id']}",
@@ -87,7 +89,8 @@ def signal_rows(rules: Iterable[Rule], event_views: Iterable[View]) -> list[dict
                     "description": rule.description,
                     "source": rule.source,
                     "ts": event["ts"],
-                    "actions": render_actions(rule, view),
+                    "actions": [a.text for a in actions],
+                    "typed_actions": [json.dumps(a.as_dict(), sort_keys=True) for a in actions],
                 }
             )
     return rows

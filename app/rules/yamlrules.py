@@ -20,6 +20,7 @@ values that conditions refer to as `$name`):
           process.exe|basename: {in: $backup_tools}
         actions:
           - "Check why {process.exe} (pid {process.pid}) on {event.host_id} read {event.path}"
+          - kill_process: "Kill {process.exe} (pid {process.pid}) on {event.host_id}"
 
 Required keys: `id` (letters, digits and `_.:-`), `title`, `severity`, `match`. Every
 other key above is optional; any key not listed here is an error. Strings YAML would
@@ -69,8 +70,23 @@ an error. Write `$$` for a literal leading `$`.
 
 **Actions** are templates: `{process.pid}` is replaced by the field's value,
 modifiers apply (`{process.exe|basename}`), `{event.target_path or event.path}` takes
-the first present value, lists are joined by spaces, a missing value renders as `?`,
-and `{{`, `}}` are literal braces.
+the first present value, lists are joined by spaces, a missing value is said in words
+("command line unknown"), and `{{`, `}}` are literal braces. An action is typed:
+
+    actions:
+      - kill_process: "Kill process {process.pid} on host {event.host_id}"
+      - isolate_container: "Isolate container {container.id}"
+      - block_egress: "Block {event.dst_ip}:{event.dst_port} at the egress firewall"
+      - rotate_credential: "Rotate the access key {event.access_key_id}"
+      - review: "Check who ran {process.cmdline}"
+      - "A plain string is a review too"
+
+A plain string is a `review` (for a person; no target), never a type guessed from its
+placeholders: what a machine may act on is said, not inferred. The other types get a
+typed target from fixed fields of the view (`TARGETS` in `app.rules.actions`): the
+acting process (host, pid, key, exe), its container (id, host), the event's destination
+(ip, port, or the DNS name), the event's credential (access key id, role); an action
+whose target the event does not give is left out.
 
 **Loading.** `load_rules(dirs)` returns the built-in pack (`app/rules/builtin/*.yaml`,
 `Rule.source == "builtin"`) and then every `*.yml` and `*.yaml` directly inside each

@@ -87,15 +87,25 @@ export function subscribe(query, variables, onData, onError) {
 
 // Downloads a story's graph export: fetched with the token, saved from a blob.
 export async function download(storyId, format) {
-  const answer = await fetch(`/api/v1/stories/${encodeURIComponent(storyId)}/graph?format=${format}`, {
-    headers: headers(),
-  });
+  const path = `/api/v1/stories/${encodeURIComponent(storyId)}/graph?format=${format}`;
+  await save(path, `story-${storyId}.${format === "graphml" ? "graphml" : "json"}`);
+}
+
+// Downloads a story's incident report (Markdown) or its OCSF Detection Findings (JSON).
+export async function downloadExport(storyId, what) {
+  const base = `/api/v1/stories/${encodeURIComponent(storyId)}`;
+  if (what === "report") await save(`${base}/report.md`, `story-${storyId}.md`);
+  else await save(`${base}/ocsf`, `story-${storyId}.ocsf.json`);
+}
+
+async function save(path, filename) {
+  const answer = await fetch(path, { headers: headers() });
   if (answer.status === 401) throw new Unauthorized("a token is needed");
   if (!answer.ok) throw new Error(`export failed: ${answer.status}`);
   const blob = await answer.blob();
   const link = document.createElement("a");
   link.href = URL.createObjectURL(blob);
-  link.download = `story-${storyId}.${format === "graphml" ? "graphml" : "json"}`;
+  link.download = filename;
   document.body.append(link);
   link.click();
   link.remove();

@@ -4,7 +4,7 @@
 // narrows both to a window of time; the Cypher disclosure shows what each part ran.
 
 import cytoscape from "cytoscape";
-import { download, gql, gqlWithCypher } from "./api.js";
+import { download, downloadExport, gql, gqlWithCypher } from "./api.js";
 import { cypherPanel } from "./cypher.js";
 import { exceptionsPane } from "./exceptions.js";
 import { html, mount, pivots, severity, when } from "./html.js";
@@ -106,6 +106,8 @@ export async function storyView(root, announce, id) {
       <form id="note-form"><label>Note <input name="note" maxlength="2000" required></label> <button type="submit">Add note</button></form>
       <p class="exports">Export the graph: <button type="button" data-format="json">JSON</button>
         <button type="button" data-format="cytoscape">Cytoscape.js</button> <button type="button" data-format="graphml">GraphML</button></p>
+      <p class="reports">For a ticket or a SIEM: <button type="button" data-export="report">Incident report (Markdown)</button>
+        <button type="button" data-export="ocsf">OCSF findings (JSON)</button></p>
       <p class="message" role="status"></p>
     </section>
     ${story.recommendedActions.length ? html`<details class="recommended"><summary>Recommended actions (${story.recommendedActions.length})</summary>
@@ -156,6 +158,8 @@ export async function storyView(root, announce, id) {
   });
   root.querySelectorAll(".exports button").forEach((b) =>
     b.addEventListener("click", () => download(id, b.dataset.format).catch((e) => { message.textContent = e.message; })));
+  root.querySelectorAll(".reports button").forEach((b) =>
+    b.addEventListener("click", () => downloadExport(id, b.dataset.export).catch((e) => { message.textContent = e.message; })));
 
   // the graph
   const started = performance.now();

@@ -1,7 +1,8 @@
 // Turns sensor alerts into signals on the event they flag. The flagged event may
 // not have arrived yet: it is merged by id and filled in when it comes.
 // $rows: [{id, on_event, rule_id, title, severity, tactic, technique, compromises, source, ts,
-//          description, actions}] (actions: rendered recommended actions, or null)
+//          description, actions, typed_actions}] (actions: rendered recommended actions, or
+//          null; typed_actions: the same as JSON {id, type, target, text}, app/rules/actions.py)
 // A new signal waits to be screened against the exceptions (:Unscreened) and
 // grouped into a story (:Unstoried).
 // A compromising signal sends the flagged event's process back to be stamped
@@ -15,7 +16,7 @@ ON CREATE SET s:Unstoried, s:Unscreened
 SET s.rule_id = row.rule_id, s.title = row.title, s.severity = row.severity,
     s.tactic = row.tactic, s.technique = row.technique, s.compromises = row.compromises,
     s.source = row.source, s.description = row.description, s.ts = datetime(row.ts),
-    s.actions = row.actions
+    s.actions = row.actions, s.typed_actions = row.typed_actions
 MERGE (e:Event {id: row.on_event})
 ON CREATE SET e.placeholder = true
 MERGE (s)-[:ON]->(e)

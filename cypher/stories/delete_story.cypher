@@ -1,9 +1,11 @@
-// Deletes a story left without signals and without triage history (nothing a
-// person did is lost); its context goes too when no process is left in it.
+// Deletes a story left without signals and without triage history or approved
+// actions (nothing a person did is lost); its context goes too when no process is
+// left in it.
 // $id: story id
 // Writes: deletes (:Story)
 MATCH (st:Story {id: $id})
 WHERE NOT EXISTS { (st)-[:HAS]->() } AND NOT EXISTS { (st)-[:TRIAGE]->() }
+  AND NOT EXISTS { (st)-[:APPROVAL]->() }
 OPTIONAL MATCH (st)-[:OF]->(c:Context)
 WITH st, collect(c) AS contexts
 DETACH DELETE st

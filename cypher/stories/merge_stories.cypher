@@ -8,7 +8,8 @@
 // an exception) is kept with its triage history, `suppressed: true`.
 // $rows: [{id, key, keys, routine, layer, title, summary, severity, score, first_seen,
 //          last_seen, hosts, tactics, rules, techniques,
-//          users, signal_ids, signal_count, actions, root, suppressed}]
+//          users, signal_ids, signal_count, actions, response_actions, root, suppressed}]
+// (response_actions: the typed actions as JSON {id, type, target, text})
 // Writes: (:Story), (:Story)-[:HAS]->(:Signal), (:Story)-[:OF]->(:Context)
 UNWIND $rows AS row
 MERGE (st:Story {id: row.id})
@@ -27,6 +28,7 @@ SET st.updated_at = CASE WHEN changed THEN datetime() ELSE st.updated_at END,
     st.hosts = row.hosts, st.tactics = row.tactics, st.rules = row.rules,
     st.techniques = row.techniques, st.users = row.users,
     st.signal_count = row.signal_count, st.recommended_actions = row.actions,
+    st.response_actions = row.response_actions,
     st.root = row.root, st.suppressed = row.suppressed
 WITH st, row
 CALL (st, row) {

@@ -9,8 +9,14 @@
 // $comment: why, before the old story's title;
 // $from: story id; $into: story id; $take_status: bool;
 // $change_id, $ts: the merge record's id and time
-// Writes: moves (:Story)-[:TRIAGE]->(:TriageChange), deletes the old (:Story)
+// Approved actions (:ActionApproval) move along too, as history.
+// Writes: moves (:Story)-[:TRIAGE]->(:TriageChange) and (:Story)-[:APPROVAL]->(:ActionApproval),
+//         deletes the old (:Story)
 MATCH (old:Story {id: $from}), (new:Story {id: $into})
+CALL (old, new) {
+  MATCH (old)-[:APPROVAL]->(a:ActionApproval)
+  MERGE (new)-[:APPROVAL]->(a)
+}
 OPTIONAL MATCH (old)-[:TRIAGE]->(t:TriageChange)
 WITH old, new, collect(t) AS history, EXISTS { (new)-[:TRIAGE]->() } AS new_has_history
 FOREACH (t IN history | MERGE (new)-[:TRIAGE]->(t))

@@ -15,6 +15,7 @@ CALL (key) {
   RETURN [x IN collect(CASE WHEN s IS NULL THEN null ELSE {
     id: s.id, rule_id: s.rule_id, title: s.title, severity: s.severity, tactic: s.tactic,
     technique: s.technique, ts: toString(s.ts), actions: s.actions, source: s.source,
+    typed_actions: s.typed_actions,
     compromises: coalesce(s.compromises, false), suppressed: coalesce(s.suppressed, false),
     event: e.id, host: e.host_id, container: e.container_id, process: p.key,
     exe: p.exe, pid: p.pid} END) WHERE x IS NOT NULL] AS signals

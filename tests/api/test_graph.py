@@ -17,6 +17,7 @@ from strawberry.types import Info
 
 from app.api.app import create_app
 from app.api.graph import InvestigationGraph, story_graph
+from app.api.types import CONFIG
 from app.investigation.exports import to_cytoscape, to_graphml
 from app.investigation.graph import EDGE_TYPES, NODE_KINDS, build_graph
 from app.investigation.stories import story_id
@@ -213,13 +214,13 @@ def test_repeated_events_are_one_edge_with_count_and_times(db: Database) -> None
     }  # fmt: skip
     assert activity == {
         ("TOUCHES", "file_open", "File:host:node-7:/etc/passwd", 3,
-         "2026-01-05T08:00:10Z", "2026-01-05T08:00:30.25Z"),
+         "2026-01-05T08:00:10.000000000Z", "2026-01-05T08:00:30.250000000Z"),
         ("TOUCHES", "file_write", "File:host:node-7:/etc/passwd", 1,
-         "2026-01-05T08:00:40Z", "2026-01-05T08:00:40Z"),
+         "2026-01-05T08:00:40.000000000Z", "2026-01-05T08:00:40.000000000Z"),
         ("CONNECTS", "network_connect", "Endpoint:203.0.113.5:443", 2,
-         "2026-01-05T08:00:11Z", "2026-01-05T08:00:12Z"),
+         "2026-01-05T08:00:11.000000000Z", "2026-01-05T08:00:12.000000000Z"),
         ("RESOLVES", "dns_query", "Domain:evil.example", 2,
-         "2026-01-05T08:00:09Z", "2026-01-05T08:00:10Z"),
+         "2026-01-05T08:00:09.000000000Z", "2026-01-05T08:00:10.000000000Z"),
     }  # fmt: skip
     assert {e["source"] for e in graph["edges"] if e["type"] in ACTIVITY} == {f"Process:{curl.key}"}
     assert nodes(graph, "File")["host:node-7:/etc/passwd"]["path"] == "/etc/passwd"
@@ -321,20 +322,20 @@ def test_status_of_hosts_containers_pods_and_processes(db: Database) -> None:
     load(db, [*events[1:], exit_ls, alert(events[4], "k8s_exec_shell", "medium", "execution")])
     db.query("MATCH (h:Host {id: 'node-2'}) SET h.status = 'running'", write=True)
     db.query("MATCH (c:Container {id: 'c1'}) SET c.status = 'exited', "
-             "c.last_seen = datetime('2026-01-05T09:00:00Z')", write=True)  # fmt: skip
+             "c.last_seen = datetime('2026-01-05T09:00:00.000000000Z')", write=True)  # fmt: skip
     graph = build_graph(db, story_id(key_of[2101]))
     assert graph is not None
     status = {(kind, k): (p["status"], p.get("last_seen"))
               for kind in ("Process", "Host", "Container", "Pod")
               for k, p in nodes(graph, kind).items()}  # fmt: skip
     assert status == {
-        ("Process", ls): ("exited", "2026-01-05T08:00:52Z"),  # its exit was seen
-        ("Process", sh.key): ("exited", "2026-01-05T09:00:00Z"),  # its container exited
-        ("Process", runc): ("running", "2026-01-05T08:00:50Z"),  # no exit seen
-        ("Process", shim): ("unknown", "2026-01-05T08:00:00Z"),  # a placeholder
-        ("Host", "node-2"): ("running", "2026-01-05T08:00:52Z"),
-        ("Container", "c1"): ("exited", "2026-01-05T09:00:00Z"),
-        ("Pod", "pod-web-1"): ("unknown", "2026-01-05T08:00:52Z"),
+        ("Process", ls): ("exited", "2026-01-05T08:00:52.000000000Z"),  # its exit was seen
+        ("Process", sh.key): ("exited", "2026-01-05T09:00:00.000000000Z"),  # its container exited
+        ("Process", runc): ("running", "2026-01-05T08:00:50.000000000Z"),  # no exit seen
+        ("Process", shim): ("unknown", "2026-01-05T08:00:00.000000000Z"),  # a placeholder
+        ("Host", "node-2"): ("running", "2026-01-05T08:00:52.000000000Z"),
+        ("Container", "c1"): ("exited", "2026-01-05T09:00:00.000000000Z"),
+        ("Pod", "pod-web-1"): ("unknown", "2026-01-05T08:00:52.000000000Z"),
     }
 
 
@@ -347,12 +348,12 @@ def test_related_audit_records_and_findings_are_attached(db: Database) -> None:
         MATCH (ctx:Context {key: $ctx}), (ls:Process {key: $ls}), (entry:Process {key: $entry}),
               (c:Container {id: 'c1'}), (pod:Pod {uid: 'pod-web-1'}), (h:Host {id: 'node-2'})
         CREATE (:AuditRecord {id: 'k8s-exec', source: 'k8s_audit', action: 'create pods/exec',
-                              actor: 'mallory', ts: datetime('2026-01-05T08:00:49Z')})
+                              actor: 'mallory', ts: datetime('2026-01-05T08:00:49.000000000Z')})
                -[:RELATES_TO]->(ctx)
         CREATE (:AuditRecord {id: 'ct-1', source: 'cloudtrail', action: 's3:ListBuckets',
-                              ts: datetime('2026-01-05T08:05:00Z')})-[:RELATES_TO]->(ls)
+                              ts: datetime('2026-01-05T08:05:00.000000000Z')})-[:RELATES_TO]->(ls)
         CREATE (a:AuditRecord {id: 'k8s-get', source: 'k8s_audit', action: 'get pods',
-                               ts: datetime('2026-01-05T08:01:00Z')})
+                               ts: datetime('2026-01-05T08:01:00.000000000Z')})
         CREATE (a)-[:RELATES_TO]->(c), (a)-[:RELATES_TO]->(pod)
         CREATE (:AuditRecord {id: 'other', source: 'cloudtrail', action: 'x',
                               ts: datetime('2026-01-05T08:02:00Z')})-[:RELATES_TO]->(entry)
@@ -374,7 +375,7 @@ def test_related_audit_records_and_findings_are_attached(db: Database) -> None:
         "ct-1": ("s3:ListBuckets", []),
         "k8s-get": ("get pods", []),
     }
-    assert audit["k8s-exec"]["ts"] == "2026-01-05T08:00:49Z"
+    assert audit["k8s-exec"]["ts"] == "2026-01-05T08:00:49.000000000Z"
     assert edges(graph, "RELATES_TO", "AFFECTS") == {
         ("RELATES_TO", "AuditRecord:k8s-exec", f"Process:{sh.key}"),  # the context's root
         ("RELATES_TO", "AuditRecord:ct-1", f"Process:{ls}"),
@@ -515,8 +516,8 @@ def assert_strange_graph(graph: dict, sid: str) -> None:
     [touch] = [e for e in graph["edges"] if e["type"] == "TOUCHES"]
     assert (touch["kinds"], touch["first_seen"], touch["last_seen"]) == (
         ["file_write"],
-        "2026-01-05T08:00:09Z",
-        "2026-01-05T08:00:09Z",
+        "2026-01-05T08:00:09.000000000Z",
+        "2026-01-05T08:00:09.000000000Z",
     )
 
 
@@ -675,7 +676,7 @@ class _Query:
 
 def test_the_graphql_types_and_resolver(db: Database) -> None:
     odd, graph = _strange_story(db)
-    schema = strawberry.Schema(query=_Query)
+    schema = strawberry.Schema(query=_Query, config=CONFIG)
     query = """query($id: String!) { graph(storyId: $id) { truncated
         nodes { id kind label properties } edges { source target type count kinds } } }"""
     result = asyncio.run(

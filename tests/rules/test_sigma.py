@@ -708,9 +708,9 @@ def test_metadata_from_level_and_tags(tmp_path: Path) -> None:
     assert rule.description == (
         f"Netcat runs.\n\nSigma rule {RULE_ID} by Jane Doe, Detection Rule License (DRL) 1.1."
     )
-    assert (
-        rule.actions[-1] == "Rule out the known false positives: Admins testing ports (sometimes)"
-    )
+    last = rule.actions[-1]
+    assert last.text == "Rule out the known false positives: Admins testing ports (sometimes)"
+    assert last.type == "REVIEW"
     assert not rule.compromises
 
 

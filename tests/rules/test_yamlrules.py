@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from app.errors import StorylineError
-from app.rules.model import Rule
+from app.rules.model import ActionTemplate, Rule
 from app.rules.yamlrules import (
     DEFAULT_KINDS,
     RuleError,
@@ -78,7 +78,7 @@ def test_a_file_with_one_rule_compiles_into_a_rule() -> None:
     assert compiled.technique == "T1105"
     assert compiled.compromises is True
     assert compiled.kinds == frozenset({"process_exec"})
-    assert compiled.actions == ("Kill {process.pid}",)
+    assert compiled.actions == (ActionTemplate("REVIEW", "Kill {process.pid}"),)
     assert compiled.source == "user:acme.yaml"
     assert compiled.matches(proc(exe="/usr/bin/curl"))
     assert not compiled.matches(proc(exe="/usr/bin/wget"))
@@ -367,7 +367,12 @@ def test_a_regex_that_needs_backtracking_is_refused_at_load() -> None:
         ("compromises: 'yes'", "compromises: expected true or false"),
         ("kinds: [process_start]", "unknown event kind(s) ['process_start']"),
         ("kinds: []", "expected a non-empty list of event kinds"),
-        ("actions: [42]", "actions: expected a list of non-empty strings"),
+        ("actions: [42]", "actions[0]: an action is a string (a review for a person) or"),
+        ("actions: 'Kill'", "actions: expected a list of actions"),
+        ("actions: [{kill: 'Kill {process.pid}'}]", "unknown action type 'kill'"),
+        ("actions: [{kill_process: 'x', review: 'y'}]", "actions[0]: an action is a string"),
+        ("actions: [{kill_process: '  '}]", "an action's text is a non-empty string"),
+        ("actions: [{block_egress: 'Block {event.dst_ipp}'}]", "unknown field 'event.dst_ipp'"),
         ("actions: ['Kill {process.pidd}']", "unknown field 'process.pidd'"),
         ("actions: ['Kill {process.pid']", "unbalanced '{'"),
         ("actions: ['Kill {process.pid|upper}']", "unknown modifier 'upper'"),

@@ -8,7 +8,7 @@ from pathlib import Path
 from sigma.correlations import SigmaCorrelationRule
 from sigma.rule import SigmaRule
 
-from app.rules.model import Rule, Severity
+from app.rules.model import ActionTemplate, Rule, Severity
 from app.rules.sigmacompile.detection import Compiler
 from app.rules.sigmacompile.fields import FIELDS, KINDS
 from app.rules.sigmacompile.unsupported import Unsupported, messages
@@ -97,7 +97,8 @@ def _description(rule: SigmaRule) -> str:
     return f"{text}\n\n{credit}, Detection Rule License (DRL) 1.1."
 
 
-def _actions(rule: SigmaRule, category: str) -> tuple[str, ...]:
+def _actions(rule: SigmaRule, category: str) -> tuple[ActionTemplate, ...]:
+    """Sigma rules say nothing of response: their actions are reviews for a person."""
     known = [
         fp.strip()
         for fp in rule.falsepositives
@@ -108,4 +109,4 @@ def _actions(rule: SigmaRule, category: str) -> tuple[str, ...]:
         # braces would read as view placeholders
         text = "; ".join(known).replace("{", "(").replace("}", ")")
         actions += (f"Rule out the known false positives: {text}",)
-    return actions
+    return tuple(ActionTemplate("REVIEW", text) for text in actions)

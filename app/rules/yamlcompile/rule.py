@@ -8,7 +8,7 @@ from typing import Any, cast
 
 from app.events import EVENT_KINDS
 from app.rules.actions import compile_template
-from app.rules.model import SEVERITIES, Predicate, Rule
+from app.rules.model import ACTION_TYPES, SEVERITIES, ActionTemplate, Predicate, Rule
 from app.rules.yamlcompile.conditions import compile_condition
 from app.rules.yamlcompile.context import Ctx
 
@@ -40,6 +40,36 @@ def _text(rule: Mapping[str, Any], key: str, ctx: Ctx) -> str | None:
     if not isinstance(value, str) or not value.strip():
         raise ctx.error(key, f"expected a non-empty string, got {value!r}")
     return value.strip()
+
+
+# `- kill_process: "Kill {process.pid}"` in YAML; a plain string is a REVIEW action
+ACTION_KEYS: dict[str, str] = {t.lower(): t for t in ACTION_TYPES}
+_ACTION_SHAPE = (
+    "an action is a string (a review for a person) or a mapping of one type to its text: "
+    + ", ".join(f"{key}: ..." for key in ACTION_KEYS)
+)
+
+
+def _actions(raw: Any, ctx: Ctx) -> tuple[ActionTemplate, ...]:
+    if not isinstance(raw, list):
+        raise ctx.error("actions", "expected a list of actions")
+    out = []
+    for i, item in enumerate(raw):
+        where = f"actions[{i}]"
+        if isinstance(item, str):
+            kind, text = "REVIEW", item
+        elif isinstance(item, dict) and len(item) == 1:
+            [(key, text)] = item.items()
+            if key not in ACTION_KEYS:
+                raise ctx.error(where, f"unknown action type {key!r}; {_ACTION_SHAPE}")
+            kind = ACTION_KEYS[key]
+        else:
+            raise ctx.error(where, _ACTION_SHAPE)
+        if not isinstance(text, str) or not text.strip():
+            raise ctx.error(where, "an action's text is a non-empty string")
+        compile_template(text, ctx, where)
+        out.append(ActionTemplate(kind, text.strip()))
+    return tuple(out)
 
 
 def compile_rule(
@@ -88,13 +118,7 @@ def compile_rule(
                 "kinds", f"unknown event kind(s) {bad} (known: {', '.join(EVENT_KINDS)})"
             )
         kinds = frozenset(kinds_raw)
-    actions_raw = raw.get("actions", [])
-    if not isinstance(actions_raw, list) or not all(
-        isinstance(a, str) and a.strip() for a in actions_raw
-    ):
-        raise ctx.error("actions", "expected a list of non-empty strings")
-    for i, action in enumerate(actions_raw):
-        compile_template(action, ctx, f"actions[{i}]")
+    actions = _actions(raw.get("actions", []), ctx)
     predicate: Predicate = compile_condition(raw["match"], "match", ctx)
     return Rule(
         id=rule_id,
@@ -106,6 +130,6 @@ def compile_rule(
         technique=technique,
         compromises=compromises,
         kinds=kinds,
-        actions=tuple(a.strip() for a in actions_raw),
+        actions=actions,
         source=origin,
     )
