@@ -3,7 +3,7 @@
     write batch (app/ingest.py): a :Batch node naming its events, processes
     :Unstamped, signals :Unstoried and :Unscreened, audit records :Unrelated, in
     the batch's own transaction
-      -> detect: rules on queued events -> signals (app/rules/signals.py)
+      -> detect: rules and indicator feeds on queued events -> signals (app/rules/signals.py)
       -> screen: new signals against the analysts' exceptions -> suppressed
          (app/investigation/exceptions.py)
       -> stamp: the six context layers -> correlation keys (app/layers.py)

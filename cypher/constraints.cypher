@@ -72,3 +72,6 @@ CREATE CONSTRAINT rule_exception_id IF NOT EXISTS FOR (n:RuleException) REQUIRE 
 CREATE INDEX rule_exception_status IF NOT EXISTS FOR (n:RuleException) ON (n.status);
 CREATE CONSTRAINT exception_change_id IF NOT EXISTS FOR (n:ExceptionChange) REQUIRE n.id IS UNIQUE;
 CREATE INDEX signal_rule_id_ts IF NOT EXISTS FOR (n:Signal) ON (n.rule_id, n.ts);
+// Indicators of compromise (app/indicators/): feeds by name, indicators by `type:value`.
+CREATE CONSTRAINT feed_name IF NOT EXISTS FOR (n:Feed) REQUIRE n.name IS UNIQUE;
+CREATE CONSTRAINT indicator_id IF NOT EXISTS FOR (n:Indicator) REQUIRE n.id IS UNIQUE;

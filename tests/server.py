@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -48,9 +49,14 @@ class Server:
 
 @contextmanager
 def serve(target: Target, tmp: Path, env: Mapping[str, str] | None = None) -> Iterator[Server]:
-    """Starts `storyline serve` on a free loopback port; stops it with SIGTERM after."""
-    [port] = free_ports(1)
-    log = tmp / f"serve-{port}.log"
+    """Starts `storyline serve` on a free loopback port; stops it with SIGTERM after.
+
+    Other checkouts' suites start servers on this machine too, and a port probed free
+    can be taken before our server binds it: the port is drawn at random among free
+    ones, the server counts as up only once it says it listens (an /healthz answer
+    alone may come from another suite's server on that port), and a server that
+    lost the port is started again on another.
+    """
     full_env = {
         **os.environ,
         "STORYLINE_API_TOKENS_FILE": str(tmp / "no-api-tokens"),
@@ -58,33 +64,44 @@ def serve(target: Target, tmp: Path, env: Mapping[str, str] | None = None) -> It
         **target_env(target),
         **(env or {}),
     }
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [*storyline_command(), "serve", "--port", str(port)],
-            env=full_env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-    server = Server(process, f"http://127.0.0.1:{port}", log)
-    try:
-        _wait_until_up(server)
-        yield server
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    for attempt in range(1, 4):
+        port = random.choice(free_ports(50))
+        log = tmp / f"serve-{port}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [*storyline_command(), "serve", "--port", str(port)],
+                env=full_env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            )  # fmt: skip
+        server = Server(process, f"http://127.0.0.1:{port}", log)
+        try:
+            if _wait_until_up(server, last=attempt == 3):
+                yield server
+                return
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
 
 
-def _wait_until_up(server: Server, seconds: float = 90) -> None:
+def _wait_until_up(server: Server, last: bool, seconds: float = 90) -> bool:
+    """Waits until the server listens and answers; False when another process had its port."""
+    listening = f"Uvicorn running on {server.url}"
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
+            if "address already in use" in server.output() and not last:
+                return False
             raise AssertionError(f"storyline serve exited early:\n{server.output()}")
         try:
-            if httpx.get(server.url + "/healthz", timeout=2).status_code == 200:
-                return
+            if (
+                listening in server.output()
+                and httpx.get(server.url + "/healthz", timeout=2).status_code == 200
+            ):
+                return True
         except httpx.TransportError:
             pass
         time.sleep(0.2)

@@ -420,3 +420,53 @@ def test_a_graph_at_the_cap_draws_and_the_time_is_measured(
     (OUT / "graph-5000.json").write_text(json.dumps(drawn) + "\n")
     print(f"5,000-node graph drawn {drawn['sinceNavigation'] / 1000:.1f} s after navigation")
     assert page.errors == []
+
+
+def test_related_stories_are_listed_and_drawn_in_the_story_view(
+    browser: Any, neo4j_target: Target, db: Database, tmp_path: Path
+) -> None:
+    from app.indicators.imports import import_feed
+    from tests.indicators.test_matching import NO_RULES, STIX, hosts
+    from tests.test_layers import load
+
+    events, keys = hosts()
+    load(db, events)
+    import_feed(db, "example-cert", "stix", STIX, now="2026-01-05T00:00:00Z")
+    NO_RULES.drain(db)
+    a, b = story_id_of(keys["a"]), story_id_of(keys["b"])
+    with serve(neo4j_target, tmp_path) as running:
+        page = Page(browser, running.url)
+        page.open(f"#/story/{a}")
+        page.tab.wait_for_function("() => window.__storyline.relatedDrawn !== undefined")
+        item = page.tab.locator(f".related-list > li[data-id='{b}']")
+        assert page.tab.locator(".related-list > li").count() == 1
+        title = "Indicator from example-cert: 203.0.113.50 on node-b"
+        assert item.locator("a").inner_text() == title
+        shared = item.locator(".shared li").all_inner_texts()
+        assert [s.split()[:2] for s in shared] == [
+            ["ip", "203.0.113.50"],
+            ["sha256", "4bac27393bdd9777ce02453256c5577cd02275510b2227f473d03f533924f877"],
+        ]
+        # in the graph: the other story's node, joined to the endpoint and the file it shares
+        drawn = page.tab.evaluate("() => window.__storyline.relatedDrawn")
+        node = f"RelatedStory:{b}"
+        assert drawn == {
+            "nodes": [node],
+            "edges": [
+                ["Endpoint:203.0.113.50:443", node],
+                ["File:host:node-a:/tmp/.cache/pivy", node],
+            ],
+        }
+        page.shot("story-related")
+        # its link opens the other story, which lists this one
+        item.locator("a").click()
+        page.ready()
+        page.tab.wait_for_function("() => window.__storyline.relatedDrawn !== undefined")
+        page.tab.locator(f".related-list > li[data-id='{a}']").wait_for()
+        assert page.tab.evaluate("() => location.hash") == f"#/story/{b}"
+        # a story that shares nothing shows no related section
+        page.open(f"#/story/{story_id_of(keys['c'])}")
+        page.tab.wait_for_function("() => window.__storyline.relatedDrawn !== undefined")
+        assert page.tab.evaluate("() => window.__storyline.related") == 0
+        assert page.tab.locator("section.related").is_hidden()
+    assert page.errors == []

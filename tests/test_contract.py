@@ -27,7 +27,8 @@ RELATIONSHIPS = {
 }  # fmt: skip
 COMMANDS = {
     "serve", "neo4j", "cypher", "ingest", "dead-letters", "generate", "demo", "stories",
-    "story", "rules", "layers", "schema", "tokens", "search", "prune", "exceptions",
+    "story", "rules", "layers", "schema", "tokens", "search", "prune", "indicators",
+    "exceptions",
 }  # fmt: skip
 
 
@@ -58,6 +59,10 @@ def test_every_public_name_is_in_the_readme() -> None:
         "ExceptionChange",
         "SUPPRESSED_BY",
         "HISTORY",
+        "Feed",
+        "Indicator",
+        "FROM",
+        "MATCHED",
     }
     for name in LABELS | RELATIONSHIPS | extra:
         assert f"`{name}`" in README or f":{name}]" in README, name

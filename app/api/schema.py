@@ -47,6 +47,16 @@ from app.api.exceptions import (
     update_exception,
 )
 from app.api.guards import BUSY
+from app.api.indicators import (
+    Feed,
+    FeedFormat,
+    IndicatorConnection,
+    IndicatorImport,
+    IndicatorType,
+    import_indicators,
+    list_feeds,
+    list_indicators,
+)
 from app.api.processes import Process, get_process
 from app.api.stories import (
     MAX_BULK,
@@ -68,6 +78,7 @@ from app.api.types import (
     Annotation,
     Explanation,
     Link,
+    Severity,
     StoryStatus,
     Timestamp,
     annotations_on,
@@ -103,6 +114,11 @@ class CanTriage(_Scoped):
 class CanIngest(_Scoped):
     scope = "ingest"
     message = "this API token lacks the 'ingest' scope"
+
+
+class CanAdmin(_Scoped):
+    scope = "admin"
+    message = "this API token lacks the 'admin' scope"
 
 
 def database(info: Info) -> Database:
@@ -383,6 +399,22 @@ class Mutation:
     ) -> IngestReport:
         return await run_in_threadpool(_ingest, info, format, records, wait)
 
+    @strawberry.mutation(
+        description="Imports an indicator feed (a STIX 2.1 bundle or CSV, as text) under a "
+        "name: its indicators replace the feed's earlier ones, and the stored events are "
+        "re-checked against them; a match is a signal `indicator:<feed>` of `severity`.",
+        permission_classes=[CanAdmin],
+    )
+    async def import_indicators(
+        self,
+        info: Info,
+        feed: str,
+        format: FeedFormat,
+        content: str,
+        severity: Severity = Severity.HIGH,
+    ) -> IndicatorImport:
+        return await import_indicators(info, feed, format, content, severity)
+
 
 @strawberry.type(description="A normalised event.")
 class Event:
@@ -567,6 +599,26 @@ class Query:
         to: str | None = None,
     ) -> ExceptionPreview:
         return await preview_exception(info, rule_id, conditions, from_, to)
+
+    @strawberry.field(
+        description="Indicators of compromise in id order (Relay pagination): those of a "
+        "feed, of a type, or of one value (an IP address, domain or hash, as any type it is).",
+        permission_classes=[CanRead],
+    )
+    async def indicators(
+        self,
+        info: Info,
+        feed: str | None = None,
+        type: IndicatorType | None = None,
+        value: str | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> IndicatorConnection:
+        return await list_indicators(info, feed, type, value, first, after)
+
+    @strawberry.field(description="Indicator feeds, by name.", permission_classes=[CanRead])
+    async def feeds(self, info: Info) -> list[Feed]:
+        return await list_feeds(info)
 
     @strawberry.field(
         description="The service's version and the Neo4j behind it.", permission_classes=[CanRead]

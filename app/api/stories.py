@@ -43,6 +43,7 @@ from app.neo4j.database import Database
 
 if TYPE_CHECKING:
     from app.api.graph import InvestigationGraph
+    from app.api.indicators import RelatedStory
     from app.api.timeline import TimelineConnection
 
 MAX_SUPPRESSED_SHOWN = 1000  # suppressed signals Story.signals(includeSuppressed) lists
@@ -145,6 +146,18 @@ class Story:
             bucket_seconds=found["bucket"],
             buckets=[ActivityBucket(**b) for b in found["buckets"]],
         )
+
+    @strawberry.field(
+        description="Stories whose processes touched an address, domain or file content "
+        "holding an indicator this story's signals matched (on any host), highest score "
+        "first, at most 20, with the indicators they share."
+    )
+    async def related(
+        self, info: Info
+    ) -> list[Annotated[RelatedStory, strawberry.lazy("app.api.indicators")]]:
+        from app.api.indicators import related_of  # it imports this module's types
+
+        return await related_of(info, str(self.id))
 
     @strawberry.field(
         description="The story's signals, in time order. Those an exception suppressed are "

@@ -4,6 +4,7 @@
 - ingest.py: ingest, dead-letters, prune, generate, demo;
 - investigate.py: cypher, stories, story, rules, layers, schema;
 - exceptions.py: exceptions (preview, add, list, show, update, revoke);
+- indicators.py: indicators import, list, feeds (its parser too);
 - output.py: tables that fit the terminal.
 """
 
@@ -14,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from app.cli.exceptions import add_parser as add_exceptions_parser
+from app.cli.indicators import add_parser as add_indicators
 from app.cli.ingest import cmd_dead_letters, cmd_demo, cmd_generate, cmd_ingest, cmd_prune
 from app.cli.investigate import (
     cmd_cypher,
@@ -225,4 +227,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--events", action="store_true", help="print the native event JSON Schema instead"
     )
     schema.set_defaults(handler=cmd_schema)
+
+    add_indicators(commands)
     return parser

@@ -6,6 +6,7 @@ so the parent's and ancestors' fields are there even when the sensor did not
 ship them. A signal's id is `rule id:event id`: matching the same event twice
 writes nothing new. A rule with `compromises: true` marks the process, which
 the exploit layer then roots a context at (cypher/ingest/merge_signals.cypher).
+The same step matches the events on the feeds' indicators (app/indicators/matching.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.events import normalize_ts
+from app.indicators.matching import indicator_signals, write_signals
 from app.neo4j.database import Database, Transaction
 from app.rules.actions import render_typed
 from app.rules.model import Rule, View
@@ -159,15 +161,18 @@ def detect(
         events += [_row(e["id"], e["ts"], r["process_key"], e["props"])
                    for e in r["events"] if e["id"] is not None]  # fmt: skip
     rows = signal_rows(rules, views(db, events)) if rules and events else []
+    matched = indicator_signals(db, events)  # feeds' indicators (app/indicators/)
 
     def work(tx: Transaction) -> None:
         if rows:
             tx.run("ingest/merge_signals", rows=rows)
+        write_signals(tx, matched)
         tx.run("rules/mark_detected", batches=taken, relinked=[r["process_key"] for r in relinked])
 
     if taken or relinked:
         db.transaction(work)
-    return Detection(queued=queued, events=len(events), signals=len(rows), lags_ms=lags,
+    return Detection(queued=queued, events=len(events), signals=len(rows) + len(matched),
+                     lags_ms=lags,
                      more=len(taken) < len(waiting) or len(waiting) >= QUEUE_LOOKAHEAD)  # fmt: skip
 
 

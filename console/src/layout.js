@@ -3,12 +3,14 @@
 // top-down places 5,000 nodes in milliseconds. Places (hosts, pods, containers),
 // audit records and findings sit in a band above the tree; what the processes
 // touched (files, endpoints, domains) in a band below, under the processes that
-// touched them.
+// touched them. Stories related through an indicator sit in a last band, under the
+// address, domain or file that links them.
 
 const COLUMN = 70;
 const ROW = 90;
 const PROCESS = new Set(["Process", "ProcessGroup"]);
 const PLACE = new Set(["Host", "Pod", "Container", "AuditRecord", "Finding"]);
+const RELATED = "RelatedStory";
 
 export function layout(nodes, edges) {
   const parent = new Map();
@@ -64,7 +66,7 @@ export function layout(nodes, edges) {
   const mean = (xs) => (xs && xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
   const bands = { below: [], above: [] };
   for (const n of nodes) {
-    if (position.has(n.id)) continue;
+    if (position.has(n.id) || n.kind === RELATED) continue;
     (PLACE.has(n.kind) ? bands.above : bands.below).push(n);
   }
   const place = (list, baseY, direction) => {
@@ -82,5 +84,31 @@ export function layout(nodes, edges) {
   };
   place(bands.above, 0, -1);
   place(bands.below, (depthMax + 2) * ROW, 1);
+  placeRelated(position, nodes, edges);
   return position;
+}
+
+// Related stories (kind RelatedStory) under the nodes they link to, one band below
+// everything placed; `position` holds the other nodes' places and gets theirs.
+export function placeRelated(position, nodes, edges) {
+  const related = nodes.filter((n) => n.kind === RELATED);
+  if (!related.length) return;
+  const ids = new Set(related.map((n) => n.id));
+  let lowest = 0;
+  for (const [id, p] of position) if (!ids.has(id)) lowest = Math.max(lowest, p.y);
+  const xs = new Map(related.map((n) => [n.id, []]));
+  for (const e of edges) {
+    if (ids.has(e.target) && position.has(e.source)) xs.get(e.target).push(position.get(e.source).x);
+  }
+  const taken = [];
+  related
+    .map((n) => ({ id: n.id, x: xs.get(n.id).length ? xs.get(n.id).reduce((a, b) => a + b, 0) / xs.get(n.id).length : 0 }))
+    .sort((a, b) => a.x - b.x || a.id.localeCompare(b.id))
+    .forEach(({ id, x }) => {
+      let row = 0;
+      while (taken[row] !== undefined && taken[row] > x - 2 * COLUMN) row += 1;
+      const placed = Math.max(x, taken[row] === undefined ? x : taken[row] + 2 * COLUMN);
+      taken[row] = placed;
+      position.set(id, { x: placed, y: lowest + ROW * (1.5 + row / 2) });
+    });
 }

@@ -9,6 +9,7 @@ import { cypherPanel } from "./cypher.js";
 import { exceptionsPane } from "./exceptions.js";
 import { html, mount, pivots, severity, when } from "./html.js";
 import { layout } from "./layout.js";
+import { relatedStories } from "./related.js";
 import { describe, scrubber } from "./scrubber.js";
 
 const GRAPH_FIELDS = "truncated nodes { id kind label properties } edges { id source target type count firstSeen lastSeen kinds }";
@@ -113,6 +114,7 @@ export async function storyView(root, announce, id) {
     ${story.recommendedActions.length ? html`<details class="recommended"><summary>Recommended actions (${story.recommendedActions.length})</summary>
       <ul class="actions">${story.recommendedActions.map((a) => html`<li>${a}</li>`)}</ul></details>` : ""}
     <section class="signals-pane" aria-labelledby="signals-h"></section>
+    <section class="related" aria-labelledby="related-h" hidden></section>
     <div class="cypher-slot"></div>
     <section class="activity" aria-labelledby="activity-h"><h2 id="activity-h">Activity</h2><p class="hint">loading…</p></section>
     <div class="split">
@@ -292,6 +294,7 @@ export async function storyView(root, announce, id) {
     if (narrow) timeline.restart(key);
   };
   cy.on("tap", "node", (event) => select(event.target.id()));
+  const related = relatedStories(root.querySelector(".related"), id, cy, cypher);
   root.querySelector("#pick").addEventListener("change", (event) => event.target.value && select(event.target.value));
   list.addEventListener("click", (event) => {
     const item = event.target.closest("[data-process]");
@@ -319,6 +322,7 @@ export async function storyView(root, announce, id) {
     cypher.set("graph", win ? "The graph of the window" : "The graph of the whole story", ran);
     cy.elements().remove();
     cy.add(elementsOf(g.nodes, g.edges));
+    related.draw();
     cy.fit(undefined, 20);
     root.querySelector("#graph-hint").innerHTML = String(graphHint(g, win));
     root.querySelector("#graph").setAttribute("aria-label", `investigation graph of ${g.nodes.length} nodes`);

@@ -64,6 +64,12 @@ GRAPHQL: dict[str, tuple[str, str]] = {
     ),
     "updateException": ("triage", 'mutation { updateException(id: "nope", owner: "x") { id } }'),
     "revokeException": ("triage", 'mutation { revokeException(id: "nope", reason: "x") { id } }'),
+    "indicators": ("read", "{ indicators(first: 1) { pageInfo { hasNextPage } } }"),
+    "feeds": ("read", "{ feeds { name } }"),
+    "importIndicators": (
+        "admin",
+        'mutation { importIndicators(feed: "f", format: CSV, content: "type,value") { read } }',
+    ),
 }
 SUBSCRIPTIONS = {"storyUpdates": ("read", "subscription { storyUpdates { id } }")}
 # (method, path) -> scope it needs; None: open to anyone
