@@ -11,11 +11,14 @@
     ├── CypherFileError        a cypher/ file is missing
     ├── RuleError              a rule file is malformed (app/rules/yamlrules.py)
     ├── NotFound               what a request names does not exist
-    │   └── StoryNotFound      no story has that id (app/rules/stories.py)
+    │   ├── StoryNotFound      no story has that id (app/rules/stories.py)
+    │   └── ExceptionNotFound  no exception has that id (app/investigation/exceptions.py)
     ├── Busy                   the service is at a limit: retry in a moment
     └── InputError             a request, an argument or a file is not valid
         ├── PayloadTooLarge    a request body is over the configured limit
-        └── TriageError        a triage change is not valid (app/rules/stories.py)
+        ├── TriageError        a triage change is not valid (app/rules/stories.py)
+        └── ExceptionError     an exception or a change to one is not valid
+                               (app/investigation/exceptions.py)
 
 Each kind reaches a GraphQL client as `extensions.code` (app/api/errors.py).
 

@@ -1,9 +1,11 @@
 """The background stage after the writes: its steps in their one order, and the worker.
 
     write batch (app/ingest.py): a :Batch node naming its events, processes
-    :Unstamped, signals :Unstoried, audit records :Unrelated, in the batch's
-    own transaction
+    :Unstamped, signals :Unstoried and :Unscreened, audit records :Unrelated, in
+    the batch's own transaction
       -> detect: rules and indicator feeds on queued events -> signals (app/rules/signals.py)
+      -> screen: new signals against the analysts' exceptions -> suppressed
+         (app/investigation/exceptions.py)
       -> stamp: the six context layers -> correlation keys (app/layers.py)
       -> relate: audit records -> what they concern, RELATES_TO (app/relate.py)
       -> stories: signals grouped per correlation key (app/rules/stories.py)
@@ -12,7 +14,8 @@ Every step works from marks the writer set in the transaction that stored the
 data, and clears a mark in the transaction that did its work: an ingest answer
 means committed, and nothing committed can miss a step, whatever crashes.
 Detection runs before stamping so that a rule's compromise mark roots its
-exploit context in the same cycle; stories run last, on the final keys.
+exploit context in the same cycle; screening runs between them so that a
+suppressed signal roots none; stories run last, on the final keys.
 
 One cycle takes up to `chunk` queued events, so that each step's fixed cost
 is spread over many batches of the writer. Cycles run one at a time across
@@ -33,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from app import metrics
+from app.investigation.exceptions import screen
 from app.investigation.stories import refresh
 from app.layers import stamp
 from app.neo4j.database import Database
@@ -53,6 +57,7 @@ class Cycle:
 
     detected: int = 0
     signals: int = 0
+    screened: int = 0  # new signals checked against the exceptions
     stamped: int = 0
     stories: int = 0
     lags_ms: list[int] = field(default_factory=list)
@@ -62,7 +67,7 @@ class Cycle:
     @property
     def idle(self) -> bool:
         """Tells whether the cycle found nothing to do."""
-        return not (self.detected or self.stamped or self.stories or self.signals)
+        return not (self.detected or self.stamped or self.stories or self.signals or self.screened)
 
 
 class Lease:
@@ -120,12 +125,14 @@ class Pipeline:
         found = detect(db, self.rules, self.chunk, known)
         beat = heartbeat or (lambda: None)
         beat()
+        screened = screen(db)
         stamped = stamp(db, on_round=beat).stamped
         relate(db)
         stories = refresh(db, self.routine_stories)
         done = Cycle(
             detected=found.events,
             signals=found.signals,
+            screened=screened,
             stamped=stamped,
             stories=stories,
             lags_ms=found.lags_ms,

@@ -66,6 +66,12 @@ CREATE CONSTRAINT annotation_id IF NOT EXISTS FOR (n:Annotation) REQUIRE n.id IS
 CREATE INDEX annotation_ts IF NOT EXISTS FOR (n:Annotation) ON (n.ts);
 CREATE INDEX annotation_target_key IF NOT EXISTS FOR (n:Annotation) ON (n.target_key);
 CREATE CONSTRAINT action_approval_id IF NOT EXISTS FOR (n:ActionApproval) REQUIRE n.id IS UNIQUE;
+// Exceptions (app/investigation/exceptions.py): "this is benign" for one rule, and the
+// rule's signals read in time order to screen, preview and apply them.
+CREATE CONSTRAINT rule_exception_id IF NOT EXISTS FOR (n:RuleException) REQUIRE n.id IS UNIQUE;
+CREATE INDEX rule_exception_status IF NOT EXISTS FOR (n:RuleException) ON (n.status);
+CREATE CONSTRAINT exception_change_id IF NOT EXISTS FOR (n:ExceptionChange) REQUIRE n.id IS UNIQUE;
+CREATE INDEX signal_rule_id_ts IF NOT EXISTS FOR (n:Signal) ON (n.rule_id, n.ts);
 // Indicators of compromise (app/indicators/): feeds by name, indicators by `type:value`.
 CREATE CONSTRAINT feed_name IF NOT EXISTS FOR (n:Feed) REQUIRE n.name IS UNIQUE;
 CREATE CONSTRAINT indicator_id IF NOT EXISTS FOR (n:Indicator) REQUIRE n.id IS UNIQUE;

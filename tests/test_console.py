@@ -332,6 +332,69 @@ def test_an_analyst_searches_a_host_then_scrubs_its_story_in_time(
     assert page.errors == []
 
 
+BENIGN_DRAFT = """query($s: ID!) { exceptionDraft(signalId: $s) { ruleId
+  conditions { process user host container image path } } }"""
+BENIGN_PREVIEW = """query($r: String!, $c: ExceptionConditionsInput!, $from: String, $to: String) {
+  previewException(ruleId: $r, conditions: $c, from: $from, to: $to) { suppressed } }"""
+
+
+def test_an_analyst_says_a_signal_is_benign(
+    browser: Any, server: Server, loaded: Truth, db: Database
+) -> None:
+    query = "{ stories(first: 1) { edges { node { id } } } }"
+    story_id = graphql(server, query)["stories"]["edges"][0]["node"]["id"]
+    page = Page(browser, server.url)
+    page.open(f"#/story/{story_id}")
+    page.tab.wait_for_selector("#signal-list li.signal")
+    # a signal that marks no compromise (suppressing one re-keys the story's processes)
+    button = page.tab.locator(
+        "#signal-list li.signal[data-compromises='false'] button.benign"
+    ).first
+    signal = button.get_attribute("data-signal")
+    assert signal
+    draft = graphql(server, BENIGN_DRAFT, {"s": signal})["exceptionDraft"]
+    button.click()
+    form = page.tab.locator("#exception-form")
+    form.wait_for()
+    # the form holds the signal's own values, and saving waits for a preview
+    for name, values in draft["conditions"].items():
+        assert form.locator(f"textarea[name={name}]").input_value() == "\n".join(values), name
+    assert draft["ruleId"] in form.locator("h3").inner_text()
+    assert form.locator(".save").is_disabled()
+    form.locator("input[name=reason]").fill("the nightly inventory job")
+    form.locator(".preview").click()
+    form.locator(".would-suppress").wait_for()
+    shown = int(form.locator(".would-suppress").inner_text())
+    window = {k: form.locator(f"input[name={k}]").input_value() for k in ("from", "to")}
+    conditions = {k: v or None for k, v in draft["conditions"].items()}
+    expected = graphql(server, BENIGN_PREVIEW, {"r": draft["ruleId"], "c": conditions, **window})
+    assert shown == expected["previewException"]["suppressed"] >= 1
+    page.shot("exception-preview")
+    # a change after the preview asks for a new one
+    form.locator("textarea[name=path]").fill("/nowhere")
+    assert form.locator(".save").is_disabled()
+    form.locator("textarea[name=path]").fill("\n".join(draft["conditions"]["path"]))
+    assert form.locator(".save").is_enabled()
+    form.locator(".save").click()
+    page.tab.wait_for_function(
+        "() => document.querySelector('.exception-message').textContent.includes('saved')"
+    )
+    assert f"saved: {shown} signals suppressed" in page.tab.inner_text(".exception-message")
+    # the signal is gone from the story's list; the toggle shows it, marked, with its reason
+    page.tab.wait_for_selector("#signal-list[aria-busy=false]")
+    assert page.tab.locator(f"#signal-list li[data-signal='{signal}']").count() == 0
+    page.tab.check("#show-suppressed")
+    hidden = page.tab.locator(f"#signal-list li.suppressed[data-signal='{signal}']")
+    hidden.wait_for()
+    assert "the nightly inventory job" in hidden.inner_text()
+    page.shot("exception-saved")
+    # the story's triage history (and so its timeline) records it
+    history = graphql(server, "query($id: ID!) { story(id: $id) { triageHistory { field } } }",
+                      {"id": story_id})["story"]["triageHistory"]  # fmt: skip
+    assert {"field": "exception"} in history
+    assert page.errors == []
+
+
 def test_a_graph_at_the_cap_draws_and_the_time_is_measured(
     browser: Any, neo4j_target: Target, db: Database, tmp_path: Path
 ) -> None:

@@ -28,6 +28,7 @@ RELATIONSHIPS = {
 COMMANDS = {
     "serve", "neo4j", "cypher", "ingest", "dead-letters", "generate", "demo", "stories",
     "story", "rules", "layers", "schema", "tokens", "search", "prune", "indicators",
+    "exceptions",
 }  # fmt: skip
 
 
@@ -54,6 +55,10 @@ def test_every_public_name_is_in_the_readme() -> None:
         "ANNOTATES",
         "ActionApproval",
         "APPROVAL",
+        "RuleException",
+        "ExceptionChange",
+        "SUPPRESSED_BY",
+        "HISTORY",
         "Feed",
         "Indicator",
         "FROM",

@@ -46,10 +46,15 @@ LIST_SIZE = {
     "contexts": 6,
     "actions": 20,
     "approvals": 20,
+    "history": 20,
+    "sample": 20,
+    "affectedStories": 50,
+    "suppressedBy": 5,
     "related": 20,
 }
 # connections: their `first` default when the document gives none
-FIRST_DEFAULT = {"stories": 20, "events": 50, "timeline": 50, "children": 50, "indicators": 50}
+FIRST_DEFAULT = {"stories": 20, "events": 50, "timeline": 50, "children": 50, "indicators": 50,
+                 "exceptions": 20, "suppressedSignals": 20}  # fmt: skip
 
 
 def document_cost(document: DocumentNode, variables: dict[str, Any] | None) -> int:

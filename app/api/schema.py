@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from enum import Enum
+from typing import Annotated
 
 import strawberry
 from graphql import GraphQLError
@@ -30,6 +31,21 @@ from app.api.entities import (
     run_search,
 )
 from app.api.errors import ErrorCodes, code_of
+from app.api.exceptions import (
+    ExceptionConditionsInput,
+    ExceptionConnection,
+    ExceptionDraft,
+    ExceptionPreview,
+    ExceptionStatus,
+    RuleException,
+    create_exception,
+    exception_draft,
+    get_exception,
+    list_exceptions,
+    preview_exception,
+    revoke_exception,
+    update_exception,
+)
 from app.api.guards import BUSY
 from app.api.indicators import (
     Feed,
@@ -325,6 +341,52 @@ class Mutation:
         return await approve_action(info, str(story), str(action), comment)
 
     @strawberry.mutation(
+        description='Saves an exception ("this is benign") for one rule under conditions, '
+        "with a reason, an owner (default: you) and an expiry (RFC 3339; default 90 days, at "
+        "most 365 ahead). Every stored signal of the rule it matches is suppressed at once "
+        "(kept, no longer counted) and the stories regroup; new signals it matches are "
+        "suppressed as they come until it expires or is revoked. Recorded with who and when.",
+        permission_classes=[CanTriage],
+    )
+    async def create_exception(
+        self,
+        info: Info,
+        rule_id: str,
+        conditions: ExceptionConditionsInput,
+        reason: str,
+        owner: str | None = None,
+        expires_at: str | None = None,
+    ) -> RuleException:
+        return await create_exception(info, rule_id, conditions, reason, owner, expires_at)
+
+    @strawberry.mutation(
+        description="Changes an exception: `conditions` replace its conditions whole (and "
+        "are applied to the rule's stored signals at once: those no longer matched count "
+        "again); owner, reason, expiry (a later expiry makes an expired exception active "
+        "again). A revoked exception cannot change. Recorded with who, when and what.",
+        permission_classes=[CanTriage],
+    )
+    async def update_exception(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        conditions: ExceptionConditionsInput | None = None,
+        owner: str | None = None,
+        reason: str | None = None,
+        expires_at: str | None = None,
+        comment: str | None = None,
+    ) -> RuleException:
+        return await update_exception(info, str(id), conditions, owner, reason, expires_at, comment)
+
+    @strawberry.mutation(
+        description="Revokes an exception: every signal it suppressed counts again (unless "
+        "another exception suppresses it) and the stories regroup. Recorded.",
+        permission_classes=[CanTriage],
+    )
+    async def revoke_exception(self, info: Info, id: strawberry.ID, reason: str) -> RuleException:
+        return await revoke_exception(info, str(id), reason)
+
+    @strawberry.mutation(
         description="Ingests records of a format (JSON array, NDJSON or log lines, as text).",
         permission_classes=[CanIngest],
     )
@@ -493,6 +555,50 @@ class Query:
     )
     async def file(self, info: Info, path: str) -> FilePath | None:
         return await get_entity(info, "file", path)
+
+    @strawberry.field(
+        description="Exceptions, newest first (Relay cursor pagination), by status (as of "
+        "now) and rule.",
+        permission_classes=[CanRead],
+    )
+    async def exceptions(
+        self,
+        info: Info,
+        status: list[ExceptionStatus] | None = None,
+        rule: str | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> ExceptionConnection:
+        return await list_exceptions(info, status, rule, first, after)
+
+    @strawberry.field(description="One exception by id.", permission_classes=[CanRead])
+    async def exception(self, info: Info, id: strawberry.ID) -> RuleException | None:
+        return await get_exception(info, str(id))
+
+    @strawberry.field(
+        description="What an exception made from a signal would name: its rule, and the "
+        "signal's process, user, host, container, image and path as conditions.",
+        permission_classes=[CanRead],
+    )
+    async def exception_draft(self, info: Info, signal_id: strawberry.ID) -> ExceptionDraft:
+        return await exception_draft(info, str(signal_id))
+
+    @strawberry.field(
+        description="What an exception would have suppressed among the rule's signals of a "
+        "past window (`from`, `to`: RFC 3339; default the 30 days before now; at most 366 "
+        "days): counts, a sample and the stories that would change or be hidden. The same "
+        "matching as saving it; nothing is written.",
+        permission_classes=[CanRead],
+    )
+    async def preview_exception(
+        self,
+        info: Info,
+        rule_id: str,
+        conditions: ExceptionConditionsInput,
+        from_: Annotated[str | None, strawberry.argument(name="from")] = None,
+        to: str | None = None,
+    ) -> ExceptionPreview:
+        return await preview_exception(info, rule_id, conditions, from_, to)
 
     @strawberry.field(
         description="Indicators of compromise in id order (Relay pagination): those of a "

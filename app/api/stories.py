@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -45,6 +46,8 @@ if TYPE_CHECKING:
     from app.api.indicators import RelatedStory
     from app.api.timeline import TimelineConnection
 
+MAX_SUPPRESSED_SHOWN = 1000  # suppressed signals Story.signals(includeSuppressed) lists
+
 
 @strawberry.type(
     description="An attack story: the signals of one execution context, or of the routine "
@@ -81,6 +84,12 @@ class Story:
     merged_from: list[str]
     updated_at: Timestamp | None = strawberry.field(
         description="When what this story shows last changed (signals, score, triage)."
+    )
+    suppressed: bool = strawberry.field(
+        default=False,
+        description="True when exceptions suppress every signal of the story: it is kept, "
+        "with its triage history, built from those signals, and `stories` lists it only "
+        "with `filter: {suppressed: true}`.",
     )
 
     @strawberry.field(
@@ -150,10 +159,30 @@ class Story:
 
         return await related_of(info, str(self.id))
 
-    @strawberry.field(description="The story's signals, in time order.")
-    async def signals(self, info: Info) -> list[Signal]:
+    @strawberry.field(
+        description="The story's signals, in time order. Those an exception suppressed are "
+        "left out unless `includeSuppressed` (then the suppressed signals of its contexts "
+        f"come too, at most {MAX_SUPPRESSED_SHOWN}, each with `suppressed` and `suppressedBy`)."
+    )
+    async def signals(self, info: Info, include_suppressed: bool = False) -> list[Signal]:
         detail = await _detail(info, str(self.id))
-        return detail["signals"] if detail else []
+        found: list[Signal] = [s for s in detail["signals"] if not s.suppressed] if detail else []
+        if include_suppressed:
+            from app.investigation.exceptions import story_suppressed
+
+            rows = await run_in_threadpool(
+                story_suppressed, _db(info), self.correlation_keys, MAX_SUPPRESSED_SHOWN
+            )
+            found = sorted([*found, *map(signal_of, rows)], key=lambda s: (s.ts, str(s.id)))
+        return found
+
+    @strawberry.field(description="How many signals of its contexts exceptions suppress.")
+    async def suppressed_signal_count(self, info: Info) -> int:
+        found = await run_in_threadpool(
+            _db(info).read, "exceptions/story_suppressed_count",
+            stories=[{"id": str(self.id), "keys": self.correlation_keys}],
+        )  # fmt: skip
+        return int(found[0]["suppressed"]) if found else 0
 
     @strawberry.field(
         description="The typed response actions the story's rules recommend (strongest "
@@ -293,6 +322,11 @@ class StoryFilter:
     to: str | None = strawberry.field(
         default=None, description="RFC 3339: stories seen at or before it."
     )
+    suppressed: bool | None = strawberry.field(
+        default=False,
+        description="false (the default): the stories with a signal that counts; true: only "
+        "those whose every signal an exception suppressed; null: both.",
+    )
 
 
 def filter_values(f: StoryFilter | None) -> dict[str, Any]:
@@ -309,6 +343,7 @@ def filter_values(f: StoryFilter | None) -> dict[str, Any]:
     values["from"] = f.from_
     values["statuses"] = [s.value for s in f.status] if f.status else None
     values["severities"] = [s.value for s in f.severity] if f.severity else None
+    values["suppressed"] = f.suppressed
     return values
 
 
@@ -366,6 +401,7 @@ def story_of(props: dict[str, Any]) -> Story:
         recommended_actions=props.get("recommended_actions") or [],
         merged_from=props.get("merged_from") or [],
         updated_at=props.get("updated_at"),
+        suppressed=bool(props.get("suppressed")),
     )
 
 
@@ -421,6 +457,12 @@ async def list_stories(
         ),
         total_count=total[0]["total"],
     )
+
+
+async def stories_by_ids(info: Info, ids: list[str]) -> dict[str, Story]:
+    """The stories of some ids that exist, by id (one batched read)."""
+    found = await asyncio.gather(*(_detail(info, i) for i in ids))
+    return {i: story_of(d["story"]) for i, d in zip(ids, found, strict=True) if d}
 
 
 async def get_story(info: Info, story_id: str) -> Story | None:

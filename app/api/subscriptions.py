@@ -123,6 +123,9 @@ async def _matching(db: Any, filter: StoryFilter | None, ids: list[str]) -> set[
         return set()
     params = await run_in_threadpool(filter_params, db, filter)
     params["ids"] = ids
+    # a story that an exception just hid is streamed too (suppressed: true), so that a
+    # client's list can drop it
+    params["suppressed"] = None
     found = await run_in_threadpool(
         db.read,
         "queries/list_stories",

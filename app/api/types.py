@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from enum import Enum
-from typing import Any, NewType, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NewType, TypeVar
 
 import strawberry
 from strawberry.schema.config import StrawberryConfig
@@ -14,6 +14,9 @@ from strawberry.types import Info
 
 from app.events import format_ts, normalize_ts
 from app.links import FIELDS, render
+
+if TYPE_CHECKING:
+    from app.api.exceptions import RuleException
 
 T = TypeVar("T")
 
@@ -87,6 +90,18 @@ class Signal:
     process_pid: int | None
     host_id: str | None
     recommended_actions: list[str]
+    suppressed: bool = strawberry.field(
+        description="True when an exception suppresses it: kept, but not counted in stories."
+    )
+    suppressed_by_ids: strawberry.Private[list[str]]
+
+    @strawberry.field(description="The exceptions that suppress it (none: it counts).")
+    async def suppressed_by(
+        self, info: Info
+    ) -> list[Annotated[RuleException, strawberry.lazy("app.api.exceptions")]]:
+        from app.api.exceptions import exceptions_by_ids
+
+        return await exceptions_by_ids(info, self.suppressed_by_ids)
 
 
 @strawberry.type(description="One triage change: who changed what, when, from what to what.")
@@ -94,7 +109,10 @@ class TriageChange:
     id: strawberry.ID
     ts: Timestamp
     actor: str
-    field: str = strawberry.field(description="status, assignee, note or merge.")
+    field: str = strawberry.field(
+        description="status, assignee, note, merge or exception (an exception suppressed or "
+        "released some of the story's signals: to_value is its id)."
+    )
     from_value: str | None
     to_value: str | None
     comment: str | None
@@ -199,6 +217,7 @@ def signal_of(s: dict[str, Any]) -> Signal:
     return from_row(
         Signal, s, partial=True, severity=Severity(s["severity"]),
         compromises=bool(s.get("compromises")), recommended_actions=s.get("actions") or [],
+        suppressed=bool(s.get("suppressed")), suppressed_by_ids=s.get("suppressed_by") or [],
     )  # fmt: skip
 
 

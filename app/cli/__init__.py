@@ -3,6 +3,7 @@
 - service.py: serve, tokens, neo4j;
 - ingest.py: ingest, dead-letters, prune, generate, demo;
 - investigate.py: cypher, stories, story, rules, layers, schema;
+- exceptions.py: exceptions (preview, add, list, show, update, revoke);
 - indicators.py: indicators import, list, feeds (its parser too);
 - output.py: tables that fit the terminal.
 """
@@ -13,6 +14,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from app.cli.exceptions import add_parser as add_exceptions_parser
 from app.cli.indicators import add_parser as add_indicators
 from app.cli.ingest import cmd_dead_letters, cmd_demo, cmd_generate, cmd_ingest, cmd_prune
 from app.cli.investigate import (
@@ -134,6 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for name, what in STORY_FILTERS.items():
         stories.add_argument(f"--{name}", metavar=name.upper(), help=f"only stories of {what}")
+    stories.add_argument(
+        "--suppressed",
+        action="store_true",
+        help="only the stories whose every signal an exception suppressed (hidden otherwise)",
+    )
     stories.add_argument("--limit", type=int, default=50)
     stories.add_argument("--json", action="store_true")
     stories.add_argument(
@@ -166,6 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     instead.add_argument("--json", action="store_true")
     story.set_defaults(handler=cmd_story)
+
+    add_exceptions_parser(commands)
 
     search = commands.add_parser(
         "search",

@@ -72,7 +72,7 @@ def cmd_stories(args: argparse.Namespace) -> int:
         from app.investigation.search import story_filter_params
 
         values = {name: getattr(args, name) for name in STORY_FILTERS}
-        values.update(statuses=args.status, severities=args.severity)
+        values.update(statuses=args.status, severities=args.severity, suppressed=args.suppressed)
         found = db.read(
             "queries/list_stories",
             **story_filter_params(db, values),
@@ -119,6 +119,8 @@ def cmd_story(args: argparse.Namespace) -> int:
             return _print_export(db, story["id"], "ocsf" if args.ocsf else "report")
         timeline = _timeline(db, story["id"], keys, max(args.events, 1))
         links = _host_links(db, story.get("hosts") or [])
+        hidden = db.read("exceptions/story_suppressed_count",
+                         stories=[{"id": story["id"], "keys": keys}])[0]["suppressed"]  # fmt: skip
         approvals = approvals_of(db, [story["id"]])[story["id"]]
     if args.json:
         out = {**found[0], "approvals": approvals,
@@ -136,10 +138,16 @@ def cmd_story(args: argparse.Namespace) -> int:
     more = f" and {len(keys) - 1} more (routine)" if len(keys) > 1 else ""
     wrap(f"id {story['id']}  key {story['correlation_key']}{more} ({story.get('layer')})")
     wrap(story.get("summary") or "")
+    if story.get("suppressed"):
+        wrap("Exceptions suppress every signal of this story: `storyline stories` lists it only "
+             "with --suppressed.")  # fmt: skip
     print("\nsignals:")
     for sig in found[0]["signals"]:
+        mark = "  [suppressed]" if sig.get("suppressed") else ""
         print(fit(f"  {format_ts(sig['ts'])}  {sig['severity']:<8} {sig['rule_id']}: {sig['title']}"
-                  f"  (pid {sig['process_pid']} {sig['process_exe']})", width))  # fmt: skip
+                  f"  (pid {sig['process_pid']} {sig['process_exe']}){mark}", width))  # fmt: skip
+    if hidden and not story.get("suppressed"):
+        print(f"  and {hidden} suppressed by exceptions (storyline exceptions list)")
     print(f"\ntimeline (first {len(timeline)}):")
     for item in timeline:
         print(fit(f"  {item.ts}  {item.kind:<16} {_timeline_line(item)}", width))

@@ -13,7 +13,7 @@ from app.events import format_ts
 # Neo4j's toString() does, trailing zeros trimmed): printed in the API's one format.
 TIME_KEYS = frozenset({
     "ts", "first_seen", "last_seen", "updated_at", "received_at", "start_time",
-    "exit_time", "created_at", "expires_at", "seen", "approved_at",
+    "exit_time", "created_at", "expires_at", "seen", "approved_at", "revoked_at",
 })  # fmt: skip
 
 

@@ -281,6 +281,8 @@ def story_filter_params(db: Database, values: dict[str, Any]) -> dict[str, Any]:
         "tactic": values.get("tactic"),
         "technique": values.get("technique"),
         "text": values.get("text") or None,
+        # hidden unless asked for: stories whose every signal an exception suppressed
+        "suppressed": values.get("suppressed", False),
         "from": window[0],
         "to": window[1],
     }

@@ -10,6 +10,11 @@ is rebuilt from its signals: severity (the highest), a score that ranks real
 compromises first, a title and summary from its rules and root process, and
 recommended actions. A story whose signals all moved to another key is merged
 into the story they moved to, its triage history kept.
+
+Signals an exception suppressed (app/investigation/exceptions.py) do not count: a
+story is built from its keys' other signals. A story whose every signal is
+suppressed is not dropped with its triage history: it is built from the
+suppressed ones and flagged `suppressed`, and the story list hides it.
 """
 
 from __future__ import annotations
@@ -287,6 +292,7 @@ def _refresh(db: Transaction, routine: bool) -> int:
         keys -= set(facts)
         found = db.read("stories/story_facts", keys=sorted(keys)) if keys else []
         for f in found:
+            _split_suppressed(f)
             facts[f["key"]] = f
             if f["signals"]:
                 target[f["key"]] = target_of(f, routine)
@@ -296,7 +302,15 @@ def _refresh(db: Transaction, routine: bool) -> int:
     members: dict[tuple[str, bool], list[dict[str, Any]]] = {}
     for key, placed in sorted(target.items()):
         members.setdefault(placed, []).append(facts[key])
-    rows = [build(m, sid, grouped) for (sid, grouped), m in sorted(members.items())]
+    rows = []
+    for (sid, grouped), found_members in sorted(members.items()):
+        # a story is built from the keys whose signals count; only when none has
+        # any is it built from the suppressed ones, flagged (a key whose every signal
+        # is suppressed adds nothing to a story that has others)
+        counting = [m for m in found_members if not m["suppressed"]]
+        row = build(counting or found_members, sid, grouped)
+        row["suppressed"] = not counting
+        rows.append(row)
     if rows:
         db.run("stories/merge_stories", rows=rows)
     living = {sid for sid, _ in members}
@@ -325,6 +339,13 @@ def _refresh(db: Transaction, routine: bool) -> int:
     db.run("stories/clear_dirty", ids=[r["signal"] for r in dirty])
     db.run("stories/clear_restory", ids=[r["id"] for r in restory])
     return len(rows)
+
+
+def _split_suppressed(facts: dict[str, Any]) -> None:
+    """Keeps a key's signals that count; when none does, its suppressed ones, and says so."""
+    counting = [s for s in facts["signals"] if not s.get("suppressed")]
+    facts["suppressed"] = not counting and bool(facts["signals"])
+    facts["signals"] = counting or facts["signals"]
 
 
 def rebuild(db: Database, routine: bool = True) -> int:

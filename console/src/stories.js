@@ -7,7 +7,7 @@ import { Unauthorized, gqlWithCypher, subscribe } from "./api.js";
 import { cypherPanel } from "./cypher.js";
 import { SEVERITIES, html, mount, severity, when } from "./html.js";
 
-const FIELDS = "id title severity score status routine hosts signalCount firstSeen lastSeen tactics rules";
+const FIELDS = "id title severity score status routine suppressed hosts signalCount firstSeen lastSeen tactics rules";
 const LIST = `query($f: StoryFilter) { stories(first: 200, filter: $f) { totalCount edges { node { ${FIELDS} } } } }`;
 const UPDATES = `subscription($f: StoryFilter) { storyUpdates(filter: $f) { ${FIELDS} } }`;
 
@@ -31,7 +31,7 @@ function linkWithout(pairs, field) {
 }
 
 export async function storiesView(root, announce, query = "") {
-  const state = { stories: new Map(), fresh: new Set(), text: "", severities: new Set(), status: "" };
+  const state = { stories: new Map(), fresh: new Set(), text: "", severities: new Set(), status: "", suppressed: false };
   const narrowing = narrowingOf(query);
   mount(root, html`
     <h1>Stories</h1>
@@ -49,6 +49,7 @@ export async function storiesView(root, announce, query = "") {
           <option value="UNDER_REVIEW">under review</option><option value="ARCHIVED">archived</option>
         </select></label>
       <label>Text <input type="search" name="text" placeholder="title, host, rule, tactic"></label>
+      <label title="stories whose every signal an exception suppressed"><input type="checkbox" name="suppressed"> Suppressed stories only</label>
     </form>
     <p class="count" aria-live="polite"></p>
     <p class="error" role="alert"></p>
@@ -72,9 +73,12 @@ export async function storiesView(root, announce, query = "") {
     const f = Object.fromEntries(narrowing);
     if (state.severities.size) f.severity = [...state.severities].map((s) => s.toUpperCase());
     if (state.status) f.status = [state.status];
+    if (state.suppressed) f.suppressed = true;
     return f;
   };
   const matches = (s) => {
+    // a story an exception just emptied arrives live too, flagged: it leaves the default list
+    if (Boolean(s.suppressed) !== state.suppressed) return false;
     if (state.severities.size && !state.severities.has(String(s.severity).toLowerCase())) return false;
     if (state.status && s.status !== state.status) return false;
     if (!state.text) return true;
@@ -111,6 +115,7 @@ export async function storiesView(root, announce, query = "") {
     state.text = String(data.get("text") || "").trim().toLowerCase();
     state.status = String(data.get("status") || "");
     state.severities = new Set(data.getAll("severity").map(String));
+    state.suppressed = data.get("suppressed") === "on";
     if (event.target.name === "text") draw();
     else load().catch((e) => { error.textContent = e.message; });
   });

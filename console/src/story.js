@@ -6,6 +6,7 @@
 import cytoscape from "cytoscape";
 import { download, downloadExport, gql, gqlWithCypher } from "./api.js";
 import { cypherPanel } from "./cypher.js";
+import { exceptionsPane } from "./exceptions.js";
 import { html, mount, pivots, severity, when } from "./html.js";
 import { layout } from "./layout.js";
 import { relatedStories } from "./related.js";
@@ -14,7 +15,7 @@ import { describe, scrubber } from "./scrubber.js";
 const GRAPH_FIELDS = "truncated nodes { id kind label properties } edges { id source target type count firstSeen lastSeen kinds }";
 const STORY = `query($id: ID!) { story(id: $id) {
   id title summary severity score status assignee routine layer hosts tactics rules signalCount
-  recommendedActions correlationKeys graph { ${GRAPH_FIELDS} } } }`;
+  recommendedActions correlationKeys suppressed lastSeen graph { ${GRAPH_FIELDS} } } }`;
 const GRAPH = `query($id: ID!, $from: String, $to: String) { story(id: $id) { graph(from: $from, to: $to) { ${GRAPH_FIELDS} } } }`;
 const ACTIVITY = `query($id: ID!) { story(id: $id) { activity { bucketSeconds buckets { start events signals } } } }`;
 const ENTRY = `type kind ts
@@ -112,6 +113,7 @@ export async function storyView(root, announce, id) {
     </section>
     ${story.recommendedActions.length ? html`<details class="recommended"><summary>Recommended actions (${story.recommendedActions.length})</summary>
       <ul class="actions">${story.recommendedActions.map((a) => html`<li>${a}</li>`)}</ul></details>` : ""}
+    <section class="signals-pane" aria-labelledby="signals-h"></section>
     <section class="related" aria-labelledby="related-h" hidden></section>
     <div class="cypher-slot"></div>
     <section class="activity" aria-labelledby="activity-h"><h2 id="activity-h">Activity</h2><p class="hint">loading…</p></section>
@@ -134,6 +136,9 @@ export async function storyView(root, announce, id) {
   const cypher = cypherPanel(root.querySelector(".cypher-slot"));
   cypher.set("story", "The story and its graph", ran);
   const message = root.querySelector(".message");
+  // the story's signals, each with "benign…" (an exception with a preview); saving one
+  // regroups the story, so the timeline starts again
+  const signals = exceptionsPane(root.querySelector(".signals-pane"), story, announce, () => timeline.restart());
   const status = root.querySelector("#status-form");
   status.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -337,6 +342,7 @@ export async function storyView(root, announce, id) {
   }
 
   timeline.restart(null);
+  signals.load().catch((e) => { message.textContent = `The signals could not be loaded: ${e.message}`; });
   return () => { stopped = true; cy.destroy(); };
 }
 

@@ -3,7 +3,8 @@
 // of which a story must cover one (an entity's, from search/entity_processes); $ids: story ids;
 // $host, $user, $rule, $tactic, $technique: a value the story's facts must hold;
 // $text: words its title must contain (case-insensitive); $from, $to: RFC 3339 times
-// its first_seen..last_seen must overlap.
+// its first_seen..last_seen must overlap; $suppressed: true for only the stories whose
+// every signal an exception suppressed, false for only the others.
 // Writes: nothing
 CALL () {
   WITH $keys AS keys WHERE keys IS NULL
@@ -26,4 +27,5 @@ WHERE ($statuses IS NULL OR s.status IN $statuses)
   AND ($text IS NULL OR toLower(s.title) CONTAINS toLower($text))
   AND ($from IS NULL OR s.last_seen >= datetime($from))
   AND ($to IS NULL OR s.first_seen <= datetime($to))
+  AND ($suppressed IS NULL OR coalesce(s.suppressed, false) = $suppressed)
 RETURN count(s) AS total

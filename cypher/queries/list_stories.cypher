@@ -3,7 +3,8 @@
 // of which a story must cover one (an entity's, from search/entity_processes); $ids: story ids;
 // $host, $user, $rule, $tactic, $technique: a value the story's facts must hold;
 // $text: words its title must contain (case-insensitive); $from, $to: RFC 3339 times
-// its first_seen..last_seen must overlap.
+// its first_seen..last_seen must overlap; $suppressed: true for only the stories whose
+// every signal an exception suppressed, false for only the others.
 // $after_score, $after_id: the cursor (null for the first page); $limit: page size + 1
 // Writes: nothing
 CALL () {
@@ -27,6 +28,7 @@ WHERE ($statuses IS NULL OR s.status IN $statuses)
   AND ($text IS NULL OR toLower(s.title) CONTAINS toLower($text))
   AND ($from IS NULL OR s.last_seen >= datetime($from))
   AND ($to IS NULL OR s.first_seen <= datetime($to))
+  AND ($suppressed IS NULL OR coalesce(s.suppressed, false) = $suppressed)
   AND ($after_score IS NULL OR s.score < $after_score
        OR (s.score = $after_score AND s.id > $after_id))
 RETURN s {.*, first_seen: toString(s.first_seen), last_seen: toString(s.last_seen),

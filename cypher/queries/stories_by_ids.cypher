@@ -1,5 +1,6 @@
 // Stories with their signals (in time order, with the event and process each
-// flags) and their triage history (in time order): one read for a whole page
+// flags, whether an exception suppresses it and which) and their triage history (in
+// time order): one read for a whole page
 // of stories (the GraphQL resolvers batch their loads into it).
 // $ids: [story id]
 // Writes: nothing
@@ -12,7 +13,9 @@ CALL (s) {
   RETURN [x IN collect(CASE WHEN sig IS NULL THEN null ELSE sig {
     .id, .rule_id, .title, .severity, .tactic, .technique, .source, .compromises, .actions,
     ts: toString(sig.ts), event_id: e.id, event_summary: e.summary, process_key: p.key,
-    process_exe: p.exe, process_pid: p.pid, host_id: e.host_id} END) WHERE x IS NOT NULL] AS signals
+    process_exe: p.exe, process_pid: p.pid, host_id: e.host_id, suppressed: sig.suppressed,
+    suppressed_by: [(sig)-[:SUPPRESSED_BY]->(by:RuleException) | by.id]} END)
+    WHERE x IS NOT NULL] AS signals
 }
 CALL (s) {
   OPTIONAL MATCH (s)-[:TRIAGE]->(t:TriageChange)

@@ -1,6 +1,6 @@
 // A story's events and signals counted per time bucket, for a time scrubber. Events
 // are read per correlation key through the Event(correlation_key, ts) index, signals
-// through Signal(correlation_key).
+// through Signal(correlation_key) (those an exception suppressed left out).
 // $keys: the story's correlation keys; $bucket: bucket width in seconds;
 // $from, $to: RFC 3339 or null (a window)
 // Writes: nothing
@@ -14,6 +14,7 @@ CALL () {
   UNWIND $keys AS key
   MATCH (s:Signal {correlation_key: key})
   WHERE ($from IS NULL OR s.ts >= datetime($from)) AND ($to IS NULL OR s.ts <= datetime($to))
+    AND s.suppressed IS NULL
   RETURN s.ts AS ts, 1 AS signal
 }
 WITH (ts.epochSeconds / $bucket) * $bucket AS start, signal

@@ -4,9 +4,11 @@
 // app/rules/stories.py; the story holds its signals and is OF its contexts.
 // A new story is open; triage (status, assignee) is never overwritten here.
 // updated_at (the server's clock) moves when what a reader sees changes.
+// A story built from suppressed signals only (every signal of its keys suppressed by
+// an exception) is kept with its triage history, `suppressed: true`.
 // $rows: [{id, key, keys, routine, layer, title, summary, severity, score, first_seen,
 //          last_seen, hosts, tactics, rules, techniques,
-//          users, signal_ids, signal_count, actions, response_actions, root}]
+//          users, signal_ids, signal_count, actions, response_actions, root, suppressed}]
 // (response_actions: the typed actions as JSON {id, type, target, text})
 // Writes: (:Story), (:Story)-[:HAS]->(:Signal), (:Story)-[:OF]->(:Context)
 UNWIND $rows AS row
@@ -16,7 +18,8 @@ WITH st, row,
      st.title IS NULL OR st.title <> row.title OR st.severity <> row.severity
      OR st.score <> row.score OR st.signal_count <> row.signal_count
      OR st.correlation_keys IS NULL OR st.correlation_keys <> row.keys
-     OR st.last_seen <> datetime(row.last_seen) AS changed
+     OR st.last_seen <> datetime(row.last_seen)
+     OR coalesce(st.suppressed, false) <> row.suppressed AS changed
 SET st.updated_at = CASE WHEN changed THEN datetime() ELSE st.updated_at END,
     st.correlation_key = row.key, st.correlation_keys = row.keys, st.routine = row.routine,
     st.layer = row.layer, st.title = row.title,
@@ -26,7 +29,7 @@ SET st.updated_at = CASE WHEN changed THEN datetime() ELSE st.updated_at END,
     st.techniques = row.techniques, st.users = row.users,
     st.signal_count = row.signal_count, st.recommended_actions = row.actions,
     st.response_actions = row.response_actions,
-    st.root = row.root
+    st.root = row.root, st.suppressed = row.suppressed
 WITH st, row
 CALL (st, row) {
   MATCH (st)-[h:HAS]->(old:Signal)

@@ -1,7 +1,8 @@
 // What a story is built from, per correlation key: its signals (with the rule,
 // the event, the process and the host), and the context the key names with the
 // user its root process ran for (the session user, else the account), and the
-// stories that hold its signals now.
+// stories that hold its signals now. A signal an exception suppressed says so
+// (`suppressed`): it counts only in a story whose every signal is suppressed.
 // $keys: [correlation key]
 // Writes: nothing
 UNWIND $keys AS key
@@ -15,7 +16,7 @@ CALL (key) {
     id: s.id, rule_id: s.rule_id, title: s.title, severity: s.severity, tactic: s.tactic,
     technique: s.technique, ts: toString(s.ts), actions: s.actions, source: s.source,
     typed_actions: s.typed_actions,
-    compromises: coalesce(s.compromises, false),
+    compromises: coalesce(s.compromises, false), suppressed: coalesce(s.suppressed, false),
     event: e.id, host: e.host_id, container: e.container_id, process: p.key,
     exe: p.exe, pid: p.pid} END) WHERE x IS NOT NULL] AS signals
 }

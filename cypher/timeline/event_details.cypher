@@ -1,5 +1,6 @@
 // The events of one timeline page, with their process and the signals on them
-// (each with its recommended actions), in the order of $ids.
+// (each with its recommended actions), in the order of $ids. Signals an exception
+// suppressed are left out: they do not count towards the story.
 // $ids: [event id]
 // Writes: nothing
 UNWIND range(0, size($ids) - 1) AS i
@@ -7,6 +8,7 @@ MATCH (e:Event {id: $ids[i]})
 OPTIONAL MATCH (e)-[:BY]->(p:Process)
 CALL (e, p) {
   OPTIONAL MATCH (sig:Signal)-[:ON]->(e)
+  WHERE sig.suppressed IS NULL
   WITH sig ORDER BY sig.ts, sig.id
   RETURN collect(sig {
     .id, .rule_id, .title, .severity, .tactic, .technique, .source, .compromises, .actions,

@@ -2,7 +2,7 @@
 // severities (optionally of some kinds only): from the cursor's time up to the
 // time of the $limit-th such event after it, the whole tie group at both ends
 // included. It starts from the story's signals of those severities (a seek on
-// Signal(correlation_key, severity)), never from its events: a page reads those
+// Signal(correlation_key, severity); suppressed ones left out), never from its events: a page reads those
 // signals and sorts their events, however many events the story has.
 // Each row carries what orders a tie at one ts: the process's lineage depth
 // (its ancestors, up to 100), its start time, its key.
@@ -12,7 +12,7 @@
 // Writes: nothing
 WITH datetime({epochSeconds: $after_s, nanosecond: $after_ns}) AS after
 MATCH (sig:Signal)
-WHERE sig.correlation_key IN $keys AND sig.severity IN $severities
+WHERE sig.correlation_key IN $keys AND sig.severity IN $severities AND sig.suppressed IS NULL
 CALL (sig, after) {
   MATCH (sig)-[:ON]->(e:Event)
   WHERE e.correlation_key IN $keys AND e.ts >= after AND ($kinds IS NULL OR e.kind IN $kinds)

@@ -50,6 +50,20 @@ GRAPHQL: dict[str, tuple[str, str]] = {
         "triage",
         'mutation { approveAction(story: "nope", action: "nope") { id } }',
     ),
+    "exceptions": ("read", "{ exceptions(first: 1) { totalCount } }"),
+    "exception": ("read", '{ exception(id: "nope") { id } }'),
+    "exceptionDraft": ("read", '{ exceptionDraft(signalId: "nope") { ruleId } }'),
+    "previewException": (
+        "read",
+        '{ previewException(ruleId: "nope", conditions: {host: ["h"]}) { matched } }',
+    ),
+    "createException": (
+        "triage",
+        'mutation { createException(ruleId: "nope", conditions: {host: ["h"]}, reason: "x") '
+        "{ id } }",
+    ),
+    "updateException": ("triage", 'mutation { updateException(id: "nope", owner: "x") { id } }'),
+    "revokeException": ("triage", 'mutation { revokeException(id: "nope", reason: "x") { id } }'),
     "indicators": ("read", "{ indicators(first: 1) { pageInfo { hasNextPage } } }"),
     "feeds": ("read", "{ feeds { name } }"),
     "importIndicators": (
