@@ -7,38 +7,43 @@ One process, one database, in this order:
 2. ingest alone: `--ingest-events` new events (seed 21, moved 400 days later, so
    that they are newer than the limit) through `storyline ingest`, timed;
 3. ingest while pruning: as many other new events (seed 22, moved the same way)
-   through `storyline ingest`, timed, while `storyline prune --before` (the limit
-   between the old graph and the new events) runs at the same time;
+   through `storyline ingest`, timed, while retention (app.retention.prune, at
+   `--pace`, the limit between the old graph and the new events) runs at the same
+   time in this process; it stops when that ingest is done;
 4. the bare `UNWIND ... MERGE` baseline of bench.ingest on the seed-22 events
    (into a wiped database), so that both ingest rates read as a ratio to bare.
 
 The ratio that matters is the ingest rate while pruning to the rate alone (1.0: no
 cost), and both to bare (bench.ingest's `pipeline_until_processed`).
 
-    python -m bench.prune [--events 200000] [--ingest-events 50000]
+    python -m bench.prune [--events 200000] [--ingest-events 50000] [--pace 0.25]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from app.events import normalize_ts
 from app.generate import lines
+from app.retention import Pruned, prune
 from bench.common import database, save, wipe
 from bench.ingest import bare_rows, run_bare, run_pipeline
 
 SHIFT = timedelta(days=400)
 TIME_FIELDS = ("ts", "start_time", "exit_time")
+
+
+class Stop(Exception):
+    """Ends the prune once the ingest it overlaps is done."""
 
 
 def shifted(value: Any) -> Any:
@@ -88,6 +93,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=200_000, help="events of the old graph")
     parser.add_argument("--ingest-events", type=int, default=50_000, help="events ingested")
     parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument("--pace", type=float, default=0.25, help="prune's share of time")
     args = parser.parse_args()
     db = database()
     wipe(db)
@@ -95,7 +101,7 @@ def main() -> None:
     alone_text = workload(21, args.ingest_events, later=True)
     during_text = workload(22, args.ingest_events, later=True)
     alone, during = write(alone_text), write(during_text)
-    limit = normalize_ts(datetime(2026, 6, 1).isoformat() + "Z")
+    limit = datetime(2026, 6, 1, tzinfo=UTC)
     try:
         print(f"loading the old graph: {args.events:,} events", file=sys.stderr)
         load = run_pipeline(old, args.batch_size)
@@ -103,20 +109,27 @@ def main() -> None:
         print("ingest alone", file=sys.stderr)
         solo = run_pipeline(alone, args.batch_size)
         print("ingest while pruning", file=sys.stderr)
-        pruned: dict[str, Any] = {}
+        # the prune runs in this process, in a thread, and stops when the ingest is done:
+        # what matters is the ingest's rate while they overlap
+        ingested = threading.Event()
+        pruned: list[Pruned] = []
 
-        def prune() -> None:
-            start = time.perf_counter()
-            out = subprocess.run(
-                [sys.executable, "-m", "app.cli", "prune", "--before", limit, "--json"],
-                capture_output=True, text=True, env=os.environ.copy(), check=True,
-            )  # fmt: skip
-            pruned.update(json.loads(out.stdout), wall_seconds=time.perf_counter() - start)
+        def stop_when_ingested(done: Pruned) -> None:
+            pruned[:] = [done]
+            if ingested.is_set():
+                raise Stop
 
-        pruning = threading.Thread(target=prune)
+        def prune_old() -> None:
+            with contextlib.suppress(Stop):
+                prune(db, limit, progress=stop_when_ingested, pace=args.pace)
+
+        pruning = threading.Thread(target=prune_old)
+        started = time.perf_counter()
         pruning.start()
         both = run_pipeline(during, args.batch_size)
+        ingested.set()
         pruning.join()
+        prune_seconds = time.perf_counter() - started
         after = counts(db)
         rows = bare_rows(during_text)
         wipe(db)
@@ -137,7 +150,7 @@ def main() -> None:
         "prune",
         {
             "command": f"python -m bench.prune --events {args.events} "
-            f"--ingest-events {n} --batch-size {args.batch_size}",
+            f"--ingest-events {n} --batch-size {args.batch_size} --pace {args.pace}",
             "old_graph": {
                 "events": args.events,
                 "load_seconds": round(load["seconds"], 1),
@@ -149,22 +162,14 @@ def main() -> None:
                 **rate(both["seconds"]),
                 "ratio_to_alone": round(solo["seconds"] / both["seconds"], 3),
             },
-            "prune": {
+            "prune_during_ingest": {
+                "pace": args.pace,
+                "seconds": round(prune_seconds, 1),
                 **{
-                    k: pruned.get(k)
-                    for k in (
-                        "events",
-                        "processes",
-                        "stories",
-                        "contexts",
-                        "audit_records",
-                        "transactions",
-                    )
+                    k: getattr(pruned[0], k) if pruned else 0
+                    for k in ("events", "processes", "contexts", "transactions")
                 },
-                "seconds": round(pruned.get("wall_seconds", 0.0), 1),
-                "events_per_s": round((pruned.get("events") or 0) / pruned["wall_seconds"])
-                if pruned.get("wall_seconds")
-                else None,
+                "events_per_s": round((pruned[0].events if pruned else 0) / prune_seconds),
             },
             "counts_after": after,
         },
