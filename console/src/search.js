@@ -60,6 +60,9 @@ export function installSearch(form) {
   const isOpen = () => !box.hidden;
   const open = () => { box.hidden = false; input.setAttribute("aria-expanded", "true"); };
   const close = () => { box.hidden = true; input.setAttribute("aria-expanded", "false"); };
+  // closing by leaving (Escape, a click elsewhere, a new page) also drops the search
+  // still waiting or on its way, which would open the list again when it answers
+  const dismiss = () => { clearTimeout(timer); asked++; close(); };
 
   const run = async (words) => {
     const mine = ++asked;
@@ -104,7 +107,7 @@ export function installSearch(form) {
     if (!isOpen()) return;
     if (event.key === "Escape") {
       event.preventDefault();
-      close();
+      dismiss();
       closing = true;
       input.focus();
       closing = false;
@@ -121,10 +124,10 @@ export function installSearch(form) {
   });
   // leaving the box closes the list: tabbing away, or a click elsewhere on the page
   form.addEventListener("focusout", (event) => {
-    if (event.relatedTarget && !form.contains(event.relatedTarget)) close();
+    if (event.relatedTarget && !form.contains(event.relatedTarget)) dismiss();
   });
-  document.addEventListener("pointerdown", (event) => { if (!form.contains(event.target)) close(); });
-  window.addEventListener("hashchange", close);
+  document.addEventListener("pointerdown", (event) => { if (!form.contains(event.target)) dismiss(); });
+  window.addEventListener("hashchange", dismiss);
 }
 
 // The page of every hit: #/search/<words>.
