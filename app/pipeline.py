@@ -78,16 +78,23 @@ class Lease:
         self.ttl = ttl
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.held = False
+        self.wanted = False  # someone else asked for it lately (see take_lease.cypher)
 
     def try_acquire(self, cycles: int = 0) -> bool:
         """Takes or renews the lease unless someone else holds it; adds to its cycle count."""
         found = self.db.run("pipeline/take_lease", holder=self.holder, ttl=self.ttl, cycles=cycles)
         self.held = bool(found)
+        self.wanted = bool(found and found[0]["wanted"])
         return self.held
 
     def acquire(self, poll: float = 0.05) -> None:
-        """Waits until the lease is ours."""
+        """Waits until the lease is ours, asking the holder for it (it gives it up
+        between two of its cycles)."""
+        asked = 0.0
         while not self.try_acquire():
+            if time.monotonic() - asked > 0.5:
+                self.db.run("pipeline/want_lease", holder=self.holder)
+                asked = time.monotonic()
             time.sleep(poll)
 
     def release(self) -> None:
@@ -202,10 +209,11 @@ class Worker:
     """Runs the pipeline's cycles in a background thread while there is work.
 
     It takes the lease when it is free, runs cycles while they find work, and
-    gives the lease up when a cycle finds none, so that any other process may
-    drain in between. With a `pruner` (STORYLINE_RETENTION), retention runs a few
-    bounded batches between cycles. Errors are logged and retried after a pause: the queues
-    keep what failed.
+    gives the lease up when a cycle finds none, or when another process asked for
+    it (Lease.acquire), so that any other process may drain or prune in between.
+    With a `pruner` (STORYLINE_RETENTION), retention runs a few bounded batches
+    between cycles. Errors are logged and retried after a pause: the queues keep
+    what failed.
     """
 
     def __init__(
@@ -251,8 +259,10 @@ class Worker:
                 if cycle.idle:
                     lease.release()
                     self._stop.wait(self.idle_seconds)
-                else:
-                    lease.try_acquire(cycles=1)
+                elif lease.try_acquire(cycles=1) and lease.wanted:
+                    # someone waits for the lease (a prune, a drain): let them have a turn
+                    lease.release()
+                    self._stop.wait(self.idle_seconds)
             except Exception as exc:  # the queues keep the work: log, pause, retry
                 self.error = exc
                 log.exception("pipeline cycle failed; retrying")

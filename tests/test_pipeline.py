@@ -100,3 +100,27 @@ def test_a_waiting_caller_returns_once_the_holder_has_processed_its_events(
     assert (state["detect"], state["stamp"], state["stories"]) == (0, 0, 0)
     assert db.query("MATCH (s:Story) RETURN count(s) AS n")[1][0]["n"] > 0
     assert worker.error is None
+
+
+def test_a_busy_worker_gives_the_lease_to_who_asks_between_its_cycles(db: Database) -> None:
+    # 30 batches of 100 events, one batch per cycle: the worker has work for 30 cycles
+    report = ingest(db, "storyline", TEXT, batch_size=100, after_batch=None)
+    worker = Worker(db, Pipeline(rules=(), chunk=1), idle_seconds=0.2).start()
+    try:
+        deadline = time.monotonic() + 60
+        while queued(db)["detect"] == report.events:  # the worker has started its cycles
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        waiting = Lease(db)
+        waiting.acquire()  # a prune or a drain: asks, and gets a turn between two cycles
+        try:
+            # it got the lease while the stage still had work, not once it went idle
+            assert queued(db)["detect"] > 0
+            assert not worker.error
+        finally:
+            waiting.release()
+        while queued(db)["detect"]:  # the worker takes the lease back and finishes
+            assert time.monotonic() < deadline, "the worker did not resume"
+            time.sleep(0.05)
+    finally:
+        worker.stop()
