@@ -46,7 +46,7 @@ neo4j-stop: $(STAMP)
 # For maintainers moving to another Neo4j version (edit deploy/neo4j/pom.xml
 # first): resolves the jars with Maven and rewrites the manifest.
 neo4j-manifest: $(STAMP)
-	$(BIN)/python -m app.neo4j.jars regenerate
+	$(BIN)/python -m app.jars regenerate neo4j
 
 # Re-resolves every dependency at its newest allowed version into constraints.txt.
 lock:

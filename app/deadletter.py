@@ -26,11 +26,22 @@ class Letter:
     position: int
     reason: str
     raw: str
+    # where a Kafka consumer read it (origin "kafka"); position is then the line in the message
+    topic: str | None = None
+    partition: int | None = None
+    offset: int | None = None
 
     @classmethod
-    def of(cls, format_name: str, origin: str, rejected: Rejected) -> Letter:
-        """Makes a letter from an adapter's rejection."""
+    def of(
+        cls,
+        format_name: str,
+        origin: str,
+        rejected: Rejected,
+        at: tuple[str, int, int] | None = None,
+    ) -> Letter:
+        """Makes a letter from an adapter's rejection (`at`: Kafka topic, partition, offset)."""
         digest = hashlib.sha256(f"{format_name}\0{rejected.raw}".encode()).hexdigest()[:32]
+        topic, partition, offset = at if at is not None else (None, None, None)
         return cls(
             id=f"dl:{digest}",
             format=format_name,
@@ -38,6 +49,9 @@ class Letter:
             position=rejected.position,
             reason=rejected.reason,
             raw=rejected.raw,
+            topic=topic,
+            partition=partition,
+            offset=offset,
         )
 
     def row(self, received_at: str) -> dict[str, Any]:

@@ -60,6 +60,22 @@ PRUNED = Counter(
     ["kind"], registry=REGISTRY,
 )  # fmt: skip
 
+KAFKA_CONSUMED = Counter(
+    "storyline_kafka_consumed_total",
+    "Kafka messages whose batch committed (then their offsets), by topic.",
+    ["topic"], registry=REGISTRY,
+)  # fmt: skip
+KAFKA_LAG = Gauge(
+    "storyline_kafka_lag",
+    "Messages behind the end of each assigned partition, after this consumer's last batch.",
+    ["topic", "partition"], registry=REGISTRY,
+)  # fmt: skip
+KAFKA_PAUSED = Gauge(
+    "storyline_kafka_paused",
+    "1 while consumption is paused because the background stage has too much queued.",
+    registry=REGISTRY,
+)  # fmt: skip
+
 
 def observe_cycle(cycle: Cycle) -> None:
     """Records one cycle of the background stage."""

@@ -1,4 +1,4 @@
-"""Locates the files that ship beside the code: cypher/ and the Neo4j pom."""
+"""Locates the files that ship beside the code: cypher/ and the jar manifests of deploy/."""
 
 from __future__ import annotations
 
@@ -20,19 +20,3 @@ def resource(relative: str) -> Path:
 def cypher_dir() -> Path:
     """Returns the cypher/ directory."""
     return resource("cypher")
-
-
-def neo4j_pom() -> Path:
-    """Returns the pom.xml that fetches the Neo4j server jars."""
-    path = resource("deploy/neo4j/pom.xml")
-    if path.exists():
-        return path
-    return _PACKAGE / "_resources" / "neo4j" / "pom.xml"
-
-
-def neo4j_manifest() -> Path:
-    """Returns the manifest of the Neo4j server jars (coordinates, size, SHA-256)."""
-    path = resource("deploy/neo4j/manifest.tsv")
-    if path.exists():
-        return path
-    return _PACKAGE / "_resources" / "neo4j" / "manifest.tsv"

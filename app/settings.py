@@ -58,6 +58,20 @@ class LocalNeo4jSettings:
 
 
 @dataclass(frozen=True)
+class KafkaSettings:
+    """The Kafka consumer (storyline consume, and serve's when topics are set) and local broker."""
+
+    bootstrap: str = "127.0.0.1:9092"
+    topics: tuple[tuple[str, str], ...] = ()  # (topic, format): serve consumes them when set
+    group: str = "storyline"
+    max_queued: int = 200_000  # events waiting in the background stage before consuming pauses
+    # the local broker of `storyline kafka start` (development and tests)
+    port: int = 9092
+    controller_port: int = 9093
+    heap: str = "512m"
+
+
+@dataclass(frozen=True)
 class Settings:
     """Storyline's configuration. See the README's configuration table."""
 
@@ -66,6 +80,7 @@ class Settings:
     neo4j_password: Secret | None = field(repr=False)
     neo4j_database: str | None
     local: LocalNeo4jSettings
+    kafka: KafkaSettings = field(default_factory=KafkaSettings)
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = 64 * 1024 * 1024
@@ -129,6 +144,16 @@ class Settings:
             neo4j_password=Secret(password) if password else None,
             neo4j_database=env.get("NEO4J_DATABASE") or None,
             local=local,
+            kafka=KafkaSettings(
+                bootstrap=env.get("STORYLINE_KAFKA_BOOTSTRAP")
+                or f"127.0.0.1:{_int(env, 'STORYLINE_KAFKA_PORT', 9092)}",
+                topics=_topics(env.get("STORYLINE_KAFKA_TOPICS")),
+                group=env.get("STORYLINE_KAFKA_GROUP") or "storyline",
+                max_queued=_int(env, "STORYLINE_KAFKA_MAX_QUEUED", 200_000),
+                port=_int(env, "STORYLINE_KAFKA_PORT", 9092),
+                controller_port=_int(env, "STORYLINE_KAFKA_CONTROLLER_PORT", 9093),
+                heap=env.get("STORYLINE_KAFKA_HEAP", "512m"),
+            ),
             host=env.get("STORYLINE_HOST", "127.0.0.1"),
             port=_int(env, "STORYLINE_PORT", 8000),
             max_body_bytes=_int(env, "STORYLINE_MAX_BODY_BYTES", 64 * 1024 * 1024),
@@ -154,6 +179,22 @@ class Settings:
             action_webhook_secret_file=_path(env.get("STORYLINE_ACTION_WEBHOOK_SECRET_FILE")),
             action_webhook_timeout=_int(env, "STORYLINE_ACTION_WEBHOOK_TIMEOUT", 5),
         )
+
+
+def _topics(raw: str | None) -> tuple[tuple[str, str], ...]:
+    """Reads STORYLINE_KAFKA_TOPICS: `topic=format,topic2=format2`."""
+    pairs = []
+    for item in (raw or "").split(","):
+        if not item.strip():
+            continue
+        topic, sep, format_name = item.partition("=")
+        if not sep or not topic.strip() or not format_name.strip():
+            raise ConfigError(
+                f"STORYLINE_KAFKA_TOPICS: {item.strip()!r} is not topic=format "
+                "(for example tetragon=tetragon,falco-events=falco)"
+            )
+        pairs.append((topic.strip(), format_name.strip()))
+    return tuple(pairs)
 
 
 def _secret(raw: str | None) -> Secret | None:

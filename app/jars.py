@@ -1,13 +1,16 @@
-"""The local Neo4j's jars: a committed manifest, fetched from a Maven repository and verified.
+"""The local servers' jars: committed manifests, fetched from a Maven repository and verified.
 
-`deploy/neo4j/manifest.tsv` names every jar the server needs (Neo4j Community,
-APOC core, Neo4j Browser and their runtime dependencies) by Maven coordinates,
+Two Java servers run from Maven Central jars, each named by a manifest:
+`deploy/neo4j/manifest.tsv` (Neo4j Community, APOC core, Neo4j Browser and their
+runtime dependencies) and `deploy/kafka/manifest.tsv` (the Apache Kafka broker,
+for development and tests). A manifest lists every jar by Maven coordinates,
 with its size and SHA-256. Fetching needs no Maven: each jar is downloaded by
 its plain repository path, checked against the manifest, and only then moved
-into the cache. Regenerating the manifest (a maintainer moving to another Neo4j
-version) is the one step that runs Maven, on `deploy/neo4j/pom.xml`:
+into the cache. Regenerating a manifest (a maintainer moving to another
+version) is the one step that runs Maven, on the product's `pom.xml`:
 
-    python -m app.neo4j.jars regenerate      # or: make neo4j-manifest
+    python -m app.jars regenerate neo4j      # or: make neo4j-manifest
+    python -m app.jars regenerate kafka      # or: make kafka-manifest
 """
 
 from __future__ import annotations
@@ -28,13 +31,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.errors import FetchFailed, LauncherError
-from app.resources import neo4j_manifest, neo4j_pom
+from app.resources import resource
 
 DEFAULT_REPO = "https://repo1.maven.org/maven2"
 _HEADER = "# group:artifact:version[:classifier]\tsize\tsha256"
 _ATTEMPTS = 3
 _WORKERS = 6
 _CHUNK = 1 << 16
+# each product: its pom's version property; the manifest's first line is `# <product> VERSION`
+PRODUCTS = {"neo4j": "neo4j.version", "kafka": "kafka.version"}
+
+
+def manifest_path(product: str) -> Path:
+    """Returns the committed manifest of a product (deploy/<product>/manifest.tsv)."""
+    return resource(f"deploy/{product}/manifest.tsv")
+
+
+def pom_path(product: str) -> Path:
+    """Returns the pom.xml a product's manifest is regenerated from."""
+    return resource(f"deploy/{product}/pom.xml")
 
 
 @dataclass(frozen=True)
@@ -68,9 +83,10 @@ class Jar:
 
 @dataclass(frozen=True)
 class Manifest:
-    """The jars of one Neo4j version."""
+    """The jars of one version of a product (neo4j, kafka)."""
 
-    neo4j_version: str
+    product: str
+    version: str
     jars: tuple[Jar, ...]
     digest: str  # of the manifest text: the cache is complete for this digest only
 
@@ -80,15 +96,15 @@ class Manifest:
         return sum(jar.size for jar in self.jars)
 
 
-def read_manifest(path: Path | None = None) -> Manifest:
-    """Reads and checks a manifest (default: the one shipped with the code)."""
-    path = path or neo4j_manifest()
+def read_manifest(path: Path | None = None, product: str = "neo4j") -> Manifest:
+    """Reads and checks a product's manifest (default: the one shipped with the code)."""
+    path = path or manifest_path(product)
     text = path.read_text()
     version = None
     jars: list[Jar] = []
     for number, line in enumerate(text.splitlines(), 1):
-        if line.startswith("# neo4j "):
-            version = line.removeprefix("# neo4j ").strip()
+        if line.startswith(f"# {product} "):
+            version = line.removeprefix(f"# {product} ").strip()
         if not line.strip() or line.startswith("#"):
             continue
         try:
@@ -104,8 +120,8 @@ def read_manifest(path: Path | None = None) -> Manifest:
         except ValueError:
             raise LauncherError(f"{path}:{number}: not a manifest line: {line!r}") from None
     if version is None or not jars:
-        raise LauncherError(f"{path} names no '# neo4j VERSION' or no jar")
-    return Manifest(version, tuple(jars), hashlib.sha256(text.encode()).hexdigest())
+        raise LauncherError(f"{path} names no '# {product} VERSION' or no jar")
+    return Manifest(product, version, tuple(jars), hashlib.sha256(text.encode()).hexdigest())
 
 
 Progress = Callable[[int, int, int, int], None]  # jars done, jars, bytes done, bytes
@@ -222,14 +238,14 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def regenerate(pom: Path | None = None, out: Path | None = None) -> Manifest:
-    """Resolves the pom's runtime dependencies with Maven and writes the manifest."""
-    pom = pom or neo4j_pom()
-    out = out or neo4j_manifest()
+def regenerate(product: str, pom: Path | None = None, out: Path | None = None) -> Manifest:
+    """Resolves the pom's runtime dependencies with Maven and writes the product's manifest."""
+    pom = pom or pom_path(product)
+    out = out or manifest_path(product)
     mvn = shutil.which("mvn")
     if mvn is None:
         raise FetchFailed("regenerating the manifest needs Maven (mvn) on PATH")
-    version = _pom_version(pom)
+    version = _pom_version(pom, PRODUCTS[product])
     with tempfile.TemporaryDirectory() as tmp:
         listing = Path(tmp) / "deps.txt"
         command = [
@@ -240,8 +256,8 @@ def regenerate(pom: Path | None = None, out: Path | None = None) -> Manifest:
         if result.returncode != 0:
             raise FetchFailed(f"mvn dependency:list failed:\n{result.stdout}{result.stderr}")
         lines = _manifest_lines(listing.read_text().splitlines())
-    out.write_text(f"# neo4j {version}\n{_HEADER}\n" + "".join(f"{line}\n" for line in lines))
-    return read_manifest(out)
+    out.write_text(f"# {product} {version}\n{_HEADER}\n" + "".join(f"{line}\n" for line in lines))
+    return read_manifest(out, product)
 
 
 def _manifest_lines(listing: Iterable[str]) -> list[str]:
@@ -262,21 +278,21 @@ def _manifest_lines(listing: Iterable[str]) -> list[str]:
     return sorted(set(lines))
 
 
-def _pom_version(pom: Path) -> str:
-    match = re.search(r"<neo4j\.version>([^<]+)</neo4j\.version>", pom.read_text())
+def _pom_version(pom: Path, prop: str) -> str:
+    match = re.search(rf"<{re.escape(prop)}>([^<]+)</{re.escape(prop)}>", pom.read_text())
     if not match:
-        raise LauncherError(f"no <neo4j.version> in {pom}")
+        raise LauncherError(f"no <{prop}> in {pom}")
     return match.group(1).strip()
 
 
 def main(argv: list[str]) -> int:
-    """Regenerates the manifest: `python -m app.neo4j.jars regenerate`."""
-    if argv != ["regenerate"]:
-        print("usage: python -m app.neo4j.jars regenerate", file=sys.stderr)
+    """Regenerates a manifest: `python -m app.jars regenerate neo4j|kafka`."""
+    if len(argv) != 2 or argv[0] != "regenerate" or argv[1] not in PRODUCTS:
+        print(f"usage: python -m app.jars regenerate {'|'.join(PRODUCTS)}", file=sys.stderr)
         return 2
-    manifest = regenerate()
+    manifest = regenerate(argv[1])
     print(
-        f"{neo4j_manifest()}: Neo4j {manifest.neo4j_version}, {len(manifest.jars)} jars, "
+        f"{manifest_path(argv[1])}: {argv[1]} {manifest.version}, {len(manifest.jars)} jars, "
         f"{manifest.total_bytes / 1e6:.1f} MB"
     )
     return 0
