@@ -66,19 +66,29 @@ def create_app(db: Database, settings: Settings | None = None) -> Starlette:
 
     While it runs (its lifespan), a background worker runs the pipeline's stage
     on what ingest queued, unless STORYLINE_PIPELINE_WORKER=off, and retention
-    (STORYLINE_RETENTION) between its cycles.
+    (STORYLINE_RETENTION) between its cycles; with STORYLINE_KAFKA_TOPICS, a Kafka
+    consumer writes what the topics bring.
     """
     settings = settings or Settings.from_env()
     pipeline = Pipeline.default(settings)
     # STORYLINE_RETENTION: checked here, so that a bad age stops the start with its reason
     pruner = Pruner(parse_age(settings.retention)) if settings.retention else None
+    consumer = None
+    if settings.kafka.topics:
+        from app.kafka.consumer import Background
+
+        consumer = Background(db, settings.kafka, settings.ingest_batch_size)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         worker = Worker(db, pipeline, pruner=pruner).start() if settings.pipeline_worker else None
+        if consumer is not None:
+            consumer.start()
         try:
             yield
         finally:
+            if consumer is not None:
+                await run_in_threadpool(consumer.stop)
             if worker is not None:
                 await run_in_threadpool(worker.stop)
 

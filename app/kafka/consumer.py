@@ -48,6 +48,9 @@ MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 _KEEP_OF_LARGE = 64 * 1024
 # At most this many rejections are listed in a report (all are counted and stored).
 _LISTED = 100
+# How long the group waits for a member that stopped answering (one killed, say) before
+# its partitions go to the others: the broker's default, set so that idle_exit knows it.
+SESSION_TIMEOUT_S = 45
 
 
 class ConsumerFailed(StorylineError):
@@ -183,6 +186,11 @@ class Consumer:
         self._paused = False
         self._consumer: Any = None
 
+    @property
+    def paused(self) -> bool:
+        """Tells whether consumption waits for the background stage (backpressure)."""
+        return self._paused
+
     # the loop -----------------------------------------------------------------
 
     def run(
@@ -194,7 +202,10 @@ class Consumer:
     ) -> ConsumeReport:
         """Consumes until `stop` is set, or nothing came for `idle_exit` seconds.
 
-        `max_messages` stops after that many messages (the last batch is whole).
+        The idle clock runs only while this member has partitions, or once it has
+        had none for longer than the group's session timeout (a member killed
+        before holds its partitions that long). `max_messages` stops after that
+        many messages (the last batch is whole).
         """
         from confluent_kafka import Consumer as KafkaConsumer
 
@@ -211,6 +222,7 @@ class Consumer:
             "fetch.max.bytes": 32 * 1024 * 1024,
             "max.partition.fetch.bytes": MAX_MESSAGE_BYTES,
             "max.poll.interval.ms": 600_000,
+            "session.timeout.ms": SESSION_TIMEOUT_S * 1000,
             "log_level": 3,
             "logger": log,
             **self.client,
@@ -229,8 +241,12 @@ class Consumer:
                 self._backpressure()
                 batch = consumer.consume(num_messages=self.batch_size, timeout=0.5)
                 messages = [m for m in batch if not self._failed(m)]
-                if self._paused:
-                    idle_since = time.monotonic()  # waiting for the stage is not idle
+                waiting_for_group = (
+                    not self.report.assigned
+                    and time.monotonic() - started < SESSION_TIMEOUT_S + (idle_exit or 0)
+                )
+                if self._paused or waiting_for_group:
+                    idle_since = time.monotonic()  # waiting for the stage or the group
                 if not messages:
                     self._commit()  # what a failed commit left
                     if idle_exit is not None and time.monotonic() - idle_since >= idle_exit:
@@ -380,3 +396,38 @@ def parse_topics(topics: Iterable[str], format_name: str | None) -> dict[str, st
             raise ConfigError(f"topic {item!r} has no format: give --format F or --topic {item}=F")
         formats[topic] = chosen
     return formats
+
+
+class Background:
+    """The consumer of `storyline serve` (STORYLINE_KAFKA_TOPICS), in a thread of its own.
+
+    It only writes: the service's worker runs the stage. A failure (the database
+    gone, a fatal client error) is logged and the consumer starts again after a
+    pause, from the group's committed offsets.
+    """
+
+    def __init__(self, db: Database, settings: KafkaSettings, batch_size: int) -> None:
+        self.make = lambda: Consumer(db, dict(settings.topics), settings, batch_size=batch_size)
+        self.make()  # a topic's unknown format stops the start, with its reason
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="storyline-kafka", daemon=True)
+
+    def start(self) -> Background:
+        """Starts the thread; returns self."""
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 60) -> None:
+        """Asks the consumer to finish its batch, commit and leave the group; waits for it."""
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.make().run(self._stop)
+            except Exception as exc:
+                self.error = exc
+                log.exception("Kafka consumer failed; starting again in 5 s")
+                self._stop.wait(5)

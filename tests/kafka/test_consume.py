@@ -1,0 +1,241 @@
+"""`storyline consume` on a real Kafka broker: at least once, each event stored once, nothing lost.
+
+Every test here reads from the local broker (tests/kafka/conftest.py) into the
+suite's real Neo4j; the ones that matter most run the consumer the way a user
+does, as the `storyline consume` subprocess.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.generate import lines
+from app.ingest import ingest
+from app.kafka.consumer import Consumer
+from app.kafka.local import LocalKafka
+from app.neo4j.database import Database
+from app.pipeline import Pipeline
+from app.settings import KafkaSettings
+from tests.graphstate import diff, snapshot
+from tests.kafka.conftest import produce, produce_lines
+from tests.server import storyline_command
+
+
+def settings_for(kafka: LocalKafka) -> KafkaSettings:
+    return KafkaSettings(bootstrap=kafka.bootstrap)
+
+
+def committed(kafka: LocalKafka, group: str, topic: str, partitions: int) -> list[int]:
+    """Returns the group's committed offset of each partition (-1001: none)."""
+    from confluent_kafka import Consumer as KafkaConsumer
+    from confluent_kafka import TopicPartition
+
+    reader = KafkaConsumer({"bootstrap.servers": kafka.bootstrap, "group.id": group})
+    try:
+        found = reader.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=30)
+        return [tp.offset for tp in found]
+    finally:
+        reader.close()
+
+
+def event_counts(db: Database) -> tuple[int, int]:
+    _, found = db.query("MATCH (e:Event) RETURN count(e) AS n, count(DISTINCT e.id) AS ids")
+    return found[0]["n"], found[0]["ids"]
+
+
+def workload(tmp_path: Path, seed: int, events: int) -> Path:
+    path = tmp_path / f"gen-{seed}-{events}.ndjson"
+    path.write_text("".join(line + "\n" for line in lines(seed, events)))
+    return path
+
+
+def consume_env(kafka: LocalKafka, neo4j_env: dict[str, str]) -> dict[str, str]:
+    return {**os.environ, **neo4j_env, "STORYLINE_KAFKA_BOOTSTRAP": kafka.bootstrap}
+
+
+def single_writer_graph(db: Database, path: Path) -> Any:
+    """Empties the graph, ingests the file with one writer, and returns the snapshot."""
+    with db.session(write=True) as s:
+        s.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+    with path.open() as text:
+        ingest(db, "storyline", text)
+    return snapshot(db)
+
+
+def test_a_poison_record_becomes_a_dead_letter_with_its_offset_and_the_rest_is_stored(
+    db: Database, kafka: LocalKafka, topic: Callable[[int], str]
+) -> None:
+    name = topic(1)
+    good = list(lines(11, 8))
+    values: list[bytes | None] = [
+        good[0].encode(), good[1].encode(), good[2].encode(),
+        b"{not json at all",                                   # offset 3
+        json.dumps({"kind": "process_exec"}).encode(),         # offset 4: no id, host, time
+        None,                                                  # offset 5: a tombstone
+        (good[3] + "\n" + good[4]).encode(),                   # offset 6: two records
+        "\n".join([good[5], "\u0000\ufffe junk", good[6]]).encode(),  # offset 7: line 2 bad
+        good[7].encode(),                                      # offset 8
+    ]  # fmt: skip
+    produce(kafka.bootstrap, name, values, partition=0)
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    consumer = Consumer(db, {name: "storyline"}, settings_for(kafka), group=group,
+                        batch_size=4, after_batch=Pipeline.default())  # fmt: skip
+    report = consumer.run(idle_exit=3)
+
+    assert event_counts(db) == (8, 8)
+    assert report.messages == 9 and report.skipped == 1 and report.accepted == 8
+    letters = {(r["offset"], r["line"]) for r in report.rejected}
+    assert letters == {(3, 1), (4, 1), (7, 2)}
+    _, stored = db.query(
+        "MATCH (d:DeadLetter) RETURN d.origin AS origin, d.topic AS topic, "
+        "d.partition AS partition, d.offset AS offset, d.position AS line, d.reason AS reason"
+    )
+    assert {(d["origin"], d["topic"], d["partition"], d["offset"], d["line"]) for d in stored} == {
+        ("kafka", name, 0, 3, 1), ("kafka", name, 0, 4, 1), ("kafka", name, 0, 7, 2)
+    }  # fmt: skip
+    assert all(d["reason"] for d in stored)
+    # everything read is committed, the poison included: a restart does not stall on it
+    assert committed(kafka, group, name, 1) == [9]
+
+
+def test_a_consumer_killed_mid_batch_resumes_and_every_event_is_in_the_graph_once(
+    db: Database, kafka: LocalKafka, topic: Callable[[int], str], neo4j_env: dict[str, str],
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    path = workload(tmp_path, 21, 6000)
+    name = topic(3)
+    produced = produce_lines(kafka.bootstrap, name, path)
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    command = [*storyline_command(), "consume", "--topic", name, "--format", "storyline",
+               "--group", group, "--batch-size", "150", "--quiet"]  # fmt: skip
+    env = consume_env(kafka, neo4j_env)
+    log = (tmp_path / "first.log").open("wb")
+    first = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while event_counts(db)[0] < 900:  # a few batches in: then kill it mid-flight
+            assert first.poll() is None, (tmp_path / "first.log").read_text()
+            assert time.monotonic() < deadline, "the consumer wrote too little in 120 s"
+            time.sleep(0.05)
+        first.send_signal(signal.SIGKILL)
+        first.wait(30)
+    finally:
+        if first.poll() is None:
+            first.kill()
+        log.close()
+    stored_at_kill = event_counts(db)[0]
+    done_at_kill = sum(max(o, 0) for o in committed(kafka, group, name, 3))
+    assert stored_at_kill < produced, "killed too late: nothing left to resume"
+    assert done_at_kill < produced
+
+    second = subprocess.run(
+        [*command, "--idle-exit", "4", "--json"], env=env, capture_output=True, text=True,
+        timeout=600, check=False,
+    )  # fmt: skip
+    assert second.returncode == 0, second.stderr[-3000:]
+    report = json.loads(second.stdout)
+    assert report["stage_drained"] is True
+    # the second run read at least what the first had not committed, perhaps some of it again
+    assert report["messages"] >= produced - done_at_kill
+    assert event_counts(db) == (produced, produced)
+    assert committed(kafka, group, name, 3) != [-1001] * 3
+    assert sum(committed(kafka, group, name, 3)) == produced
+
+    consumed = snapshot(db)
+    expected = single_writer_graph(db, path)
+    assert consumed == expected, diff(expected, consumed)
+
+
+def test_two_consumers_in_one_group_split_the_partitions_and_build_the_graph_one_builds(
+    db: Database, kafka: LocalKafka, topic: Callable[[int], str], neo4j_env: dict[str, str],
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    path = workload(tmp_path, 33, 5000)
+    name = topic(4)
+    produced = produce_lines(kafka.bootstrap, name, path)
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    command = [*storyline_command(), "consume", "--topic", name, "--format", "storyline",
+               "--group", group, "--batch-size", "200", "--idle-exit", "6", "--json",
+               "--quiet"]  # fmt: skip
+    env = consume_env(kafka, neo4j_env)
+    members = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True) for _ in range(2)]  # fmt: skip
+    outputs = [m.communicate(timeout=600) for m in members]
+    for member, (_, err) in zip(members, outputs, strict=True):
+        assert member.returncode == 0, err[-3000:]
+    reports = [json.loads(out) for out, _ in outputs]
+    # each member read a share: together every message at least once
+    assert all(r["messages"] > 0 for r in reports), reports
+    assert sum(r["messages"] for r in reports) >= produced
+    assert sum(committed(kafka, group, name, 4)) == produced
+    assert event_counts(db) == (produced, produced)
+
+    together = snapshot(db)
+    expected = single_writer_graph(db, path)
+    assert together == expected, diff(expected, together)
+
+
+def test_consumption_pauses_while_the_stage_is_behind_and_resumes_when_it_catches_up(
+    db: Database, kafka: LocalKafka, topic: Callable[[int], str]
+) -> None:
+    name = topic(1)
+    produce(kafka.bootstrap, name, [line.encode() for line in lines(41, 1200)], partition=0)
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    # no stage runs here: the queue only grows until a drain in another thread
+    consumer = Consumer(db, {name: "storyline"}, settings_for(kafka), group=group,
+                        batch_size=200, after_batch=None, max_queued=400)  # fmt: skip
+    stop = threading.Event()
+    result: dict[str, Any] = {}
+    thread = threading.Thread(target=lambda: result.update(r=consumer.run(stop)))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while consumer.report.pauses == 0:
+            assert time.monotonic() < deadline, "never paused"
+            time.sleep(0.1)
+        stalled = event_counts(db)[0]
+        time.sleep(2)
+        assert event_counts(db)[0] == stalled  # paused: nothing more read or written
+        assert stalled < 1200
+        Pipeline.default().drain(db)  # the stage catches up...
+        deadline = time.monotonic() + 60
+        while event_counts(db)[0] < 1200:  # ...and consumption goes on, pausing again
+            assert time.monotonic() < deadline, "never resumed"
+            if consumer.paused:
+                Pipeline.default().drain(db)
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        thread.join(60)
+    assert result["r"].messages == 1200
+    assert result["r"].pauses >= 2  # 1,200 events through a stage that holds 400 at most
+    assert event_counts(db) == (1200, 1200)
+
+
+def test_storyline_kafka_status_reports_the_running_broker(kafka: LocalKafka) -> None:
+    env = {**os.environ, "STORYLINE_HOME": str(kafka.local.data_dir),
+           "STORYLINE_KAFKA_PORT": str(kafka.settings.port)}  # fmt: skip
+    found = subprocess.run([*storyline_command(), "kafka", "status"], env=env,
+                           capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert found.returncode == 0, found.stdout + found.stderr
+    assert f"Kafka {kafka.version}: running" in found.stdout
+    assert kafka.bootstrap in found.stdout
+
+
+@pytest.mark.parametrize("argument", ["--topic=x", "--topic=x=nosuchformat"])
+def test_consume_refuses_a_topic_without_a_known_format(argument: str) -> None:
+    found = subprocess.run([*storyline_command(), "consume", argument], capture_output=True,
+                           text=True, timeout=60, check=False)  # fmt: skip
+    assert found.returncode != 0
+    assert "format" in found.stderr
