@@ -28,7 +28,7 @@ RELATIONSHIPS = {
 COMMANDS = {
     "serve", "neo4j", "cypher", "ingest", "dead-letters", "generate", "demo", "stories",
     "story", "rules", "layers", "schema", "tokens", "search", "prune", "indicators",
-    "exceptions",
+    "exceptions", "consume", "kafka",
 }  # fmt: skip
 
 

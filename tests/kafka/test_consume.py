@@ -239,3 +239,36 @@ def test_consume_refuses_a_topic_without_a_known_format(argument: str) -> None:
                            text=True, timeout=60, check=False)  # fmt: skip
     assert found.returncode != 0
     assert "format" in found.stderr
+
+
+def test_storyline_serve_consumes_the_configured_topics_and_reports_it(
+    db: Database, kafka: LocalKafka, topic: Callable[[int], str], neo4j_target: Any,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    import httpx2 as httpx
+
+    from tests.server import serve
+
+    path = workload(tmp_path, 45, 3000)
+    name = topic(2)
+    produced = produce_lines(kafka.bootstrap, name, path)
+    env = {"STORYLINE_KAFKA_BOOTSTRAP": kafka.bootstrap,
+           "STORYLINE_KAFKA_TOPICS": f"{name}=storyline",
+           "STORYLINE_KAFKA_GROUP": f"g-{uuid.uuid4().hex[:8]}"}  # fmt: skip
+    with serve(neo4j_target, tmp_path, env) as server:
+        query = "{ about { pipelineQueues { detect } } }"
+        deadline = time.monotonic() + 240
+        while True:
+            answer = httpx.post(server.url + "/graphql", json={"query": query}, timeout=30).json()
+            waiting = answer["data"]["about"]["pipelineQueues"]["detect"]
+            if event_counts(db)[0] == produced and waiting == 0:
+                break
+            assert time.monotonic() < deadline, server.output()[-3000:]
+            time.sleep(0.5)
+        metrics = httpx.get(server.url + "/metrics", timeout=30).text
+    assert f'storyline_kafka_consumed_total{{topic="{name}"}} {float(produced)}' in metrics
+    assert "storyline_kafka_lag{" in metrics
+    assert event_counts(db) == (produced, produced)
+    consumed = snapshot(db)
+    expected = single_writer_graph(db, path)
+    assert consumed == expected, diff(expected, consumed)
