@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app.errors import FetchFailed
+from app.errors import FetchFailed, LauncherError
 from app.jars import Jar, Manifest, _manifest_lines, fetch_jars, read_manifest
 
 GOOD = b"PK\x03\x04 a jar's bytes " * 100
@@ -72,6 +72,25 @@ def test_the_shipped_manifest_names_neo4j_apoc_and_the_browser() -> None:
     versions = {j.artifact: j.version for j in manifest.jars if j.group.startswith("org.neo4j")}
     assert versions["neo4j"] == versions["apoc-core"] == manifest.version
     assert len({j.filename for j in manifest.jars}) == len(manifest.jars)
+
+
+def test_the_shipped_kafka_manifest_names_one_kafka_version_and_a_log_backend() -> None:
+    manifest = read_manifest(product="kafka")
+    assert manifest.product == "kafka" and manifest.version == "4.4.0"
+    kafka = {j.artifact: j.version for j in manifest.jars if j.group == "org.apache.kafka"}
+    assert {"kafka_2.13", "kafka-clients", "kafka-server", "kafka-raft"} <= kafka.keys()
+    assert set(kafka.values()) == {manifest.version}
+    # the broker logs through SLF4J 1.7, routed to log4j-core (else its log is silent)
+    assert {"slf4j-api", "log4j-slf4j-impl", "log4j-core"} <= {j.artifact for j in manifest.jars}
+    assert len({j.filename for j in manifest.jars}) == len(manifest.jars)
+
+
+def test_a_manifest_of_another_product_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "manifest.tsv"
+    path.write_text(read_manifest(product="kafka").jars[0].coordinates + "\t1\t" + "0" * 64 + "\n")
+    path.write_text("# kafka 4.4.0\n" + path.read_text())
+    with pytest.raises(LauncherError, match="names no '# neo4j VERSION'"):
+        read_manifest(path, product="neo4j")
 
 
 def test_jars_are_fetched_verified_with_progress(

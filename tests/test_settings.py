@@ -54,6 +54,13 @@ EVERY_VARIABLE = {
     "STORYLINE_ACTION_WEBHOOK_SECRET": "webhook-secret-value",
     "STORYLINE_ACTION_WEBHOOK_SECRET_FILE": "/run/secrets/storyline-webhook",
     "STORYLINE_ACTION_WEBHOOK_TIMEOUT": "7",
+    "STORYLINE_KAFKA_BOOTSTRAP": "kafka-1.example:9092,kafka-2.example:9092",
+    "STORYLINE_KAFKA_TOPICS": "tetragon.shard-07=tetragon, falco=falco",
+    "STORYLINE_KAFKA_GROUP": "storyline.shard-07",
+    "STORYLINE_KAFKA_MAX_QUEUED": "5000",
+    "STORYLINE_KAFKA_PORT": "19192",
+    "STORYLINE_KAFKA_CONTROLLER_PORT": "19193",
+    "STORYLINE_KAFKA_HEAP": "1g",
 }
 # read from the process environment, for the defaults of STORYLINE_HOME and STORYLINE_CACHE
 DEFAULT_LOCATIONS = {"XDG_DATA_HOME", "XDG_CACHE_HOME"}
@@ -93,6 +100,24 @@ def test_every_variable_is_read() -> None:
     assert settings.action_webhook_secret_file == Path("/run/secrets/storyline-webhook")
     assert settings.action_webhook_timeout == 7
     assert "webhook-secret-value" not in repr(settings)
+    kafka = settings.kafka
+    assert kafka.bootstrap == "kafka-1.example:9092,kafka-2.example:9092"
+    assert kafka.topics == (("tetragon.shard-07", "tetragon"), ("falco", "falco"))
+    assert (kafka.group, kafka.max_queued) == ("storyline.shard-07", 5000)
+    assert (kafka.port, kafka.controller_port, kafka.heap) == (19192, 19193, "1g")
+
+
+def test_the_kafka_bootstrap_defaults_to_the_local_broker_port() -> None:
+    assert Settings.from_env({}).kafka.bootstrap == "127.0.0.1:9092"
+    assert Settings.from_env({"STORYLINE_KAFKA_PORT": "19092"}).kafka.bootstrap == (
+        "127.0.0.1:19092"
+    )
+
+
+@pytest.mark.parametrize("value", ["tetragon", "=tetragon", "topic=", "a=tetragon,b"])
+def test_a_kafka_topic_without_a_format_is_a_clear_error(value: str) -> None:
+    with pytest.raises(ConfigError, match=r"STORYLINE_KAFKA_TOPICS: .* is not topic=format"):
+        Settings.from_env({"STORYLINE_KAFKA_TOPICS": value})
 
 
 def _read_in_settings_py() -> tuple[set[str], set[str]]:
