@@ -62,3 +62,18 @@ def test_compose_points_the_service_at_its_neo4j() -> None:
     for name in service["environment"]:
         assert known(name), name
     assert compose["services"]["neo4j"]["image"] == "neo4j:5.26-community"
+
+
+def test_compose_consumers_read_its_kafka_with_a_command_the_cli_takes() -> None:
+    from app.cli import build_parser
+
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    consumer, kafka = compose["services"]["consumer"], compose["services"]["kafka"]
+    args = build_parser().parse_args(consumer["command"])
+    assert args.handler.__name__ == "cmd_consume"
+    assert args.no_stage  # the storyline service's worker runs the stage
+    assert consumer["environment"]["STORYLINE_KAFKA_BOOTSTRAP"] == "kafka:9092"
+    assert "PLAINTEXT://kafka:9092" in kafka["environment"]["KAFKA_ADVERTISED_LISTENERS"]
+    for name in consumer["environment"]:
+        assert known(name), name
+    assert consumer["deploy"]["replicas"] >= 2  # a group of more than one
