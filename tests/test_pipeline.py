@@ -124,3 +124,19 @@ def test_a_busy_worker_gives_the_lease_to_who_asks_between_its_cycles(db: Databa
             time.sleep(0.05)
     finally:
         worker.stop()
+    # the wish was withdrawn when it was granted: the lock holds no trace of it
+    lock = db.query("MATCH (l:Lock {id: 'pipeline'}) RETURN l.wanted_by AS w, l.wanted_at AS at")
+    assert lock[1] == [{"w": None, "at": None}]
+
+
+def test_a_wish_for_the_lease_ends_when_its_caller_takes_it(db: Database) -> None:
+    holder, asker = Lease(db), Lease(db)
+    assert holder.try_acquire()
+    db.run("pipeline/want_lease", holder=asker.holder)
+    assert holder.try_acquire() and holder.wanted  # the holder sees the wish
+    holder.release()
+    assert asker.try_acquire() and not asker.wanted
+    asker.release()
+    assert holder.try_acquire() and not holder.wanted
+    lock = db.query("MATCH (l:Lock {id: 'pipeline'}) RETURN l.wanted_by AS w, l.wanted_at AS at")
+    assert lock[1] == [{"w": None, "at": None}]
