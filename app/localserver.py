@@ -6,14 +6,19 @@ or on the Java 17 or 21 that STORYLINE_JAVA_HOME names, and listen on loopback o
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from app.errors import JavaNotFound
+from app.jars import Manifest, fetch_jars
 
 SUPPORTED_JAVA = (17, 21)
 
@@ -101,3 +106,130 @@ def port_answers(port: int, host: str = "127.0.0.1", timeout: float = 1.0) -> bo
             return True
     except OSError:
         return False
+
+
+class JarServer:
+    """A server run from a manifest's jars: fetched once, started with a pid file, stopped.
+
+    Subclasses set the attributes in their __init__ and write their own start and
+    status (ports, readiness and configuration differ).
+    """
+
+    title: str  # what fetch() says it downloads
+    manifest: Manifest
+    lib_dir: Path
+    logs_dir: Path
+    pid_file: Path
+    maven_repo: str
+    identity: tuple[str, ...]  # arguments only this server's command line holds
+    log_names: tuple[str, ...] = ("console.log",)
+
+    @property
+    def version(self) -> str:
+        """Returns the version of the manifest's product."""
+        return self.manifest.version
+
+    def fetched(self) -> bool:
+        """Tells whether the manifest's jars are already in the cache."""
+        marker = self.lib_dir / ".complete"
+        return marker.exists() and marker.read_text().strip() == self.manifest.digest
+
+    def fetch(self, echo: bool = False) -> Path:
+        """Downloads the manifest's jars into the cache, once, verified; returns the directory."""
+        if self.fetched():
+            return self.lib_dir
+        repo, total = self.maven_repo, self.manifest.total_bytes
+        if echo:
+            print(
+                f"fetching {self.title} ({len(self.manifest.jars)} jars, "
+                f"{total / 1e6:.0f} MB) from {repo} (once)"
+            )
+        tty = sys.stderr.isatty()
+        fetch_jars(self.manifest, self.lib_dir, repo, progress_line(tty) if echo else None)
+        if echo:
+            if tty:
+                sys.stderr.write("\n")
+            print(f"verified {len(self.manifest.jars)} jars (SHA-256) into {self.lib_dir}")
+        return self.lib_dir
+
+    def read_pid(self) -> int | None:
+        """Returns the pid the pid file names, if any."""
+        try:
+            return int(self.pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def is_ours(self, pid: int) -> bool:
+        """Tells whether a pid is this server (its command line holds the identity)."""
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            return False
+        args = [a.decode(errors="replace") for a in cmdline]
+        return all(mark in args for mark in self.identity)
+
+    def running_pid(self) -> int | None:
+        """Returns the server's pid when it runs."""
+        pid = self.read_pid()
+        return pid if pid is not None and self.is_ours(pid) else None
+
+    def describe(self, answering: bool, what: str) -> str:
+        """Says whether the server runs, and whether `what` answers."""
+        pid = self.read_pid()
+        if pid is not None and self.is_ours(pid):
+            return f"running (pid {pid}), {what} {'answers' if answering else 'not answering yet'}"
+        if pid is not None:
+            return f"not running (stale pid file {self.pid_file} names pid {pid})"
+        return "not running"
+
+    def spawn(self, command: Sequence[str], cwd: Path) -> subprocess.Popen[bytes]:
+        """Starts the server in its own session, its output in console.log; writes the pid."""
+        with (self.logs_dir / "console.log").open("ab") as console:
+            process = subprocess.Popen(
+                list(command), stdout=console, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True, cwd=cwd,
+            )  # fmt: skip
+        CHILDREN[process.pid] = process
+        self.pid_file.write_text(f"{process.pid}\n")
+        return process
+
+    def exited(self, process: subprocess.Popen[bytes] | None) -> bool:
+        """Tells whether a server started by spawn() has exited (and forgets it then)."""
+        if process is None or process.poll() is None:
+            return False
+        self.pid_file.unlink(missing_ok=True)
+        CHILDREN.pop(process.pid, None)
+        return True
+
+    def log_tail(self, lines: int = 20) -> str:
+        """Returns the last lines of the server's logs."""
+        out = []
+        for name in self.log_names:
+            path = self.logs_dir / name
+            if path.exists():
+                text = path.read_text(errors="replace").splitlines()[-lines:]
+                out.append(f"--- {path}\n" + "\n".join(text))
+        return "\n".join(out) or "(no log yet)"
+
+    def stop(self, timeout: float = 60.0) -> bool:
+        """Stops the server with SIGTERM (SIGKILL after the timeout); returns whether it ran."""
+        pid = self.running_pid()
+        if pid is None:
+            self.pid_file.unlink(missing_ok=True)
+            return False
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.is_ours(pid):
+            child = CHILDREN.get(pid)
+            if child is not None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    child.wait(timeout=0.2)
+            else:
+                time.sleep(0.2)
+        if self.is_ours(pid):
+            os.kill(pid, signal.SIGKILL)
+        child = CHILDREN.pop(pid, None)
+        if child is not None:
+            child.wait(timeout=10)
+        self.pid_file.unlink(missing_ok=True)
+        return True

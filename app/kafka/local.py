@@ -15,20 +15,16 @@ only and speak plaintext: this broker is not for production.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import secrets
-import signal
 import subprocess
-import sys
 import time
 from base64 import urlsafe_b64encode
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.errors import LauncherError, PortInUse
-from app.jars import Manifest, fetch_jars, read_manifest
-from app.localserver import CHILDREN, find_java, port_answers, port_free, progress_line
+from app.jars import read_manifest
+from app.localserver import JarServer, find_java, port_answers, port_free
 from app.settings import KafkaSettings, LocalNeo4jSettings
 
 ENTRY_POINT = "kafka.Kafka"
@@ -55,14 +51,17 @@ class KafkaStatus:
     detail: str
 
 
-class LocalKafka:
+class LocalKafka(JarServer):
     """The local Kafka broker: fetch, start, stop, status."""
+
+    log_names = ("console.log", "server.log")
 
     def __init__(self, settings: KafkaSettings, local: LocalNeo4jSettings) -> None:
         self.settings = settings
         self.local = local  # the data and cache directories, Java and the Maven mirror
-        self.manifest: Manifest = read_manifest(product="kafka")
-        self.version = self.manifest.version
+        self.manifest = read_manifest(product="kafka")
+        self.title = f"Apache Kafka {self.version}"
+        self.maven_repo = local.maven_repo
         self.home = local.data_dir / "kafka"
         self.conf_dir = self.home / "conf"
         self.data_path = self.home / "data"
@@ -70,6 +69,7 @@ class LocalKafka:
         self.run_dir = self.home / "run"
         self.pid_file = self.run_dir / "storyline-kafka.pid"
         self.properties = self.conf_dir / "server.properties"
+        self.identity = (ENTRY_POINT, str(self.properties))
         self.lib_dir = local.cache_dir / f"kafka-{self.version}" / "lib"
 
     @property
@@ -77,59 +77,12 @@ class LocalKafka:
         """Returns the bootstrap address of the local broker."""
         return f"127.0.0.1:{self.settings.port}"
 
-    # fetching ---------------------------------------------------------------
-
-    def fetched(self) -> bool:
-        """Tells whether the manifest's jars are already in the cache."""
-        marker = self.lib_dir / ".complete"
-        return marker.exists() and marker.read_text().strip() == self.manifest.digest
-
-    def fetch(self, echo: bool = False) -> Path:
-        """Downloads the manifest's jars into the cache, once, verified; returns the directory."""
-        if self.fetched():
-            return self.lib_dir
-        repo = self.local.maven_repo
-        if echo:
-            print(
-                f"fetching Apache Kafka {self.version} ({len(self.manifest.jars)} jars, "
-                f"{self.manifest.total_bytes / 1e6:.0f} MB) from {repo} (once)"
-            )
-        tty = sys.stderr.isatty()
-        fetch_jars(self.manifest, self.lib_dir, repo, progress_line(tty) if echo else None)
-        if echo:
-            if tty:
-                sys.stderr.write("\n")
-            print(f"verified {len(self.manifest.jars)} jars (SHA-256) into {self.lib_dir}")
-        return self.lib_dir
-
-    # running ----------------------------------------------------------------
-
-    def _read_pid(self) -> int | None:
-        try:
-            return int(self.pid_file.read_text().strip())
-        except (FileNotFoundError, ValueError):
-            return None
-
-    def _is_our_server(self, pid: int) -> bool:
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            return False
-        args = [a.decode(errors="replace") for a in cmdline]
-        return ENTRY_POINT in args and str(self.properties) in args
-
     def status(self) -> KafkaStatus:
         """Reports whether the local broker runs and accepts connections."""
-        pid = self._read_pid()
-        running = pid is not None and self._is_our_server(pid)
-        answering = running and port_answers(self.settings.port)
-        if running:
-            detail = f"running (pid {pid}), {'answers' if answering else 'not answering yet'}"
-        elif pid is not None:
-            detail = f"not running (stale pid file {self.pid_file} names pid {pid})"
-        else:
-            detail = "not running"
-        return KafkaStatus(running, pid if running else None, self.bootstrap, answering, detail)
+        pid = self.running_pid()
+        answering = pid is not None and port_answers(self.settings.port)
+        detail = self.describe(answering, "Kafka")
+        return KafkaStatus(pid is not None, pid, self.bootstrap, answering, detail)
 
     def write_conf(self) -> Path:
         """Writes server.properties and the log configuration; returns server.properties."""
@@ -223,15 +176,7 @@ class LocalKafka:
         self.fetch(echo=echo)
         self.write_conf()
         self._format(java)
-        console = (self.logs_dir / "console.log").open("ab")
-        process = subprocess.Popen(
-            self._java(java, ENTRY_POINT, str(self.properties)),
-            stdout=console, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, cwd=self.home,
-        )  # fmt: skip
-        console.close()
-        CHILDREN[process.pid] = process
-        self.pid_file.write_text(f"{process.pid}\n")
+        process = self.spawn(self._java(java, ENTRY_POINT, str(self.properties)), self.home)
         if echo:
             print(f"starting Apache Kafka {self.version} (pid {process.pid}) on {self.bootstrap}")
         self._wait_ready(process, process.pid)
@@ -240,9 +185,8 @@ class LocalKafka:
     def _wait_ready(self, process: subprocess.Popen[bytes] | None, pid: int | None) -> None:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
-            if process is not None and process.poll() is not None:
-                self.pid_file.unlink(missing_ok=True)
-                CHILDREN.pop(process.pid, None)
+            if self.exited(process):
+                assert process is not None
                 raise LauncherError(
                     f"Kafka exited with code {process.returncode} while starting:\n"
                     + self.log_tail()
@@ -266,39 +210,6 @@ class LocalKafka:
         except KafkaException:
             return False
         return bool(metadata.brokers)
-
-    def log_tail(self, lines: int = 20) -> str:
-        """Returns the last lines of the broker's console and server log."""
-        out = []
-        for name in ("console.log", "server.log"):
-            path = self.logs_dir / name
-            if path.exists():
-                text = path.read_text(errors="replace").splitlines()[-lines:]
-                out.append(f"--- {path}\n" + "\n".join(text))
-        return "\n".join(out) or "(no log yet)"
-
-    def stop(self, timeout: float = 60.0) -> bool:
-        """Stops the broker with SIGTERM (SIGKILL after the timeout); returns whether it ran."""
-        current = self.status()
-        if not current.running or current.pid is None:
-            self.pid_file.unlink(missing_ok=True)
-            return False
-        os.kill(current.pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self._is_our_server(current.pid):
-            child = CHILDREN.get(current.pid)
-            if child is not None:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    child.wait(timeout=0.2)
-            else:
-                time.sleep(0.2)
-        if self._is_our_server(current.pid):
-            os.kill(current.pid, signal.SIGKILL)
-        child = CHILDREN.pop(current.pid, None)
-        if child is not None:
-            child.wait(timeout=10)
-        self.pid_file.unlink(missing_ok=True)
-        return True
 
 
 def _cluster_id() -> str:

@@ -14,26 +14,22 @@ names another.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 import shutil
-import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.errors import LauncherError, PortInUse
-from app.jars import Manifest, fetch_jars, read_manifest
-from app.localserver import (  # noqa: F401 (find_java, java_major: the launcher's API)
-    CHILDREN,
+from app.jars import read_manifest
+from app.localserver import (  # noqa: F401 (java_major, port_free: the launcher's API)
+    JarServer,
     find_java,
     java_major,
     port_answers,
     port_free,
-    progress_line,
 )
 from app.settings import LocalNeo4jSettings, Secret
 
@@ -85,14 +81,18 @@ def neo4j_version() -> str:
     return read_manifest().version
 
 
-class LocalNeo4j:
+class LocalNeo4j(JarServer):
     """The local Neo4j server: fetch, start, stop, status."""
+
+    log_names = ("console.log", "neo4j.log")
 
     def __init__(self, settings: LocalNeo4jSettings) -> None:
         self.settings = settings
-        self.manifest: Manifest = read_manifest()
-        self.version = self.manifest.version
+        self.manifest = read_manifest()
+        self.title = f"Neo4j {self.version}, APOC core and Neo4j Browser"
+        self.maven_repo = settings.maven_repo
         self.home = settings.data_dir / "neo4j"
+        self.identity = (ENTRY_POINT, f"--home-dir={self.home}")
         self.conf_dir = self.home / "conf"
         self.plugins_dir = self.home / "plugins"
         self.logs_dir = self.home / "logs"
@@ -158,62 +158,14 @@ class LocalNeo4j:
             arguments.unlink(missing_ok=True)
         partial.replace(self.password_file)
 
-    # fetching ---------------------------------------------------------------
-
-    def fetched(self) -> bool:
-        """Tells whether the server jars of the manifest are already in the cache."""
-        marker = self.lib_dir / ".complete"
-        return marker.exists() and marker.read_text().strip() == self.manifest.digest
-
-    def fetch(self, echo: bool = False) -> Path:
-        """Downloads the manifest's jars into the cache, once, verified; returns the directory."""
-        if self.fetched():
-            return self.lib_dir
-        repo = self.settings.maven_repo
-        total = self.manifest.total_bytes
-        if echo:
-            print(
-                f"fetching Neo4j {self.version}, APOC core and Neo4j Browser "
-                f"({len(self.manifest.jars)} jars, {total / 1e6:.0f} MB) from {repo} (once)"
-            )
-        tty = sys.stderr.isatty()
-        fetch_jars(self.manifest, self.lib_dir, repo, progress_line(tty) if echo else None)
-        if echo:
-            if tty:
-                sys.stderr.write("\n")
-            print(f"verified {len(self.manifest.jars)} jars (SHA-256) into {self.lib_dir}")
-        return self.lib_dir
-
     # running ----------------------------------------------------------------
-
-    def _read_pid(self) -> int | None:
-        try:
-            return int(self.pid_file.read_text().strip())
-        except (FileNotFoundError, ValueError):
-            return None
-
-    def _is_our_server(self, pid: int) -> bool:
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            return False
-        args = [a.decode(errors="replace") for a in cmdline]
-        return ENTRY_POINT in args and f"--home-dir={self.home}" in args
 
     def status(self) -> Status:
         """Reports whether the local server runs and answers on Bolt."""
-        pid = self._read_pid()
-        running = pid is not None and self._is_our_server(pid)
-        answering = running and port_answers(self.settings.bolt_port)
-        if running:
-            detail = f"running (pid {pid}), Bolt {'answers' if answering else 'not answering yet'}"
-        elif pid is not None:
-            detail = f"not running (stale pid file {self.pid_file} names pid {pid})"
-        else:
-            detail = "not running"
-        return Status(
-            running, pid if running else None, self.bolt_uri, self.browser_url, answering, detail
-        )
+        pid = self.running_pid()
+        answering = pid is not None and port_answers(self.settings.bolt_port)
+        detail = self.describe(answering, "Bolt")
+        return Status(pid is not None, pid, self.bolt_uri, self.browser_url, answering, detail)
 
     def write_conf(self) -> Path:
         """Writes neo4j.conf from the settings; returns its path."""
@@ -294,15 +246,7 @@ class LocalNeo4j:
                 shutil.copy2(jar, target)
         if not self.password_file.exists():
             self._set_initial_password(java)
-        console = (self.logs_dir / "console.log").open("ab")
-        process = subprocess.Popen(
-            self._command(java),
-            stdout=console, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, cwd=self.home,
-        )  # fmt: skip
-        console.close()
-        CHILDREN[process.pid] = process
-        self.pid_file.write_text(f"{process.pid}\n")
+        process = self.spawn(self._command(java), self.home)
         if echo:
             print(f"starting Neo4j {self.version} (pid {process.pid}) on {self.bolt_uri} ...")
         self._wait_for_bolt(process, process.pid)
@@ -311,9 +255,8 @@ class LocalNeo4j:
     def _wait_for_bolt(self, process: subprocess.Popen[bytes] | None, pid: int | None) -> None:
         deadline = time.monotonic() + self.settings.start_timeout
         while time.monotonic() < deadline:
-            if process is not None and process.poll() is not None:
-                self.pid_file.unlink(missing_ok=True)
-                CHILDREN.pop(process.pid, None)
+            if self.exited(process):
+                assert process is not None
                 raise LauncherError(
                     f"Neo4j exited with code {process.returncode} while starting:\n"
                     + self.log_tail()
@@ -337,37 +280,4 @@ class LocalNeo4j:
                 driver.execute_query("RETURN 1")
         except (ServiceUnavailable, Neo4jError, OSError):
             return False
-        return True
-
-    def log_tail(self, lines: int = 20) -> str:
-        """Returns the last lines of the server's console and neo4j.log."""
-        out = []
-        for name in ("console.log", "neo4j.log"):
-            path = self.logs_dir / name
-            if path.exists():
-                text = path.read_text(errors="replace").splitlines()[-lines:]
-                out.append(f"--- {path}\n" + "\n".join(text))
-        return "\n".join(out) or "(no log yet)"
-
-    def stop(self, timeout: float = 60.0) -> bool:
-        """Stops the server with SIGTERM (SIGKILL after the timeout); returns whether it ran."""
-        current = self.status()
-        if not current.running or current.pid is None:
-            self.pid_file.unlink(missing_ok=True)
-            return False
-        os.kill(current.pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self._is_our_server(current.pid):
-            child = CHILDREN.get(current.pid)
-            if child is not None:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    child.wait(timeout=0.2)
-            else:
-                time.sleep(0.2)
-        if self._is_our_server(current.pid):
-            os.kill(current.pid, signal.SIGKILL)
-        child = CHILDREN.pop(current.pid, None)
-        if child is not None:
-            child.wait(timeout=10)
-        self.pid_file.unlink(missing_ok=True)
         return True
