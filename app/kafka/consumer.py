@@ -72,7 +72,8 @@ class ConsumeReport:
     pauses: int = 0
     lag: int = 0  # messages behind the partitions' ends after the last batch
     seconds: float = 0.0
-    assigned: list[str] = field(default_factory=list)
+    assigned: list[str] = field(default_factory=list)  # topic/partition, held now
+    read_from: list[str] = field(default_factory=list)  # topic/partition, every one read
 
     def as_dict(self) -> dict[str, Any]:
         """Returns the report as `storyline consume --json` prints it."""
@@ -279,6 +280,7 @@ class Consumer:
         r.rejected_count += len(shaped.rejected)
         r.rejected += shaped.rejected[: max(0, _LISTED - len(r.rejected))]
         r.batches += 1
+        r.read_from = sorted(set(r.read_from) | {f"{t}/{p}" for t, p in shaped.offsets})
         for topic, count in shaped.messages.items():
             metrics.KAFKA_CONSUMED.labels(topic).inc(count)
         for format_name, count in shaped.by_format.items():

@@ -157,11 +157,11 @@ def test_a_consumer_killed_mid_batch_resumes_and_every_event_is_in_the_graph_onc
     assert consumed == expected, diff(expected, consumed)
 
 
-def test_two_consumers_in_one_group_split_the_partitions_and_build_the_graph_one_builds(
+def test_a_second_consumer_joining_midway_takes_partitions_and_the_graph_is_one_writers(
     db: Database, kafka: LocalKafka, topic: Callable[[int], str], neo4j_env: dict[str, str],
     tmp_path: Path,
 ) -> None:  # fmt: skip
-    path = workload(tmp_path, 33, 5000)
+    path = workload(tmp_path, 33, 8000)
     name = topic(4)
     produced = produce_lines(kafka.bootstrap, name, path)
     group = f"g-{uuid.uuid4().hex[:8]}"
@@ -169,14 +169,27 @@ def test_two_consumers_in_one_group_split_the_partitions_and_build_the_graph_one
                "--group", group, "--batch-size", "200", "--idle-exit", "6", "--json",
                "--quiet"]  # fmt: skip
     env = consume_env(kafka, neo4j_env)
-    members = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True) for _ in range(2)]  # fmt: skip
+
+    def member() -> subprocess.Popen[str]:
+        return subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+    members = [member()]
+    deadline = time.monotonic() + 120
+    while event_counts(db)[0] < 400:  # the first has the four partitions and is writing
+        assert time.monotonic() < deadline and members[0].poll() is None
+        time.sleep(0.05)
+    members.append(member())  # the group rebalances: the first hands over what it finished
     outputs = [m.communicate(timeout=600) for m in members]
     for member, (_, err) in zip(members, outputs, strict=True):
         assert member.returncode == 0, err[-3000:]
     reports = [json.loads(out) for out, _ in outputs]
-    # each member read a share: together every message at least once
+    # each member read a share: together every message at least once, from every partition
     assert all(r["messages"] > 0 for r in reports), reports
+    assert set(reports[0]["read_from"]) | set(reports[1]["read_from"]) == {
+        f"{name}/{p}" for p in range(4)
+    }
+    assert 0 < len(reports[1]["read_from"]) < 4
     assert sum(r["messages"] for r in reports) >= produced
     assert sum(committed(kafka, group, name, 4)) == produced
     assert event_counts(db) == (produced, produced)
