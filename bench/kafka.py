@@ -70,7 +70,8 @@ def produce(bootstrap: str, text: list[str], partitions: int) -> tuple[str, floa
     for i, line in enumerate(text):
         while True:
             try:
-                producer.produce(topic, line.rstrip("\n").encode())
+                # round robin: librdkafka's sticky partitioner may fill one partition only
+                producer.produce(topic, line.rstrip("\n").encode(), partition=i % partitions)
                 break
             except BufferError:
                 producer.poll(0.1)

@@ -63,9 +63,12 @@ def topic(kafka: LocalKafka) -> Callable[[int], str]:
 
 
 def produce(
-    bootstrap: str, topic: str, values: Sequence[bytes | None], partition: int | None = None
-) -> None:
-    """Produces messages (in order, to one partition when given), and waits for every ack."""
+    bootstrap: str, topic: str, values: Sequence[bytes | None], partition: int | None = None,
+    partitions: int | None = None,
+) -> None:  # fmt: skip
+    """Produces messages in order, and waits for every ack: all to `partition` when given,
+    else round robin over `partitions` (librdkafka's own partitioner sticks to one partition
+    for a while, which can leave the others empty)."""
     from confluent_kafka import Producer
 
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "acks": "all"})
@@ -76,7 +79,8 @@ def produce(
             failures.append(str(error))
 
     for i, value in enumerate(values):
-        kwargs = {} if partition is None else {"partition": partition}
+        chosen = partition if partitions is None else i % partitions
+        kwargs = {} if chosen is None else {"partition": chosen}
         producer.produce(topic, value, on_delivery=acked, **kwargs)
         if i % 5000 == 0:
             producer.poll(0)
@@ -84,8 +88,8 @@ def produce(
     assert not failures, failures[:3]
 
 
-def produce_lines(bootstrap: str, topic: str, path: Path) -> int:
-    """Produces each line of a file as one message, keyed round robin over partitions."""
+def produce_lines(bootstrap: str, topic: str, path: Path, partitions: int) -> int:
+    """Produces each line of a file as one message, round robin over the partitions."""
     values = [line.rstrip(b"\n") for line in path.read_bytes().splitlines() if line.strip()]
-    produce(bootstrap, topic, values)
+    produce(bootstrap, topic, values, partitions=partitions)
     return len(values)
