@@ -13,12 +13,16 @@ else the local one, started if needed), in this order:
    committed, over every partition) every 0.25 s;
 5. consume, writing only (`--no-stage`, what each consumer of a `storyline serve`
    deployment does while the service's worker runs the stage): the per-consumer
-   write rate that docs/scale-out.md sizes with.
+   write rate that docs/scale-out.md sizes with;
+6. a stream: the same events produced at `--offered` (default 0.6) times the rate of
+   step 4 into a new topic while `storyline consume` (with its stage) reads it: the
+   lag it keeps at a rate it can sustain, in messages and in seconds of stream.
 
 Each rate is also a ratio to bare; the consumer's peak RSS is measured as
 bench.ingest measures the CLI's.
 
     python -m bench.kafka [--events 50000] [--partitions 4] [--batch-size 2000] [--seed 7]
+                          [--offered 0.6]
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,18 +61,32 @@ def broker() -> str:
     return local.bootstrap
 
 
-def produce(bootstrap: str, text: list[str], partitions: int) -> tuple[str, float]:
-    """Creates a topic and produces each line to it; returns the topic and the seconds taken."""
-    from confluent_kafka import Producer
+def new_topic(bootstrap: str, partitions: int) -> str:
+    """Creates a topic of a new name; returns it."""
     from confluent_kafka.admin import AdminClient, NewTopic
 
     topic = f"bench-{uuid.uuid4().hex[:8]}"
     admin = AdminClient({"bootstrap.servers": bootstrap})
     for future in admin.create_topics([NewTopic(topic, partitions, 1)]).values():
         future.result(timeout=30)
+    return topic
+
+
+def produce(
+    bootstrap: str, topic: str, text: list[str], partitions: int, rate: float | None = None,
+    sent: list[int] | None = None,
+) -> float:  # fmt: skip
+    """Produces each line to the topic (at `rate` lines/s when given, counting them in
+    `sent`); returns the seconds taken."""
+    from confluent_kafka import Producer
+
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "acks": "all"})
     start = time.perf_counter()
     for i, line in enumerate(text):
+        if rate is not None:
+            ahead = start + i / rate - time.perf_counter()
+            if ahead > 0:
+                time.sleep(ahead)
         while True:
             try:
                 # round robin: librdkafka's sticky partitioner may fill one partition only
@@ -75,11 +94,13 @@ def produce(bootstrap: str, text: list[str], partitions: int) -> tuple[str, floa
                 break
             except BufferError:
                 producer.poll(0.1)
-        if i % 10_000 == 0:
+        if sent is not None:
+            sent[0] = i + 1
+        if i % 1000 == 0:
             producer.poll(0)
     if producer.flush(120) != 0:
         raise SystemExit("the broker did not take every message within 120 s")
-    return topic, time.perf_counter() - start
+    return time.perf_counter() - start
 
 
 def lag_of(bootstrap: str, group: str, topic: str, partitions: int, produced: int) -> int:
@@ -95,9 +116,14 @@ def lag_of(bootstrap: str, group: str, topic: str, partitions: int, produced: in
 
 
 def run_consume(
-    bootstrap: str, topic: str, partitions: int, produced: int, batch: int, stage: bool
-) -> dict[str, Any]:
-    """Runs `storyline consume` on the topic with a new group; returns time, RSS, lag."""
+    bootstrap: str, topic: str, partitions: int, produced: int, batch: int, stage: bool,
+    feed: Callable[[list[int]], object] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Runs `storyline consume` on the topic with a new group; returns time, RSS, lag.
+
+    With `feed`, the topic is produced meanwhile, in a thread (`feed(sent)` counts what it
+    produced in sent[0]); otherwise it holds all `produced` messages before the start.
+    """
     group = f"bench-{uuid.uuid4().hex[:8]}"
     command = [sys.executable, "-m", "app.cli", "consume", "--topic", topic, "--format",
                "storyline", "--group", group, "--bootstrap", bootstrap, "--batch-size",
@@ -106,11 +132,12 @@ def run_consume(
         command.append("--no-stage")
     lags: list[int] = []
     done = threading.Event()
+    sent = [0 if feed is not None else produced]
 
     def sample() -> None:
         while not done.wait(0.25):
             try:
-                lags.append(lag_of(bootstrap, group, topic, partitions, produced))
+                lags.append(lag_of(bootstrap, group, topic, partitions, sent[0]))
             except Exception:  # the group does not exist until the consumer joins
                 continue
 
@@ -119,6 +146,8 @@ def run_consume(
         sampler = threading.Thread(target=sample, daemon=True)
         start = time.perf_counter()
         sampler.start()
+        if feed is not None:
+            threading.Thread(target=feed, args=(sent,), daemon=True).start()
         with open(out_path, "wb") as out_file:
             code = subprocess.call([sys.executable, "-c", LAUNCHER, str(peak_file), *command],
                                    stdout=out_file, env=os.environ.copy())  # fmt: skip
@@ -151,13 +180,18 @@ def main() -> None:
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--offered", type=float, default=0.6,
+        help="the stream's rate, as a share of the consumer's measured rate (default 0.6)",
+    )  # fmt: skip
     args = parser.parse_args()
     bootstrap = broker()
     db = database()
     text = [x + "\n" for x in lines(args.seed, args.events)]
     rows = bare_rows(text)
     n = len(rows)
-    topic, produce_seconds = produce(bootstrap, text, args.partitions)
+    topic = new_topic(bootstrap, args.partitions)
+    produce_seconds = produce(bootstrap, topic, text, args.partitions)
     with tempfile.NamedTemporaryFile("w", suffix=".ndjson", delete=False) as handle:
         handle.writelines(text)
     try:
@@ -172,6 +206,16 @@ def main() -> None:
         stories = db.query("MATCH (s:Story) RETURN count(s) AS n")[1][0]["n"]
         wipe(db)
         written = run_consume(bootstrap, topic, args.partitions, n, args.batch_size, False)
+        # a stream: the same events produced at a share of the rate just measured, while
+        # the consumer (and its stage) runs; how far behind does it stay?
+        offered = round(args.offered * n / consumed["seconds"])
+        streamed_topic = new_topic(bootstrap, args.partitions)
+        wipe(db)
+        streamed = run_consume(
+            bootstrap, streamed_topic, args.partitions, n, args.batch_size, True,
+            feed=lambda sent: produce(bootstrap, streamed_topic, text, args.partitions,
+                                      rate=offered, sent=sent),
+        )  # fmt: skip
     finally:
         os.unlink(handle.name)
     db.close()
@@ -182,7 +226,8 @@ def main() -> None:
 
     result = {
         "command": f"python -m bench.kafka --events {args.events} --partitions "
-        f"{args.partitions} --batch-size {args.batch_size} --seed {args.seed}",
+        f"{args.partitions} --batch-size {args.batch_size} --seed {args.seed} "
+        f"--offered {args.offered}",
         "events": n,
         "produce_events_per_s": round(n / produce_seconds),
         "bare_unwind_merge": rate(bare),
@@ -200,6 +245,13 @@ def main() -> None:
             **{k: v for k, v in written.items() if k != "seconds"},
         },
         "consume_vs_ingest": round(ingested["seconds"] / consumed["seconds"], 3),
+        "stream": {
+            "offered_events_per_s": offered,
+            "seconds": round(streamed["seconds"], 1),
+            "lag_messages": streamed["lag_messages"],
+            "lag_seconds_p95": round(streamed["lag_messages"]["p95"] / offered, 2),
+            "peak_rss_mib": streamed["peak_rss_mib"],
+        },
     }
     save("kafka", result)
 
