@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import bisect
 import logging
+import multiprocessing
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,27 +95,37 @@ class _Shaped:
     rejected: list[dict[str, Any]] = field(default_factory=list)
 
 
-def shape(messages: Sequence[Any], formats: dict[str, str]) -> _Shaped:
+# A message as the shaper gets it: topic, partition, offset, value (None: a tombstone).
+Message = tuple[str, int, int, bytes | None]
+
+
+def _plain(message: Any) -> Message:
+    """A confluent_kafka Message as a tuple, which pickles (to the shaper process)."""
+    return (message.topic(), message.partition(), message.offset(), message.value())
+
+
+def shape(messages: Sequence[Message], formats: dict[str, str]) -> _Shaped:
     """Turns a batch of Kafka messages into writer rows, dead letters and offsets to commit."""
     shaped = _Shaped(Rows(), [], {}, {})
-    by_topic: dict[str, list[Any]] = {}
+    by_topic: dict[str, list[Message]] = {}
     for message in messages:
-        key = (message.topic(), message.partition())
-        shaped.offsets[key] = max(shaped.offsets.get(key, 0), message.offset() + 1)
-        by_topic.setdefault(message.topic(), []).append(message)
+        topic, partition, offset, _ = message
+        key = (topic, partition)
+        shaped.offsets[key] = max(shaped.offsets.get(key, 0), offset + 1)
+        by_topic.setdefault(topic, []).append(message)
     for topic, group in by_topic.items():
         shaped.messages[topic] = len(group)
         _shape_topic(shaped, formats[topic], group)
     return shaped
 
 
-def _shape_topic(shaped: _Shaped, format_name: str, group: list[Any]) -> None:
+def _shape_topic(shaped: _Shaped, format_name: str, group: list[Message]) -> None:
     starts: list[int] = []  # the stream's line number where each message begins
     origins: list[tuple[str, int, int]] = []
     lines: list[str] = []
     for message in group:
-        at = (message.topic(), message.partition(), message.offset())
-        value = message.value()
+        topic, partition, offset, value = message
+        at = (topic, partition, offset)
         if value is None:
             shaped.skipped += 1
             continue
@@ -186,6 +198,9 @@ class Consumer:
         self._committed: dict[tuple[str, int], int] = {}
         self._paused = False
         self._consumer: Any = None
+        # the batch shaped while the one before it is written: (its shaping, its messages)
+        self._next: tuple[Future[_Shaped], int] | None = None
+        self._shaper: ProcessPoolExecutor | None = None
 
     @property
     def paused(self) -> bool:
@@ -235,6 +250,13 @@ class Consumer:
             on_lost=self._lost,
         )  # fmt: skip
         idle_since = time.monotonic()
+        # shaping (decoding, the adapters, rows) runs beside the writes and the stage, in a
+        # process of its own (Python on one core, this process and Neo4j on the other: a
+        # thread would wait for the interpreter lock); one batch ahead at most, so memory
+        # stays bounded. forkserver, not fork: librdkafka's threads run in this process.
+        context = multiprocessing.get_context("forkserver")
+        self._shaper = ProcessPoolExecutor(1, mp_context=context)
+        failed = True
         try:
             while not stop.is_set():
                 if max_messages is not None and self.report.messages >= max_messages:
@@ -249,31 +271,48 @@ class Consumer:
                 if self._paused or waiting_for_group:
                     idle_since = time.monotonic()  # waiting for the stage or the group
                 if not messages:
+                    self._flush()  # nothing more comes now: write what is shaped
                     self._commit()  # what a failed commit left
                     if idle_exit is not None and time.monotonic() - idle_since >= idle_exit:
                         break
                     continue
                 idle_since = time.monotonic()
-                self._write(messages)
+                plain = [_plain(m) for m in messages]
+                shaping = self._shaper.submit(shape, plain, self.formats)
+                self._flush()  # the batch before, written while this one is shaped
+                self._next = (shaping, len(messages))
                 self.report.seconds = time.monotonic() - started
                 if progress is not None:
                     progress(self.report)
+            self._flush()
+            failed = False
         finally:
+            if failed:  # not written: the group delivers it again
+                self._next = None
             self._commit()
             consumer.close()  # leaves the group: its partitions go to the others at once
             self._consumer = None
+            self._shaper.shutdown(wait=True)
+            self._shaper = None
             metrics.KAFKA_PAUSED.set(0)
         self.report.seconds = time.monotonic() - started
         return self.report
 
-    def _write(self, messages: list[Any]) -> None:
-        shaped = shape(messages, self.formats)
+    def _flush(self) -> None:
+        """Writes the batch being shaped, if any, and commits its offsets."""
+        if self._next is None:
+            return
+        shaping, count = self._next
+        self._next = None
+        self._write(shaping.result(), count)
+
+    def _write(self, shaped: _Shaped, count: int) -> None:
         written = write_rows(self.db, shaped.rows, shaped.letters)
         for key, offset in shaped.offsets.items():
             self._pending[key] = max(self._pending.get(key, 0), offset)
         self._commit()
         r = self.report
-        r.messages += len(messages)
+        r.messages += count
         r.accepted += shaped.accepted
         r.events += shaped.events
         r.skipped += shaped.skipped
@@ -329,8 +368,9 @@ class Consumer:
             consumer.pause(partitions)
 
     def _revoked(self, consumer: Any, partitions: list[Any]) -> None:
-        # batches are written and committed whole between polls: commit what is done
-        self._commit()
+        # called inside consume(): write the batch in hand and commit while still the owner
+        self._flush()
+        self._commit()  # what a failed commit left
         gone = {f"{p.topic}/{p.partition}" for p in partitions}
         self.report.assigned = sorted(set(self.report.assigned) - gone)
         for p in partitions:
@@ -338,8 +378,10 @@ class Consumer:
             self._pending.pop((p.topic, p.partition), None)
 
     def _lost(self, consumer: Any, partitions: list[Any]) -> None:
-        # the group moved on without us: our offsets would be refused; their next
-        # owner reads from the last commit and rewrites, idempotently
+        # the group moved on without us: our offsets for these would be refused (the
+        # commit is retried without them); their next owner reads from the last commit
+        # and rewrites, idempotently. The batch in hand is written: it may hold
+        # messages of partitions still ours, which would not come again.
         for p in partitions:
             self._pending.pop((p.topic, p.partition), None)
         self._revoked(consumer, partitions)
@@ -374,6 +416,7 @@ class Consumer:
         waiting = int(queued(self.db)["detect"] or 0)
         assignment = self._consumer.assignment()
         if not self._paused and waiting >= self.max_queued:
+            self._flush()  # the batch in hand is written first: paused, nothing is in flight
             self._paused = True
             self.report.pauses += 1
             metrics.KAFKA_PAUSED.set(1)
