@@ -189,10 +189,15 @@ class Alongside:
         if written.batch_id is not None:
             self.known[written.batch_id] = written
         self.waiting += len(written.events)
-        if self.waiting < self.pipeline.chunk or not self.lease.try_acquire():
-            if len(self.known) > QUEUE_LOOKAHEAD:  # another holder takes them: forget
-                self.known.clear()
-            return
+        ran = self.waiting >= self.pipeline.chunk and self.work(db)
+        if not ran and len(self.known) > QUEUE_LOOKAHEAD:  # another holder takes them
+            self.known.clear()
+
+    def work(self, db: Database) -> bool:
+        """Runs cycles while they find a whole chunk, if the lease is free; returns
+        whether it could take the lease (a writer that waits runs this instead)."""
+        if not self.lease.try_acquire():
+            return False
         try:
             while True:
                 cycle = self.pipeline.cycle(db, self.lease.try_acquire, self.known)
@@ -203,6 +208,7 @@ class Alongside:
         finally:
             self.lease.release()
         self.waiting = 0
+        return True
 
 
 class Worker:

@@ -12,8 +12,9 @@ else the local one, started if needed), in this order:
    less the idle wait), while this process samples the group's lag (produced minus
    committed, over every partition) every 0.25 s;
 5. consume, writing only (`--no-stage`, what each consumer of a `storyline serve`
-   deployment does while the service's worker runs the stage): the per-consumer
-   write rate that docs/scale-out.md sizes with;
+   deployment does while the service's worker runs the stage; nothing runs the stage
+   here, so STORYLINE_KAFKA_MAX_QUEUED is raised above the event count): the
+   per-consumer write rate that docs/scale-out.md sizes with;
 6. a stream: the same events produced at `--offered` (default 0.6) times the rate of
    step 4 into a new topic while `storyline consume` (with its stage) reads it: the
    lag it keeps at a rate it can sustain, in messages and in seconds of stream.
@@ -66,7 +67,7 @@ def new_topic(bootstrap: str, partitions: int) -> str:
     from confluent_kafka.admin import AdminClient, NewTopic
 
     topic = f"bench-{uuid.uuid4().hex[:8]}"
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 3})
     for future in admin.create_topics([NewTopic(topic, partitions, 1)]).values():
         future.result(timeout=30)
     return topic
@@ -80,7 +81,8 @@ def produce(
     `sent`); returns the seconds taken."""
     from confluent_kafka import Producer
 
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "acks": "all"})
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "acks": "all",
+                         "log_level": 3})  # fmt: skip
     start = time.perf_counter()
     for i, line in enumerate(text):
         if rate is not None:
@@ -128,8 +130,11 @@ def run_consume(
     command = [sys.executable, "-m", "app.cli", "consume", "--topic", topic, "--format",
                "storyline", "--group", group, "--bootstrap", bootstrap, "--batch-size",
                str(batch), "--idle-exit", str(IDLE_EXIT), "--json", "--quiet"]  # fmt: skip
+    env = os.environ.copy()
     if not stage:
         command.append("--no-stage")
+        # nothing runs the stage here: the queue may hold every event without pausing
+        env["STORYLINE_KAFKA_MAX_QUEUED"] = str(produced + 1)
     lags: list[int] = []
     done = threading.Event()
     sent = [0 if feed is not None else produced]
@@ -150,7 +155,7 @@ def run_consume(
             threading.Thread(target=feed, args=(sent,), daemon=True).start()
         with open(out_path, "wb") as out_file:
             code = subprocess.call([sys.executable, "-c", LAUNCHER, str(peak_file), *command],
-                                   stdout=out_file, env=os.environ.copy())  # fmt: skip
+                                   stdout=out_file, env=env)  # fmt: skip
         seconds = time.perf_counter() - start - IDLE_EXIT
         done.set()
         sampler.join()

@@ -100,9 +100,10 @@ def cmd_consume(args: argparse.Namespace) -> int:
             return
         shown[0] = time.monotonic()
         rate = report.accepted / report.seconds if report.seconds else 0.0
+        paused = " (paused: the background stage is behind)" if consumer.paused else ""
         sys.stderr.write(
             f"\r{report.messages:,} messages, {report.accepted:,} records "
-            f"({rate:,.0f}/s), {report.rejected_count:,} rejected, lag {report.lag:,} "
+            f"({rate:,.0f}/s), {report.rejected_count:,} rejected, lag {report.lag:,}{paused} "
         )
         sys.stderr.flush()
 
@@ -113,6 +114,7 @@ def cmd_consume(args: argparse.Namespace) -> int:
         consumer = Consumer(
             db, formats, settings.kafka, group=args.group, bootstrap=args.bootstrap,
             batch_size=args.batch_size or settings.ingest_batch_size, after_batch=stage,
+            while_paused=None if stage is None else stage.work,
         )  # fmt: skip
         if not args.quiet:
             topics = ", ".join(f"{t} ({f})" for t, f in formats.items())

@@ -24,6 +24,7 @@ from __future__ import annotations
 import bisect
 import logging
 import multiprocessing
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -97,6 +98,12 @@ class _Shaped:
 
 # A message as the shaper gets it: topic, partition, offset, value (None: a tombstone).
 Message = tuple[str, int, int, bytes | None]
+
+
+def _shaper_started() -> None:
+    """The shaper ignores Ctrl-C (sent to the whole terminal's process group): the
+    consumer stops it once it has written and committed the batch in hand."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _plain(message: Any) -> Message:
@@ -177,6 +184,7 @@ class Consumer:
         after_batch: AfterBatch | None = None,
         max_queued: int | None = None,
         client: dict[str, Any] | None = None,
+        while_paused: Callable[[Database], object] | None = None,
     ) -> None:
         for topic, format_name in formats.items():
             try:
@@ -193,6 +201,9 @@ class Consumer:
         self.after_batch = after_batch
         self.max_queued = max_queued if max_queued is not None else settings.max_queued
         self.client = client or {}
+        # what runs while consumption is paused: the stage itself, when this process runs
+        # it (storyline consume: Alongside.work), else nothing (serve's worker runs it)
+        self.while_paused = while_paused
         self.report = ConsumeReport()
         self._pending: dict[tuple[str, int], int] = {}  # written, not yet committed
         self._committed: dict[tuple[str, int], int] = {}
@@ -255,7 +266,7 @@ class Consumer:
         # thread would wait for the interpreter lock); one batch ahead at most, so memory
         # stays bounded. forkserver, not fork: librdkafka's threads run in this process.
         context = multiprocessing.get_context("forkserver")
-        self._shaper = ProcessPoolExecutor(1, mp_context=context)
+        self._shaper = ProcessPoolExecutor(1, mp_context=context, initializer=_shaper_started)
         failed = True
         try:
             while not stop.is_set():
@@ -428,7 +439,10 @@ class Consumer:
             log.info("Kafka: the background stage caught up (%d waiting): resuming", waiting)
             self._consumer.resume(assignment)
         if self._paused:
-            time.sleep(0.5)  # the poll that follows keeps the group membership
+            if self.while_paused is not None:
+                self.while_paused(self.db)  # bounded: whole chunks, then the loop polls
+            else:
+                time.sleep(0.5)  # the poll that follows keeps the group membership
 
 
 def parse_topics(topics: Iterable[str], format_name: str | None) -> dict[str, str]:

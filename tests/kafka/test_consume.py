@@ -156,6 +156,41 @@ def test_a_consumer_killed_mid_batch_resumes_and_every_event_is_in_the_graph_onc
     assert consumed == expected, diff(expected, consumed)
 
 
+def test_ctrl_c_stops_a_consumer_after_it_wrote_and_committed_what_it_read(
+    db: Database, kafka: LocalKafka, topic: Callable[[int], str], neo4j_env: dict[str, str],
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    path = workload(tmp_path, 27, 6000)
+    name = topic(2)
+    produced = produce_lines(kafka.bootstrap, name, path, 2)
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    command = [*storyline_command(), "consume", "--topic", name, "--format", "storyline",
+               "--group", group, "--batch-size", "150", "--json", "--quiet"]  # fmt: skip
+    # its own process group, as a terminal's: Ctrl-C reaches the consumer and its shaper
+    consumer = subprocess.Popen(command, env=consume_env(kafka, neo4j_env), text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                start_new_session=True)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while event_counts(db)[0] < 600:
+        assert consumer.poll() is None and time.monotonic() < deadline, consumer.stderr
+        time.sleep(0.05)
+    os.killpg(consumer.pid, signal.SIGINT)
+    out, err = consumer.communicate(timeout=120)
+    assert consumer.returncode == 0, err[-3000:]
+    report = json.loads(out)
+    done = committed(kafka, group, name, 2)
+    assert sum(done) < produced, "stopped too late to tell"
+    # everything read was written and committed: nothing in between
+    assert report["accepted"] == report["messages"] == sum(done)
+    # the messages before each committed offset are in the graph (line i went to
+    # partition i % 2, at offset i // 2)
+    ids = [json.loads(line)["id"] for line in path.read_text().splitlines()]
+    expected = {ids[i] for i in range(produced) if i // 2 < done[i % 2]}
+    _, found = db.query("MATCH (e:Event) WHERE e.id IN $ids RETURN e.id AS id",
+                        {"ids": sorted(expected)})  # fmt: skip
+    assert {row["id"] for row in found} == expected
+
+
 def test_a_second_consumer_joining_midway_takes_partitions_and_the_graph_is_one_writers(
     db: Database, kafka: LocalKafka, topic: Callable[[int], str], neo4j_env: dict[str, str],
     tmp_path: Path,
@@ -246,6 +281,31 @@ def test_consumption_pauses_while_the_stage_is_behind_and_resumes_when_it_catche
     assert result["r"].messages == 1200
     assert result["r"].pauses >= 2  # 1,200 events through a stage that holds 400 at most
     assert event_counts(db) == (1200, 1200)
+
+
+def test_storyline_consume_runs_the_stage_itself_while_paused(
+    db: Database, kafka: LocalKafka, topic: Callable[[int], str], neo4j_env: dict[str, str],
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    path = workload(tmp_path, 29, 3000)
+    name = topic(1)
+    produced = produce_lines(kafka.bootstrap, name, path, 1)
+    env = {**consume_env(kafka, neo4j_env), "STORYLINE_KAFKA_MAX_QUEUED": "500"}
+    found = subprocess.run(
+        [*storyline_command(), "consume", "--topic", name, "--format", "storyline", "--group",
+         f"g-{uuid.uuid4().hex[:8]}", "--batch-size", "250", "--idle-exit", "3", "--json"],
+        env=env, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert found.returncode == 0, found.stderr[-3000:]
+    report = json.loads(found.stdout)
+    # no `storyline serve` runs the stage: the consumer did, each time it paused
+    assert report["pauses"] >= 2 and report["accepted"] == produced
+    assert event_counts(db) == (produced, produced)
+    _, waiting = db.query("MATCH (b:Batch) RETURN count(b) AS n")
+    assert waiting == [{"n": 0}]
+    consumed = snapshot(db)
+    expected = single_writer_graph(db, path)
+    assert consumed == expected, diff(expected, consumed)
 
 
 def test_storyline_kafka_status_reports_the_running_broker(kafka: LocalKafka) -> None:
