@@ -65,6 +65,8 @@ class KafkaSettings:
     topics: tuple[tuple[str, str], ...] = ()  # (topic, format): serve consumes them when set
     group: str = "storyline"
     max_queued: int = 200_000  # events waiting in the background stage before consuming pauses
+    # librdkafka properties for the brokers (TLS, SASL, ...), one key=value a line
+    client_config: Path | None = None
     # the local broker of `storyline kafka start` (development and tests)
     port: int = 9092
     controller_port: int = 9093
@@ -150,6 +152,7 @@ class Settings:
                 topics=_topics(env.get("STORYLINE_KAFKA_TOPICS")),
                 group=env.get("STORYLINE_KAFKA_GROUP") or "storyline",
                 max_queued=_int(env, "STORYLINE_KAFKA_MAX_QUEUED", 200_000),
+                client_config=_path(env.get("STORYLINE_KAFKA_CONFIG")),
                 port=_int(env, "STORYLINE_KAFKA_PORT", 9092),
                 controller_port=_int(env, "STORYLINE_KAFKA_CONTROLLER_PORT", 9093),
                 heap=env.get("STORYLINE_KAFKA_HEAP", "512m"),

@@ -61,6 +61,7 @@ EVERY_VARIABLE = {
     "STORYLINE_KAFKA_PORT": "19192",
     "STORYLINE_KAFKA_CONTROLLER_PORT": "19193",
     "STORYLINE_KAFKA_HEAP": "1g",
+    "STORYLINE_KAFKA_CONFIG": "/etc/storyline/kafka.properties",
 }
 # read from the process environment, for the defaults of STORYLINE_HOME and STORYLINE_CACHE
 DEFAULT_LOCATIONS = {"XDG_DATA_HOME", "XDG_CACHE_HOME"}
@@ -105,6 +106,7 @@ def test_every_variable_is_read() -> None:
     assert kafka.topics == (("tetragon.shard-07", "tetragon"), ("falco", "falco"))
     assert (kafka.group, kafka.max_queued) == ("storyline.shard-07", 5000)
     assert (kafka.port, kafka.controller_port, kafka.heap) == (19192, 19193, "1g")
+    assert kafka.client_config == Path("/etc/storyline/kafka.properties")
 
 
 def test_the_kafka_bootstrap_defaults_to_the_local_broker_port() -> None:

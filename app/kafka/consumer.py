@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from app import deadletter, metrics
@@ -54,6 +55,43 @@ _LISTED = 100
 # How long the group waits for a member that stopped answering (one killed, say) before
 # its partitions go to the others: the broker's default, set so that idle_exit knows it.
 SESSION_TIMEOUT_S = 45
+
+
+# What the consumer sets itself: a client configuration file may not change these.
+CONTROLLED = frozenset({
+    "bootstrap.servers", "group.id", "enable.auto.commit", "enable.auto.offset.store",
+    "auto.commit.interval.ms", "enable.partition.eof", "session.timeout.ms",
+})  # fmt: skip
+
+
+def client_config(path: Path | None) -> dict[str, str]:
+    """Reads librdkafka properties (STORYLINE_KAFKA_CONFIG): `key=value` lines, `#` comments.
+
+    For what the brokers require (security.protocol, ssl.*, sasl.*); the keys that make
+    the consumer at least once are refused.
+    """
+    if path is None:
+        return {}
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"STORYLINE_KAFKA_CONFIG: cannot read {path}: {exc.strerror}") from None
+    found: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"{path}:{number}: not key=value")
+        if key in CONTROLLED:
+            raise ConfigError(
+                f"{path}:{number}: {key} is set by storyline itself (bootstrap.servers: "
+                "STORYLINE_KAFKA_BOOTSTRAP or --bootstrap)"
+            )
+        found[key] = value.strip()
+    return found
 
 
 class ConsumerFailed(StorylineError):
@@ -200,7 +238,7 @@ class Consumer:
         self.batch_size = batch_size
         self.after_batch = after_batch
         self.max_queued = max_queued if max_queued is not None else settings.max_queued
-        self.client = client or {}
+        self.client = {**client_config(settings.client_config), **(client or {})}
         # what runs while consumption is paused: the stage itself, when this process runs
         # it (storyline consume: Alongside.work), else nothing (serve's worker runs it)
         self.while_paused = while_paused
@@ -239,20 +277,20 @@ class Consumer:
         stop = stop or threading.Event()
         started = time.monotonic()
         config = {
-            "bootstrap.servers": self.bootstrap,
-            "group.id": self.group,
             "client.id": f"storyline-{self.group}",
-            "enable.auto.commit": False,  # offsets are committed after the write commits
             "auto.offset.reset": "earliest",
             # what librdkafka prefetches is bounded: paused partitions hold memory still
             "queued.max.messages.kbytes": 65536,
             "fetch.max.bytes": 32 * 1024 * 1024,
             "max.partition.fetch.bytes": MAX_MESSAGE_BYTES,
             "max.poll.interval.ms": 600_000,
-            "session.timeout.ms": SESSION_TIMEOUT_S * 1000,
             "log_level": 3,
+            **self.client,  # STORYLINE_KAFKA_CONFIG: TLS, SASL, tuning
+            "bootstrap.servers": self.bootstrap,
+            "group.id": self.group,
+            "enable.auto.commit": False,  # offsets are committed after the write commits
+            "session.timeout.ms": SESSION_TIMEOUT_S * 1000,
             "logger": log,
-            **self.client,
         }
         consumer = KafkaConsumer(config)
         self._consumer = consumer

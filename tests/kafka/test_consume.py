@@ -308,6 +308,32 @@ def test_storyline_consume_runs_the_stage_itself_while_paused(
     assert consumed == expected, diff(expected, consumed)
 
 
+def test_a_client_configuration_file_reaches_the_broker_and_cannot_undo_at_least_once(
+    db: Database, kafka: LocalKafka, topic: Callable[[int], str], tmp_path: Path
+) -> None:
+    from app.errors import ConfigError
+    from app.kafka.consumer import client_config
+
+    config = tmp_path / "kafka.properties"
+    config.write_text("# the brokers' security\nsecurity.protocol = PLAINTEXT\n"
+                      "client.id=storyline-test-client\n\nfetch.wait.max.ms=50\n")  # fmt: skip
+    assert client_config(config) == {"security.protocol": "PLAINTEXT",
+                                     "client.id": "storyline-test-client",
+                                     "fetch.wait.max.ms": "50"}  # fmt: skip
+    name = topic(1)
+    produce(kafka.bootstrap, name, [line.encode() for line in lines(31, 20)], partition=0)
+    settings = KafkaSettings(bootstrap=kafka.bootstrap, client_config=config)
+    report = Consumer(db, {name: "storyline"}, settings, group=f"g-{uuid.uuid4().hex[:8]}",
+                      after_batch=Pipeline.default()).run(idle_exit=2)  # fmt: skip
+    assert report.accepted == 20
+    for line in ("enable.auto.commit=true", "group.id=other", "bootstrap.servers=x:1", "junk"):
+        config.write_text(line + "\n")
+        with pytest.raises(ConfigError, match=r"kafka.properties:1: "):
+            client_config(config)
+    with pytest.raises(ConfigError, match="cannot read"):
+        client_config(tmp_path / "missing.properties")
+
+
 def test_storyline_kafka_status_reports_the_running_broker(kafka: LocalKafka) -> None:
     env = {**os.environ, "STORYLINE_HOME": str(kafka.local.data_dir),
            "STORYLINE_KAFKA_PORT": str(kafka.settings.port)}  # fmt: skip
