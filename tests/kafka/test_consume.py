@@ -60,6 +60,12 @@ def workload(tmp_path: Path, seed: int, events: int) -> Path:
     return path
 
 
+def consume_command(topic: str, group: str, batch: int, *extra: str) -> list[str]:
+    """The `storyline consume` command line of a test: one topic in the native format."""
+    return [*storyline_command(), "consume", "--topic", topic, "--format", "storyline",
+            "--group", group, "--batch-size", str(batch), *extra]  # fmt: skip
+
+
 def consume_env(kafka: LocalKafka, neo4j_env: dict[str, str]) -> dict[str, str]:
     return {**os.environ, **neo4j_env, "STORYLINE_KAFKA_BOOTSTRAP": kafka.bootstrap}
 
@@ -117,8 +123,7 @@ def test_a_consumer_killed_mid_batch_resumes_and_every_event_is_in_the_graph_onc
     name = topic(3)
     produced = produce_lines(kafka.bootstrap, name, path, 3)
     group = f"g-{uuid.uuid4().hex[:8]}"
-    command = [*storyline_command(), "consume", "--topic", name, "--format", "storyline",
-               "--group", group, "--batch-size", "150", "--quiet"]  # fmt: skip
+    command = consume_command(name, group, 150, "--quiet")
     env = consume_env(kafka, neo4j_env)
     log = (tmp_path / "first.log").open("wb")
     first = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -164,8 +169,7 @@ def test_ctrl_c_stops_a_consumer_after_it_wrote_and_committed_what_it_read(
     name = topic(2)
     produced = produce_lines(kafka.bootstrap, name, path, 2)
     group = f"g-{uuid.uuid4().hex[:8]}"
-    command = [*storyline_command(), "consume", "--topic", name, "--format", "storyline",
-               "--group", group, "--batch-size", "150", "--json", "--quiet"]  # fmt: skip
+    command = consume_command(name, group, 150, "--json", "--quiet")
     # its own process group, as a terminal's: Ctrl-C reaches the consumer and its shaper
     consumer = subprocess.Popen(command, env=consume_env(kafka, neo4j_env), text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -202,9 +206,7 @@ def test_a_second_consumer_joining_midway_takes_partitions_and_the_graph_is_one_
     half = len(values) // 2
     name = topic(4)
     group = f"g-{uuid.uuid4().hex[:8]}"
-    command = [*storyline_command(), "consume", "--topic", name, "--format", "storyline",
-               "--group", group, "--batch-size", "200", "--idle-exit", "8", "--json",
-               "--quiet"]  # fmt: skip
+    command = consume_command(name, group, 200, "--idle-exit", "8", "--json", "--quiet")
     env = consume_env(kafka, neo4j_env)
     admin = AdminClient({"bootstrap.servers": kafka.bootstrap})
 
@@ -292,8 +294,7 @@ def test_storyline_consume_runs_the_stage_itself_while_paused(
     produced = produce_lines(kafka.bootstrap, name, path, 1)
     env = {**consume_env(kafka, neo4j_env), "STORYLINE_KAFKA_MAX_QUEUED": "500"}
     found = subprocess.run(
-        [*storyline_command(), "consume", "--topic", name, "--format", "storyline", "--group",
-         f"g-{uuid.uuid4().hex[:8]}", "--batch-size", "250", "--idle-exit", "3", "--json"],
+        consume_command(name, f"g-{uuid.uuid4().hex[:8]}", 250, "--idle-exit", "3", "--json"),
         env=env, capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
     assert found.returncode == 0, found.stderr[-3000:]
