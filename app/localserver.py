@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from app.errors import JavaNotFound
+from app.errors import JavaNotFound, LauncherError
 from app.jars import Manifest, fetch_jars
 
 SUPPORTED_JAVA = (17, 21)
@@ -115,6 +115,7 @@ class JarServer:
     status (ports, readiness and configuration differ).
     """
 
+    name: str  # what messages call the server
     title: str  # what fetch() says it downloads
     manifest: Manifest
     lib_dir: Path
@@ -200,6 +201,36 @@ class JarServer:
         self.pid_file.unlink(missing_ok=True)
         CHILDREN.pop(process.pid, None)
         return True
+
+    def wait_ready(
+        self,
+        process: subprocess.Popen[bytes] | None,
+        pid: int | None,
+        ready: Callable[[], bool],
+        timeout: float,
+        where: str,
+        hint: str = "",
+        poll: float = 0.5,
+    ) -> None:
+        """Waits until `ready()`; raises with the log tail if the server exits or never is.
+
+        `where` names what should answer (a URI), `hint` what to change if it is slow.
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.exited(process):
+                assert process is not None
+                raise LauncherError(
+                    f"{self.name} exited with code {process.returncode} while starting:\n"
+                    + self.log_tail()
+                )
+            if ready():
+                return
+            time.sleep(poll)
+        raise LauncherError(
+            f"{self.name} (pid {pid}) did not answer on {where} within {timeout:.0f}s{hint}. "
+            f"Last log lines:\n{self.log_tail()}"
+        )
 
     def log_tail(self, lines: int = 20) -> str:
         """Returns the last lines of the server's logs."""

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import secrets
 import subprocess
-import time
 from base64 import urlsafe_b64encode
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +53,7 @@ class KafkaStatus:
 class LocalKafka(JarServer):
     """The local Kafka broker: fetch, start, stop, status."""
 
+    name = "Kafka"
     log_names = ("console.log", "server.log")
 
     def __init__(self, settings: KafkaSettings, local: LocalNeo4jSettings) -> None:
@@ -183,21 +183,10 @@ class LocalKafka(JarServer):
         return self.status(), True
 
     def _wait_ready(self, process: subprocess.Popen[bytes] | None, pid: int | None) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.exited(process):
-                assert process is not None
-                raise LauncherError(
-                    f"Kafka exited with code {process.returncode} while starting:\n"
-                    + self.log_tail()
-                )
-            if port_answers(self.settings.port) and self._broker_ready():
-                return
-            time.sleep(0.3)
-        raise LauncherError(
-            f"Kafka (pid {pid}) did not answer on {self.bootstrap} within {START_TIMEOUT:.0f}s. "
-            f"Last log lines:\n{self.log_tail()}"
-        )
+        def ready() -> bool:
+            return port_answers(self.settings.port) and self._broker_ready()
+
+        self.wait_ready(process, pid, ready, START_TIMEOUT, self.bootstrap, poll=0.3)
 
     def _broker_ready(self) -> bool:
         """Tells whether the broker answers a metadata request (it has a controller)."""

@@ -18,7 +18,6 @@ import os
 import secrets
 import shutil
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,6 +83,7 @@ def neo4j_version() -> str:
 class LocalNeo4j(JarServer):
     """The local Neo4j server: fetch, start, stop, status."""
 
+    name = "Neo4j"
     log_names = ("console.log", "neo4j.log")
 
     def __init__(self, settings: LocalNeo4jSettings) -> None:
@@ -253,22 +253,12 @@ class LocalNeo4j(JarServer):
         return self.status(), True
 
     def _wait_for_bolt(self, process: subprocess.Popen[bytes] | None, pid: int | None) -> None:
-        deadline = time.monotonic() + self.settings.start_timeout
-        while time.monotonic() < deadline:
-            if self.exited(process):
-                assert process is not None
-                raise LauncherError(
-                    f"Neo4j exited with code {process.returncode} while starting:\n"
-                    + self.log_tail()
-                )
-            if port_answers(self.settings.bolt_port) and self._bolt_ready():
-                return
-            time.sleep(0.5)
-        raise LauncherError(
-            f"Neo4j (pid {pid}) did not answer on {self.bolt_uri} within "
-            f"{self.settings.start_timeout:.0f}s; raise STORYLINE_NEO4J_START_TIMEOUT. "
-            f"Last log lines:\n{self.log_tail()}"
-        )
+        def ready() -> bool:
+            return port_answers(self.settings.bolt_port) and self._bolt_ready()
+
+        timeout = self.settings.start_timeout
+        hint = "; raise STORYLINE_NEO4J_START_TIMEOUT"
+        self.wait_ready(process, pid, ready, timeout, self.bolt_uri, hint)
 
     def _bolt_ready(self) -> bool:
         from neo4j import GraphDatabase
