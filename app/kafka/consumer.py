@@ -221,16 +221,9 @@ class Consumer:
         batch_size: int = 2000,
         after_batch: AfterBatch | None = None,
         max_queued: int | None = None,
-        client: dict[str, Any] | None = None,
         while_paused: Callable[[Database], object] | None = None,
     ) -> None:
-        for topic, format_name in formats.items():
-            try:
-                get_adapter(format_name)
-            except Exception as exc:
-                raise ConfigError(f"topic {topic}: {exc}") from None
-        if not formats:
-            raise ConfigError("no topic to consume")
+        check_formats(formats)
         self.db = db
         self.formats = dict(formats)
         self.group = group or settings.group
@@ -238,7 +231,7 @@ class Consumer:
         self.batch_size = batch_size
         self.after_batch = after_batch
         self.max_queued = max_queued if max_queued is not None else settings.max_queued
-        self.client = {**client_config(settings.client_config), **(client or {})}
+        self.client = client_config(settings.client_config)
         # what runs while consumption is paused: the stage itself, when this process runs
         # it (storyline consume: Alongside.work), else nothing (serve's worker runs it)
         self.while_paused = while_paused
@@ -263,14 +256,12 @@ class Consumer:
         stop: threading.Event | None = None,
         idle_exit: float | None = None,
         progress: Callable[[ConsumeReport], None] | None = None,
-        max_messages: int | None = None,
     ) -> ConsumeReport:
         """Consumes until `stop` is set, or nothing came for `idle_exit` seconds.
 
         The idle clock runs only while this member has partitions, or once it has
         had none for longer than the group's session timeout (a member killed
-        before holds its partitions that long). `max_messages` stops after that
-        many messages (the last batch is whole).
+        before holds its partitions that long).
         """
         from confluent_kafka import Consumer as KafkaConsumer
 
@@ -308,8 +299,6 @@ class Consumer:
         failed = True
         try:
             while not stop.is_set():
-                if max_messages is not None and self.report.messages >= max_messages:
-                    break
                 self._backpressure()
                 batch = consumer.consume(num_messages=self.batch_size, timeout=0.5)
                 messages = [m for m in batch if not self._failed(m)]
@@ -483,8 +472,20 @@ class Consumer:
                 time.sleep(0.5)  # the poll that follows keeps the group membership
 
 
+def check_formats(formats: dict[str, str]) -> None:
+    """Refuses no topic, or a topic whose format no adapter reads."""
+    if not formats:
+        raise ConfigError("no topic to consume")
+    for topic, format_name in formats.items():
+        try:
+            get_adapter(format_name)
+        except Exception as exc:
+            raise ConfigError(f"topic {topic}: {exc}") from None
+
+
 def parse_topics(topics: Iterable[str], format_name: str | None) -> dict[str, str]:
-    """Reads `--topic T` (with --format F) or `--topic T=F` arguments into topic -> format."""
+    """Reads `--topic T` (with --format F) or `--topic T=F` arguments into topic -> format,
+    each format checked, before anything connects."""
     formats: dict[str, str] = {}
     for item in topics:
         topic, sep, own = item.partition("=")
@@ -492,6 +493,7 @@ def parse_topics(topics: Iterable[str], format_name: str | None) -> dict[str, st
         if not topic or not chosen:
             raise ConfigError(f"topic {item!r} has no format: give --format F or --topic {item}=F")
         formats[topic] = chosen
+    check_formats(formats)
     return formats
 
 
