@@ -144,6 +144,8 @@ class LocalNeo4j(JarServer):
                 f"restore the file or remove {self.home} to start afresh"
             )
         value = secrets.token_urlsafe(24)
+        while value.startswith("-"):  # neo4j-admin would read it as an option, not the password
+            value = secrets.token_urlsafe(24)
         _write_private(partial, value + "\n")
         arguments = self.home / "set-initial-password.args"
         lines = ["-cp", f"{self.lib_dir}/*", "org.neo4j.cli.AdminTool",
