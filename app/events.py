@@ -28,7 +28,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    PrivateAttr,
     TypeAdapter,
     field_validator,
     model_validator,
@@ -164,44 +163,55 @@ class Model(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
-    _clipped: tuple[str, ...] = PrivateAttr(default=())
 
     @model_validator(mode="after")
     def _bound(self) -> Model:
-        notes = []
+        # Runs on every model, after the models it holds: their notes are gathered
+        # here, so that `clipped` reads one tuple. The notes live in the private
+        # slot pydantic leaves empty (no private attributes: declaring one costs
+        # every instance a dict, and records are validated by the hundred thousand).
+        notes: list[str] = []
         for name, value in self.__dict__.items():
-            if isinstance(value, str) and len(value) > MAX_TEXT:
-                object.__setattr__(self, name, value[:MAX_TEXT])
-                notes.append(f"{name} cut from {len(value)} to {MAX_TEXT} characters")
-            elif name == "args" and isinstance(value, list):
-                kept, total = [], 0
-                for arg in value[:MAX_ARGS]:
-                    arg = arg[:MAX_TEXT]
-                    if total + len(arg) > MAX_ARGV:
-                        break
-                    kept.append(arg)
-                    total += len(arg)
-                if kept != value:
-                    object.__setattr__(self, name, kept)
-                    size = sum(len(a) for a in value)
-                    notes.append(
-                        f"args cut from {len(value)} entries ({size} characters) to "
-                        f"{len(kept)} ({total})"
-                    )
+            kind = type(value)
+            if kind is str:
+                if len(value) > MAX_TEXT:
+                    object.__setattr__(self, name, value[:MAX_TEXT])
+                    notes.append(f"{name} cut from {len(value)} to {MAX_TEXT} characters")
+            elif kind is list:
+                if name == "args":
+                    notes += _bound_args(self, value)
+                elif value and isinstance(value[0], Model):
+                    for i, child in enumerate(value):
+                        notes += [f"{name}[{i}].{note}" for note in child.clipped()]
+            elif isinstance(value, Model) and value.__pydantic_private__:
+                notes += [f"{name}.{note}" for note in value.clipped()]
         if notes:
-            self._clipped = tuple(notes)
+            object.__setattr__(self, "__pydantic_private__", {"clipped": tuple(notes)})
         return self
 
     def clipped(self) -> list[str]:
         """Says what was cut from this model and the models it holds, by field path."""
-        found = [f"{n}" for n in self._clipped]
-        for name, value in self.__dict__.items():
-            children = value if isinstance(value, list) else [value]
-            for i, child in enumerate(children):
-                if isinstance(child, Model):
-                    where = f"{name}[{i}]" if isinstance(value, list) else name
-                    found += [f"{where}.{note}" for note in child.clipped()]
-        return found
+        private = self.__pydantic_private__
+        return list(private["clipped"]) if private else []
+
+
+def _bound_args(model: Model, args: list[Any]) -> list[str]:
+    """Cuts argv to MAX_ARGS entries of at most MAX_TEXT characters, MAX_ARGV in all."""
+    if len(args) <= MAX_ARGS and sum(map(len, args)) <= MAX_ARGV:
+        if max(map(len, args), default=0) <= MAX_TEXT:
+            return []
+    kept, total = [], 0
+    for arg in args[:MAX_ARGS]:
+        arg = arg[:MAX_TEXT]
+        if total + len(arg) > MAX_ARGV:
+            break
+        kept.append(arg)
+        total += len(arg)
+    if kept == args:
+        return []
+    object.__setattr__(model, "args", kept)
+    size = sum(len(a) for a in args)
+    return [f"args cut from {len(args)} entries ({size} characters) to {len(kept)} ({total})"]
 
 
 class Host(Model):

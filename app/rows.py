@@ -40,6 +40,8 @@ PROCESS_FIELDS: tuple[str, ...] = (
     "session_kind", "session_user", "session_ref", "ssh_client_ip",
 )  # fmt: skip
 
+FIELD_INDEX = {name: i for i, name in enumerate(PROCESS_FIELDS)}
+
 RANK_OWN, RANK_ACTOR, RANK_PARENT, RANK_ANCESTOR = 3, 2, 1, 0
 OWN_KINDS = frozenset({"process_exec", "process_fork", "process_exit"})
 
@@ -245,11 +247,12 @@ class Rows:
         row["rank"] = max(row["rank"], rank)
         if row["container_id"] is None and values.get("container_id"):
             row["container_id"] = values["container_id"]
-        for i, name in enumerate(PROCESS_FIELDS):
-            value = values.get(name)
-            if value is not None and stamp > row["stamps"][i]:
-                row["values"][i] = value
-                row["stamps"][i] = stamp
+        stamps, kept = row["stamps"], row["values"]
+        for name, value in values.items():
+            i = FIELD_INDEX.get(name)
+            if i is not None and value is not None and stamp > stamps[i]:
+                kept[i] = value
+                stamps[i] = stamp
 
     @staticmethod
     def _seen(table: dict[str, dict[str, Any]], key: str, ts: str, row: dict[str, Any]) -> None:
@@ -337,7 +340,7 @@ def _event_props(event: EventBase) -> dict[str, Any]:
         "summary": summarize(event),
     }
     for attribute in ("file", "network", "dns", "imds", "alert"):
-        payload = getattr(event, attribute, None)
+        payload = event.__dict__.get(attribute)  # getattr goes through pydantic for a missing field
         if payload is not None:
             for name, value in payload.model_dump(exclude_none=True).items():
                 props[_prop_name(attribute, name)] = value
