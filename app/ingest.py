@@ -23,11 +23,11 @@ from typing import Any
 
 from app import deadletter, metrics
 from app.adapters import Outcome, RawRecord, Rejected, get_adapter
-from app.errors import InputError, StorylineError
+from app.errors import DatabaseError, InputError, StorylineError
 from app.events import AuditRecord, Finding
 from app.framing import BadJson, frame, split_lines
 from app.neo4j.database import Database, Transaction
-from app.rows import PROCESS_FIELDS, Rows
+from app.rows import PROCESS_FIELDS, Rows, split_activity
 
 # The statements of one batch, in the order they run (nodes before the edges
 # between them): the rows each takes, and its cypher file.
@@ -37,11 +37,12 @@ WRITE_ORDER: tuple[tuple[str, str], ...] = (
     ("containers", "ingest/merge_containers"),
     ("processes", "ingest/merge_processes"),
     ("lineage", "ingest/merge_lineage"),
-    ("events", "ingest/merge_events"),
+    ("events", "ingest/merge_events"),  # new ones: ingest/create_events (see write_rows)
     ("files", "ingest/merge_files"),
     ("endpoints", "ingest/merge_endpoints"),
     ("domains", "ingest/merge_domains"),
-    ("activity", "ingest/merge_activity"),  # after the links to files, endpoints, domains
+    # after the links to files, endpoints, domains (and ingest/merge_new_activity first)
+    ("activity", "ingest/merge_activity"),
     ("signals", "ingest/merge_signals"),
     ("audit_records", "ingest/merge_audit_records"),
     ("findings", "ingest/merge_findings"),
@@ -66,19 +67,28 @@ def write_rows(db: Database, rows: Rows, rejected: list[deadletter.Letter]) -> W
     """Writes one batch (and its dead letters) in one transaction, retried on transient errors.
 
     The same transaction queues the batch's events for detection (a :Batch node).
+    Events not in the graph yet are created outright; should a concurrent writer
+    create one of them first, the batch is written again with every event merged.
     """
     params = rows.as_params()
     batch_id = str(uuid.uuid4()) if params["events"] else None
     existed: list[str] = []
 
-    def work(tx: Transaction) -> None:
+    def work(tx: Transaction, create_new: bool) -> None:
         existed.clear()
+        new_activity: list[dict[str, Any]] = []
+        old_activity: list[dict[str, Any]] = []
         for name, statement in WRITE_ORDER:
-            if params[name]:
+            if name == "events":
+                existed.extend(_write_events(tx, params["events"], create_new))
+                new_activity, old_activity = split_activity(params, frozenset(existed))
+                continue
+            batch = params[name] if name != "activity" else old_activity
+            if name == "activity" and new_activity:
+                tx.run("ingest/merge_new_activity", rows=new_activity)
+            if batch:
                 extra = {"fields": list(PROCESS_FIELDS)} if name == "processes" else {}
-                found = tx.run(statement, rows=params[name], **extra)
-                if name == "events":
-                    existed.extend(found[0]["existed"])
+                tx.run(statement, rows=batch, **extra)
         tx.run("ingest/clear_fresh")
         if batch_id is not None:
             events = [e["id"] for e in params["events"]]
@@ -86,8 +96,36 @@ def write_rows(db: Database, rows: Rows, rejected: list[deadletter.Letter]) -> W
         if rejected:
             deadletter.store(tx, rejected)
 
-    db.transaction(work)
+    try:
+        db.transaction(lambda tx: work(tx, create_new=True))
+    except DatabaseError as exc:
+        if exc.code != CONSTRAINT_FAILED:
+            raise
+        db.transaction(lambda tx: work(tx, create_new=False))
     return Written(batch_id, params["events"], frozenset(existed))
+
+
+CONSTRAINT_FAILED = "Neo.ClientError.Schema.ConstraintValidationFailed"
+
+
+def _write_events(tx: Transaction, events: list[dict[str, Any]], create_new: bool) -> list[str]:
+    """Writes a batch's events; returns the ids of those that were in the graph before.
+
+    Most of a batch is new: those are created (create_events), the rest merged
+    (merge_events), which is what merge_events alone does, at less cost.
+    """
+    if not events:
+        return []
+    if not create_new:
+        return list(tx.run("ingest/merge_events", rows=events)[0]["existed"])
+    found = set(tx.run("ingest/existing_events", ids=[e["id"] for e in events])[0]["existing"])
+    new = [e for e in events if e["id"] not in found]
+    if new:
+        tx.run("ingest/create_events", rows=new)
+    if not found:
+        return []
+    old = [e for e in events if e["id"] in found]
+    return list(tx.run("ingest/merge_events", rows=old)[0]["existed"])
 
 
 # the pipeline -------------------------------------------------------------------

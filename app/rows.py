@@ -85,13 +85,6 @@ class Rows:
                 for c, (stamp, p) in sorted(self.lineage.items())
             ],
             "events": _sorted(self.events),
-            # only events that touched a target can add activity
-            "activity": [
-                {"id": event_id}
-                for event_id in sorted(
-                    {r["event_id"] for r in (*self.files, *self.endpoints, *self.domains)}
-                )
-            ],
             "files": self.files,
             "endpoints": self.endpoints,
             "domains": self.domains,
@@ -281,6 +274,52 @@ class Rows:
         # the latest scan of an artifact wins, within a batch as in the graph
         if existing is None or (finding.scanned_at or "") >= (existing["scanned_at"] or ""):
             self.findings[finding.id] = row
+
+
+# The link rows of a batch: their statement's rows, relationship type and target label.
+LINKS: tuple[tuple[str, str, str], ...] = (
+    ("files", "TOUCHES", "File"),
+    ("endpoints", "CONNECTS", "Endpoint"),
+    ("domains", "RESOLVES", "Domain"),
+)
+
+
+def split_activity(
+    params: dict[str, list[dict[str, Any]]], existed: frozenset[str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Splits a batch's activity once the writer knows which events existed.
+
+    Marks each link row `existed` (merge_files and the others mark what such an
+    event's new link still owes, see cypher/ingest/merge_activity). Returns the
+    new events' links counted here, one row per process, type, kind and target
+    (cypher/ingest/merge_new_activity), and the existed events that touched a
+    target, whose links the graph counts (cypher/ingest/merge_activity).
+    """
+    events = {e["id"]: e for e in params["events"]}
+    merged: dict[tuple[str, ...], dict[str, Any]] = {}
+    counted: set[tuple[str, str, str]] = set()
+    old: set[str] = set()
+    for name, type_, label in LINKS:
+        for link in params[name]:
+            event_id = link["event_id"]
+            link["existed"] = event_id in existed
+            if link["existed"]:
+                old.add(event_id)
+                continue
+            if (event_id, label, link["key"]) in counted:
+                continue  # a rename within one directory names one file twice
+            counted.add((event_id, label, link["key"]))
+            event = events[event_id]
+            key = (event["process_key"], type_, event["props"]["kind"], label, link["key"])
+            row = merged.get(key)
+            if row is None:
+                merged[key] = dict(zip(("process_key", "type", "kind", "label", "key"), key),
+                                   count=1, first=event["ts"], last=event["ts"])  # fmt: skip
+            else:
+                row["count"] += 1
+                row["first"] = min(row["first"], event["ts"])
+                row["last"] = max(row["last"], event["ts"])
+    return [merged[k] for k in sorted(merged)], [{"id": i} for i in sorted(old)]
 
 
 def _sorted(table: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:

@@ -37,7 +37,7 @@ CREATE (e:Event {id: $key + ':e' + i, correlation_key: $key, host_id: 'bench-hos
                  source: 'bench', pid: p.pid, kind: 'file_open', path: f.path,
                  ts: p.start_time + duration({milliseconds: 100 * (i % $per_process)}),
                  summary: 'open ' + f.path})
-CREATE (e)-[:BY]->(p), (e)-[:TOUCHES]->(f)
+CREATE (e)-[:BY]->(p), (e)-[:TOUCHES {pending: true}]->(f)
 """
 
 

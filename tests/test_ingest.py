@@ -423,7 +423,7 @@ def test_a_writer_blocked_on_a_process_another_holds_loses_none_of_its_fields(
 
     def hooked(name: str) -> str:
         who = threading.current_thread().name
-        if who == "A" and name == "ingest/merge_events" and not a_holds.is_set():
+        if who == "A" and name == "ingest/existing_events" and not a_holds.is_set():
             a_holds.set()  # A has merged the process: it holds its lock until commit
             assert b_merging.wait(30)
             time.sleep(0.3)  # B's statement is now waiting on A's lock
@@ -455,3 +455,56 @@ def test_a_writer_blocked_on_a_process_another_holds_loses_none_of_its_fields(
     assert rows(db, "MATCH (p:Process {pid: 4242}) RETURN p.cwd, p.uid, p.user, p.tty") == {
         ("/srv", 33, "www-data", "pts/9")
     }
+
+
+def test_an_event_another_writer_creates_first_is_merged_not_lost(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Forced: writer A finds event ev-7 absent and is about to create it; writer B
+    creates and commits ev-7 (other host, other process: no lock of A's in its way);
+    A's create then fails on the event_id constraint, and A writes its batch again
+    through merge_events: one event, B's content, A's as a version, A's file counted once."""
+    import app.neo4j.database as database
+
+    real = database.cypher
+    a_checked, b_done = threading.Event(), threading.Event()
+
+    def hooked(name: str) -> str:
+        if threading.current_thread().name == "A" and name == "ingest/create_events":
+            if not a_checked.is_set():
+                a_checked.set()
+                assert b_done.wait(30)
+        return real(name)
+
+    monkeypatch.setattr(database, "cypher", hooked)
+    proc = {"pid": 77, "start_time": ts(0), "exe": "/usr/bin/cat"}
+    from_a = event(7, "file_open", proc, file={"path": "/etc/shadow"})
+    from_b = {**event(7, "file_open", {**proc, "pid": 78}, file={"path": "/etc/passwd"}),
+              "host": {"id": "node-2"}}  # fmt: skip
+    errors: list[BaseException] = []
+
+    def write_a() -> None:
+        try:
+            ingest(db, "storyline", ndjson([from_a]), after_batch=None)
+        except BaseException as exc:
+            errors.append(exc)
+
+    a = threading.Thread(target=write_a, name="A")
+    a.start()
+    assert a_checked.wait(30)
+    ingest(db, "storyline", ndjson([from_b]), after_batch=None)
+    b_done.set()
+    a.join(60)
+    assert errors == [] and not a.is_alive()
+    assert rows(db, "MATCH (e:Event {id: 'ev-7'}) RETURN e.host_id, e.path") == {
+        ("node-2", "/etc/passwd")
+    }
+    assert rows(db, "MATCH (v:EventVersion)-[:VERSION_OF]->(:Event {id: 'ev-7'}) "
+                    "RETURN v.host_id, v.path") == {("node-1", "/etc/shadow")}  # fmt: skip
+    # the event keeps its first actor; A's link to its file, made by the merge, is
+    # counted once for that actor, and nothing is left pending
+    assert rows(db, "MATCH (e:Event {id: 'ev-7'})-[:BY]->(p) RETURN p.pid") == {(78,)}
+    assert rows(db, "MATCH (p:Process)-[a:ACTIVITY]->(f:File) RETURN p.pid, f.path, a.count") == {
+        (78, "/etc/passwd", 1), (78, "/etc/shadow", 1)
+    }
+    assert rows(db, "MATCH ()-[r:TOUCHES]->() WHERE r.pending RETURN count(r)") == {(0,)}

@@ -1,15 +1,18 @@
 // Keeps the merged activity the investigation graph reads: one
 // (Process)-[:ACTIVITY {type, kind, count, first_seen, last_seen}]->(File|Endpoint|Domain)
 // per process, relationship type (TOUCHES, CONNECTS, RESOLVES), event kind and
-// target, over that process's events. Each event-to-target link counts once:
-// the batch's links not counted yet are added, then marked (`counted`), so a
-// repeated record adds nothing and a target that arrives later is still counted.
-// $rows: the ids of the batch's events that touched a file, endpoint or domain [{id}]
-// Writes: (:Process)-[:ACTIVITY]->(), r.counted on TOUCHES / CONNECTS / RESOLVES
+// target, over that process's events. Each event-to-target link counts once.
+// This statement counts the links of events that existed before the batch:
+// merge_files, merge_endpoints and merge_domains mark a link they create for
+// such an event `pending`; it is added here and unmarked, so a repeated record
+// adds nothing and a target that arrives later is still counted. (The links
+// of the batch's new events are counted by merge_new_activity.)
+// $rows: the ids of the batch's events that existed and touched a file, endpoint or domain [{id}]
+// Writes: (:Process)-[:ACTIVITY]->(), removes r.pending on TOUCHES / CONNECTS / RESOLVES
 UNWIND $rows AS row
 MATCH (e:Event {id: row.id})-[r:TOUCHES|CONNECTS|RESOLVES]->(t)
-WHERE r.counted IS NULL
-SET r.counted = true
+WHERE r.pending
+REMOVE r.pending
 WITH e, type(r) AS type, t
 MATCH (e)-[:BY]->(p:Process)
 WITH p, t, type, e.kind AS kind, count(e) AS n, min(e.ts) AS first, max(e.ts) AS last

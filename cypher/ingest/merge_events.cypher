@@ -43,7 +43,15 @@ SET e.digest = CASE WHEN first THEN row.digest ELSE e.digest END,
     e.ts = CASE WHEN first OR e.ts IS NULL THEN datetime(row.ts) ELSE e.ts END
 WITH e, row, existed
 MATCH (p:Process {key: row.process_key})
-MERGE (e)-[:BY]->(p)
+// the process first stored as the actor stays it: a later version naming
+// another process does not give the event a second one
+CALL (e, p) {
+  WITH e, p
+  WHERE NOT EXISTS { (e)-[:BY]->(:Process) }
+  CREATE (e)-[:BY]->(p)
+}
+WITH e, existed
+MATCH (e)-[:BY]->(p:Process)
 SET e.correlation_key = p.correlation_key
 WITH e, p, existed
 CALL (e, p, existed) {
