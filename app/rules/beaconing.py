@@ -111,7 +111,7 @@ def beacons(
     ids = sorted(picked)
     pairs: dict[tuple[str, str], dict[str, Any]] = {}
     for start in range(0, len(ids), READ_CHUNK):
-        for row in db.read("rules/connection_samples", ids=ids[start : start + READ_CHUNK]):
+        for row in db.read_values("rules/connection_samples", ids=ids[start : start + READ_CHUNK]):
             old = list(zip(row["sample_ns"] or [], row["sample_ids"] or [], strict=False))
             had = dict(zip(row["rules"] or [], row["signals"] or [], strict=False))
             pair = pairs.setdefault(

@@ -49,7 +49,7 @@ def views(db: Database, events: Sequence[dict[str, Any]]) -> list[View]:
     keys = sorted({e["process_key"] for e in events})
     lineage: dict[str, dict[str, Any]] = {}
     for start in range(0, len(keys), VIEW_CHUNK):
-        for row in db.read("rules/process_lineages", keys=keys[start : start + VIEW_CHUNK]):
+        for row in db.read_values("rules/process_lineages", keys=keys[start : start + VIEW_CHUNK]):
             lineage[row["key"]] = {
                 "process": _proc(row["process"]) or {},
                 "parent": _proc(row["parent"]),
@@ -122,7 +122,7 @@ def _row(event_id: str, ts: str, process_key: str, props: dict[str, Any]) -> dic
 def _read_events(db: Database, ids: Sequence[str]) -> list[dict[str, Any]]:
     out = []
     for start in range(0, len(ids), VIEW_CHUNK):
-        found = db.read("rules/batch_events", ids=list(ids[start : start + VIEW_CHUNK]))
+        found = db.read_values("rules/batch_events", ids=list(ids[start : start + VIEW_CHUNK]))
         out += [_row(r["id"], r["ts"], r["process_key"], r["props"]) for r in found]
     return out
 
