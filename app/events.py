@@ -197,9 +197,9 @@ class Model(BaseModel):
 
 def _bound_args(model: Model, args: list[Any]) -> list[str]:
     """Cuts argv to MAX_ARGS entries of at most MAX_TEXT characters, MAX_ARGV in all."""
-    if len(args) <= MAX_ARGS and sum(map(len, args)) <= MAX_ARGV:
-        if max(map(len, args), default=0) <= MAX_TEXT:
-            return []
+    sizes = [len(a) for a in args]
+    if len(args) <= MAX_ARGS and sum(sizes) <= MAX_ARGV and max(sizes, default=0) <= MAX_TEXT:
+        return []
     kept, total = [], 0
     for arg in args[:MAX_ARGS]:
         arg = arg[:MAX_TEXT]

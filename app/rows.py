@@ -313,7 +313,8 @@ def split_activity(
             key = (event["process_key"], type_, event["props"]["kind"], label, link["key"])
             row = merged.get(key)
             if row is None:
-                merged[key] = dict(zip(("process_key", "type", "kind", "label", "key"), key),
+                names = ("process_key", "type", "kind", "label", "key")
+                merged[key] = dict(zip(names, key, strict=True),
                                    count=1, first=event["ts"], last=event["ts"])  # fmt: skip
             else:
                 row["count"] += 1

@@ -470,10 +470,10 @@ def test_an_event_another_writer_creates_first_is_merged_not_lost(
     a_checked, b_done = threading.Event(), threading.Event()
 
     def hooked(name: str) -> str:
-        if threading.current_thread().name == "A" and name == "ingest/create_events":
-            if not a_checked.is_set():
-                a_checked.set()
-                assert b_done.wait(30)
+        a_creates = threading.current_thread().name == "A" and name == "ingest/create_events"
+        if a_creates and not a_checked.is_set():
+            a_checked.set()
+            assert b_done.wait(30)
         return real(name)
 
     monkeypatch.setattr(database, "cypher", hooked)
@@ -505,6 +505,7 @@ def test_an_event_another_writer_creates_first_is_merged_not_lost(
     # counted once for that actor, and nothing is left pending
     assert rows(db, "MATCH (e:Event {id: 'ev-7'})-[:BY]->(p) RETURN p.pid") == {(78,)}
     assert rows(db, "MATCH (p:Process)-[a:ACTIVITY]->(f:File) RETURN p.pid, f.path, a.count") == {
-        (78, "/etc/passwd", 1), (78, "/etc/shadow", 1)
+        (78, "/etc/passwd", 1),
+        (78, "/etc/shadow", 1),
     }
     assert rows(db, "MATCH ()-[r:TOUCHES]->() WHERE r.pending RETURN count(r)") == {(0,)}
