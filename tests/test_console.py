@@ -262,8 +262,10 @@ def test_an_analyst_searches_a_host_then_scrubs_its_story_in_time(
     # back to the host: its story link opens the story
     page.tab.fill("#search", host)
     hit.locator(f"a[href='#/story/{story_id}']").click()
+    # the click returns before the hashchange runs: until then the last page is "ready"
+    page.tab.wait_for_function(f"() => location.hash === '#/story/{story_id}'")
     page.ready()
-    assert page.tab.locator("#search-results").is_hidden()
+    page.tab.locator("#search-results").wait_for(state="hidden")
 
     # the scrubber draws the story's events per bucket, signals marked
     page.tab.locator("svg.histogram .bucket").first.wait_for()
