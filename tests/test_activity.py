@@ -62,3 +62,22 @@ def test_any_order_batching_or_repeat_counts_each_event_once(db: Database, batch
     load(db, list(reversed(events)), batch_size)
     load(db, events, batch_size)  # the same records again: nothing more
     assert rows(db, ACTIVITY) == EXPECTED
+
+
+def test_a_link_a_later_version_adds_to_a_stored_event_is_counted_once(db: Database) -> None:
+    """A rename first seen without its new path (split auditd records, say): the later
+    version links the stored event to the new path, which is counted then (merge_activity
+    counts the `pending` link), and the same records again add nothing."""
+    worker = P("node-1", 700, 0, "/usr/bin/python3", ["python3", "worker.py"])
+    first = worker.event("file_rename", ts=at(7), file={"path": "/srv/a"})
+    later = {**first, "file": {"path": "/srv/a", "target_path": "/srv/b"}}
+    load(db, [worker.exec(), first])
+    load(db, [later])
+    load(db, [worker.exec(), first, later])
+    assert rows(db, ACTIVITY) == {
+        (700, "TOUCHES", "file_rename", "host:node-1:/srv/a", 1, "2026-01-05T08:00:07Z",
+         "2026-01-05T08:00:07Z"),
+        (700, "TOUCHES", "file_rename", "host:node-1:/srv/b", 1, "2026-01-05T08:00:07Z",
+         "2026-01-05T08:00:07Z"),
+    }  # fmt: skip
+    assert rows(db, "MATCH ()-[r:TOUCHES]->() WHERE r.pending RETURN count(r)") == {(0,)}
