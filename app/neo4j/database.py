@@ -174,13 +174,24 @@ class Database:
         return True
 
     def query(
-        self, text: str, params: Mapping[str, Any] | None = None, write: bool = False
+        self,
+        text: str,
+        params: Mapping[str, Any] | None = None,
+        write: bool = False,
+        values_only: bool = False,
     ) -> tuple[list[str], list[dict[str, Any]]]:
-        """Runs one statement in a managed transaction; returns its columns and rows."""
+        """Runs one statement in a managed transaction; returns its columns and rows.
+
+        `values_only`: the statement returns no nodes, relationships or paths (only
+        maps, lists and values), so its rows are taken as the driver decodes them,
+        without `Record.data()`'s walk through every nested value.
+        """
 
         def work(tx: Any) -> tuple[list[str], list[dict[str, Any]]]:
             result = tx.run(text, dict(params or {}))
             keys = list(result.keys())
+            if values_only:
+                return keys, [dict(record) for record in result]
             return keys, [record.data() for record in result]
 
         try:
@@ -211,20 +222,11 @@ class Database:
         return self.query(cypher(name), params, write=False)[1]
 
     def read_values(self, name: str, **params: Any) -> list[dict[str, Any]]:
-        """Like `read`, for a statement that returns no nodes, relationships or paths
-        (only maps, lists and values): its rows are taken as the driver decodes them,
-        without `Record.data()`'s walk through every nested value, which costs the
-        rule reads of a large batch as much as the query itself."""
+        """Like `read`, for a statement that returns only maps, lists and values (see
+        `query`): the rule reads of a large batch, where `Record.data()` cost as much
+        as the query itself."""
         _note(name, params)
-        try:
-            with self.session(write=False) as s:
-                return s.execute_read(
-                    lambda tx: [dict(record) for record in tx.run(cypher(name), params)]
-                )
-        except (ServiceUnavailable, SessionExpired) as exc:
-            raise DatabaseUnavailable(f"Neo4j does not answer: {exc}") from exc
-        except Neo4jError as exc:
-            raise DatabaseError(f"{exc.code}: {exc.message}", exc.code) from exc
+        return self.query(cypher(name), params, write=False, values_only=True)[1]
 
     def transaction(self, work: Callable[[Transaction], T]) -> T:
         """Runs `work` in one write transaction (retried whole on transient errors)."""
