@@ -37,11 +37,13 @@ WRITE_ORDER: tuple[tuple[str, str], ...] = (
     ("containers", "ingest/merge_containers"),
     ("processes", "ingest/merge_processes"),
     ("lineage", "ingest/merge_lineage"),
-    ("events", "ingest/merge_events"),  # new ones: ingest/create_events (see write_rows)
+    ("events", "ingest/merge_events"),  # new ones: ingest/create_events (_write_events)
     ("files", "ingest/merge_files"),
     ("endpoints", "ingest/merge_endpoints"),
     ("domains", "ingest/merge_domains"),
-    # after the links to files, endpoints, domains (and ingest/merge_new_activity first)
+    # after the links to files, endpoints, domains; their rows come from split_activity
+    # once the batch's stored events are known
+    ("new_activity", "ingest/merge_new_activity"),
     ("activity", "ingest/merge_activity"),
     ("signals", "ingest/merge_signals"),
     ("audit_records", "ingest/merge_audit_records"),
@@ -76,19 +78,14 @@ def write_rows(db: Database, rows: Rows, rejected: list[deadletter.Letter]) -> W
 
     def work(tx: Transaction, create_new: bool) -> None:
         existed.clear()
-        new_activity: list[dict[str, Any]] = []
-        old_activity: list[dict[str, Any]] = []
+        batch = dict(params)
         for name, statement in WRITE_ORDER:
             if name == "events":
-                existed.extend(_write_events(tx, params["events"], create_new))
-                new_activity, old_activity = split_activity(params, frozenset(existed))
-                continue
-            batch = params[name] if name != "activity" else old_activity
-            if name == "activity" and new_activity:
-                tx.run("ingest/merge_new_activity", rows=new_activity)
-            if batch:
+                existed.extend(_write_events(tx, batch["events"], create_new))
+                batch["new_activity"], batch["activity"] = split_activity(batch, frozenset(existed))
+            elif batch[name]:
                 extra = {"fields": list(PROCESS_FIELDS)} if name == "processes" else {}
-                tx.run(statement, rows=batch, **extra)
+                tx.run(statement, rows=batch[name], **extra)
         tx.run("ingest/clear_fresh")
         if batch_id is not None:
             events = [e["id"] for e in params["events"]]

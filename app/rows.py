@@ -48,7 +48,8 @@ OWN_KINDS = frozenset({"process_exec", "process_fork", "process_exit"})
 
 @dataclass
 class Rows:
-    """The rows of one batch, keyed like WRITE_ORDER, pre-merged per node key."""
+    """The rows of one batch, keyed like WRITE_ORDER, pre-merged per node key (the
+    activity rows aside: split_activity makes them once the writer knows what existed)."""
 
     hosts: dict[str, dict[str, Any]] = field(default_factory=dict)
     pods: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -310,16 +311,17 @@ def split_activity(
                 continue  # a rename within one directory names one file twice
             counted.add((event_id, label, link["key"]))
             event = events[event_id]
-            key = (event["process_key"], type_, event["props"]["kind"], label, link["key"])
+            kind, ts = event["props"]["kind"], event["ts"]
+            key = (event["process_key"], type_, kind, label, link["key"])
             row = merged.get(key)
             if row is None:
-                names = ("process_key", "type", "kind", "label", "key")
-                merged[key] = dict(zip(names, key, strict=True),
-                                   count=1, first=event["ts"], last=event["ts"])  # fmt: skip
+                merged[key] = {"process_key": event["process_key"], "type": type_, "kind": kind,
+                               "label": label, "key": link["key"],
+                               "count": 1, "first": ts, "last": ts}  # fmt: skip
             else:
                 row["count"] += 1
-                row["first"] = min(row["first"], event["ts"])
-                row["last"] = max(row["last"], event["ts"])
+                row["first"] = min(row["first"], ts)
+                row["last"] = max(row["last"], ts)
     return [merged[k] for k in sorted(merged)], [{"id": i} for i in sorted(old)]
 
 
