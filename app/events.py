@@ -183,7 +183,7 @@ class Model(BaseModel):
                 elif value and isinstance(value[0], Model):
                     for i, child in enumerate(value):
                         notes += [f"{name}[{i}].{note}" for note in child.clipped()]
-            elif isinstance(value, Model) and value.__pydantic_private__:
+            elif isinstance(value, Model):
                 notes += [f"{name}.{note}" for note in value.clipped()]
         if notes:
             object.__setattr__(self, "__pydantic_private__", {"clipped": tuple(notes)})
@@ -198,7 +198,8 @@ class Model(BaseModel):
 def _bound_args(model: Model, args: list[Any]) -> list[str]:
     """Cuts argv to MAX_ARGS entries of at most MAX_TEXT characters, MAX_ARGV in all."""
     sizes = [len(a) for a in args]
-    if len(args) <= MAX_ARGS and sum(sizes) <= MAX_ARGV and max(sizes, default=0) <= MAX_TEXT:
+    size = sum(sizes)
+    if len(args) <= MAX_ARGS and size <= MAX_ARGV and max(sizes, default=0) <= MAX_TEXT:
         return []
     kept, total = [], 0
     for arg in args[:MAX_ARGS]:
@@ -210,7 +211,6 @@ def _bound_args(model: Model, args: list[Any]) -> list[str]:
     if kept == args:
         return []
     object.__setattr__(model, "args", kept)
-    size = sum(len(a) for a in args)
     return [f"args cut from {len(args)} entries ({size} characters) to {len(kept)} ({total})"]
 
 
