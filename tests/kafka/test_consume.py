@@ -70,6 +70,21 @@ def consume_env(kafka: LocalKafka, neo4j_env: dict[str, str]) -> dict[str, str]:
     return {**os.environ, **neo4j_env, "STORYLINE_KAFKA_BOOTSTRAP": kafka.bootstrap}
 
 
+def wait_until(
+    condition: Callable[[], bool], running: list[subprocess.Popen[Any]], deadline: float,
+    what: str, poll: float = 0.1, log: Path | None = None,
+) -> None:  # fmt: skip
+    """Polls `condition` until it holds; fails when a consumer in `running` exits first
+    (with the tail of its `log`) or at `deadline` (a time.monotonic() value)."""
+    while not condition():
+        exited = [p for p in running if p.poll() is not None]
+        assert not exited, f"a consumer exited before {what}: " + (
+            log.read_text()[-3000:] if log else ""
+        )
+        assert time.monotonic() < deadline, f"no {what} by the deadline"
+        time.sleep(poll)
+
+
 def single_writer_graph(db: Database, path: Path) -> Any:
     """Empties the graph, ingests the file with one writer, and returns the snapshot."""
     with db.session(write=True) as s:
@@ -128,11 +143,9 @@ def test_a_consumer_killed_mid_batch_resumes_and_every_event_is_in_the_graph_onc
     log = (tmp_path / "first.log").open("wb")
     first = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 120
-        while event_counts(db)[0] < 900:  # a few batches in: then kill it mid-flight
-            assert first.poll() is None, (tmp_path / "first.log").read_text()
-            assert time.monotonic() < deadline, "the consumer wrote too little in 120 s"
-            time.sleep(0.05)
+        # a few batches in: then kill it mid-flight
+        wait_until(lambda: event_counts(db)[0] >= 900, [first], time.monotonic() + 120,
+                   "900 events stored", poll=0.05, log=tmp_path / "first.log")  # fmt: skip
         first.send_signal(signal.SIGKILL)
         first.wait(30)
     finally:
@@ -174,10 +187,8 @@ def test_ctrl_c_stops_a_consumer_after_it_wrote_and_committed_what_it_read(
     consumer = subprocess.Popen(command, env=consume_env(kafka, neo4j_env), text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 start_new_session=True)  # fmt: skip
-    deadline = time.monotonic() + 120
-    while event_counts(db)[0] < 600:
-        assert consumer.poll() is None and time.monotonic() < deadline, consumer.stderr
-        time.sleep(0.05)
+    wait_until(lambda: event_counts(db)[0] >= 600, [consumer], time.monotonic() + 120,
+               "600 events stored", poll=0.05)  # fmt: skip
     os.killpg(consumer.pid, signal.SIGINT)
     out, err = consumer.communicate(timeout=120)
     assert consumer.returncode == 0, err[-3000:]
@@ -222,14 +233,11 @@ def test_a_second_consumer_joining_midway_takes_partitions_and_the_graph_is_one_
     produce(kafka.bootstrap, name, values[:half], partitions=4)
     members = [member()]
     deadline = time.monotonic() + 120
-    while event_counts(db)[0] < half:
-        assert time.monotonic() < deadline and members[0].poll() is None
-        time.sleep(0.1)
+    wait_until(lambda: event_counts(db)[0] >= half, members, deadline, "the first half stored")
     # ...a second joins: the group rebalances, the first hands over what it finished...
     members.append(member())
-    while members_with_partitions() < 2:
-        assert time.monotonic() < deadline and all(m.poll() is None for m in members)
-        time.sleep(0.2)
+    wait_until(lambda: members_with_partitions() >= 2, members, deadline,
+               "partitions for both members", poll=0.2)  # fmt: skip
     # ...and the second half, over the four partitions, is split between them
     produce(kafka.bootstrap, name, values[half:], partitions=4)
     outputs = [m.communicate(timeout=600) for m in members]
@@ -262,10 +270,7 @@ def test_consumption_pauses_while_the_stage_is_behind_and_resumes_when_it_catche
     thread = threading.Thread(target=lambda: result.update(r=consumer.run(stop)))
     thread.start()
     try:
-        deadline = time.monotonic() + 60
-        while consumer.report.pauses == 0:
-            assert time.monotonic() < deadline, "never paused"
-            time.sleep(0.1)
+        wait_until(lambda: consumer.report.pauses > 0, [], time.monotonic() + 60, "pause")
         stalled = event_counts(db)[0]
         time.sleep(2)
         assert event_counts(db)[0] == stalled  # paused: nothing more read or written
