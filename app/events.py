@@ -29,6 +29,7 @@ from pydantic import (
     ConfigDict,
     Field,
     TypeAdapter,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -154,6 +155,13 @@ MAX_HASH = 200  # characters of one hash (algorithm prefix included)
 MAX_ARGS = 1024
 MAX_ARGV = 65536
 
+# A decoded JSON string is never longer than the text it came from, and n argv
+# entries take at least 3n - 1 characters ('"",' each): a record whose JSON text
+# is at most this long holds nothing to cut. Validated with context=WITHIN_BOUNDS
+# (the native adapter does so for such records), models skip the bound checks.
+SHORT_RECORD = min(MAX_TEXT, 3 * MAX_ARGS)
+WITHIN_BOUNDS: dict[str, bool] = {"within_bounds": True}
+
 
 class Model(BaseModel):
     """Base of every model: unknown fields are errors, blank strings are null.
@@ -165,7 +173,9 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
 
     @model_validator(mode="after")
-    def _bound(self) -> Model:
+    def _bound(self, info: ValidationInfo) -> Model:
+        if info.context is WITHIN_BOUNDS:
+            return self
         # Runs on every model, after the models it holds: their notes are gathered
         # here, so that `clipped` reads one tuple. The notes live in the private
         # slot pydantic leaves empty (no private attributes: declaring one costs
