@@ -70,8 +70,11 @@ def write_rows(db: Database, rows: Rows, rejected: list[deadletter.Letter]) -> W
     """Writes one batch (and its dead letters) in one transaction, retried on transient errors.
 
     The same transaction queues the batch's events for detection (a :Batch node).
-    Events not in the graph yet are created outright; should a concurrent writer
-    create one of them first, the batch is written again with every event merged.
+    Events not in the graph yet are created outright. Should a concurrent writer
+    create one of them first, the create fails on the event_id constraint and the
+    batch is written again: its check now finds that writer's events, which are
+    merged, while the rest are still created. After CREATE_ATTEMPTS such races the
+    batch is written with every event merged, which no race can fail.
     """
     params = rows.as_params()
     batch_id = str(uuid.uuid4()) if params["events"] else None
@@ -94,16 +97,20 @@ def write_rows(db: Database, rows: Rows, rejected: list[deadletter.Letter]) -> W
         if rejected:
             deadletter.store(tx, rejected)
 
-    try:
-        db.transaction(lambda tx: work(tx, create_new=True))
-    except DatabaseError as exc:
-        if exc.code != CONSTRAINT_FAILED:
-            raise
+    for _ in range(CREATE_ATTEMPTS):
+        try:
+            db.transaction(lambda tx: work(tx, create_new=True))
+            break
+        except DatabaseError as exc:
+            if exc.code != CONSTRAINT_FAILED:
+                raise
+    else:
         db.transaction(lambda tx: work(tx, create_new=False))
     return Written(batch_id, params["events"], frozenset(existed))
 
 
 CONSTRAINT_FAILED = "Neo.ClientError.Schema.ConstraintValidationFailed"
+CREATE_ATTEMPTS = 3  # writes of a batch that check and create, before one that merges all
 
 
 def _write_events(tx: Transaction, events: list[dict[str, Any]], create_new: bool) -> list[str]:

@@ -457,19 +457,33 @@ def test_a_writer_blocked_on_a_process_another_holds_loses_none_of_its_fields(
     }
 
 
+@pytest.mark.parametrize(
+    ("attempts", "second_write"),
+    [
+        (3, ["ingest/existing_events", "ingest/create_events", "ingest/merge_events"]),
+        (1, ["ingest/merge_events"]),  # out of attempts: every event merged
+    ],
+)
 def test_an_event_another_writer_creates_first_is_merged_not_lost(
-    db: Database, monkeypatch: pytest.MonkeyPatch
+    db: Database, monkeypatch: pytest.MonkeyPatch, attempts: int, second_write: list[str]
 ) -> None:
-    """Forced: writer A finds event ev-7 absent and is about to create it; writer B
-    creates and commits ev-7 (other host, other process: no lock of A's in its way);
-    A's create then fails on the event_id constraint, and A writes its batch again
-    through merge_events: one event, B's content, A's as a version, A's file counted once."""
+    """Forced: writer A finds events ev-7 and ev-8 absent and is about to create them;
+    writer B creates and commits ev-7 (other host, other process: no lock of A's in
+    its way); A's create then fails on the event_id constraint, and A writes its
+    batch again, now finding ev-7: it merges ev-7 and still creates ev-8. One ev-7,
+    B's content, A's as a version, A's file counted once. With one attempt only, the
+    second write merges every event, to the same graph."""
+    import app.ingest
     import app.neo4j.database as database
 
+    monkeypatch.setattr(app.ingest, "CREATE_ATTEMPTS", attempts)
     real = database.cypher
     a_checked, b_done = threading.Event(), threading.Event()
+    a_ran: list[str] = []
 
     def hooked(name: str) -> str:
+        if threading.current_thread().name == "A" and name.endswith("_events"):
+            a_ran.append(name)
         a_creates = threading.current_thread().name == "A" and name == "ingest/create_events"
         if a_creates and not a_checked.is_set():
             a_checked.set()
@@ -479,13 +493,14 @@ def test_an_event_another_writer_creates_first_is_merged_not_lost(
     monkeypatch.setattr(database, "cypher", hooked)
     proc = {"pid": 77, "start_time": ts(0), "exe": "/usr/bin/cat"}
     from_a = event(7, "file_open", proc, file={"path": "/etc/shadow"})
+    other_a = event(8, "file_open", proc, file={"path": "/etc/hosts"})
     from_b = {**event(7, "file_open", {**proc, "pid": 78}, file={"path": "/etc/passwd"}),
               "host": {"id": "node-2"}}  # fmt: skip
     errors: list[BaseException] = []
 
     def write_a() -> None:
         try:
-            ingest(db, "storyline", ndjson([from_a]), after_batch=None)
+            ingest(db, "storyline", ndjson([from_a, other_a]), after_batch=None)
         except BaseException as exc:
             errors.append(exc)
 
@@ -496,6 +511,12 @@ def test_an_event_another_writer_creates_first_is_merged_not_lost(
     b_done.set()
     a.join(60)
     assert errors == [] and not a.is_alive()
+    # the first write fails on ev-7; the second checks again, creates ev-8 and merges
+    # ev-7 (or, out of attempts, merges both)
+    assert a_ran == ["ingest/existing_events", "ingest/create_events", *second_write]
+    assert rows(db, "MATCH (e:Event {id: 'ev-8'})-[:BY]->(p) RETURN e.path, p.pid") == {
+        ("/etc/hosts", 77)
+    }
     assert rows(db, "MATCH (e:Event {id: 'ev-7'}) RETURN e.host_id, e.path") == {
         ("node-2", "/etc/passwd")
     }
@@ -505,6 +526,7 @@ def test_an_event_another_writer_creates_first_is_merged_not_lost(
     # counted once for that actor, and nothing is left pending
     assert rows(db, "MATCH (e:Event {id: 'ev-7'})-[:BY]->(p) RETURN p.pid") == {(78,)}
     assert rows(db, "MATCH (p:Process)-[a:ACTIVITY]->(f:File) RETURN p.pid, f.path, a.count") == {
+        (77, "/etc/hosts", 1),
         (78, "/etc/passwd", 1),
         (78, "/etc/shadow", 1),
     }

@@ -2,8 +2,8 @@
 // the process that acted: what merge_events does for an event it creates, as
 // plain CREATEs (no merge lock, no read of what is not there). A concurrent
 // writer that creates one of these ids first makes this statement fail on the
-// event_id constraint; the writer then writes the batch again through
-// merge_events alone (app/ingest.py).
+// event_id constraint; the writer then writes the batch again, checking anew
+// (after a few such races, through merge_events alone: app/ingest.py).
 // An event carrying credentials fetched from the instance metadata service
 // waits for the relate step (:Unrelated).
 // $rows: [{id, digest, ts, process_key, props: {kind, source, summary, ...}}]
