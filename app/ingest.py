@@ -321,7 +321,7 @@ def ingest(
     db: Database,
     format_name: str,
     text_lines: Iterable[str],
-    batch_size: int = 2000,
+    batch_size: int = 5000,
     progress: Progress | None = None,
     origin: str = "api",
     after_batch: AfterBatch | str | None = "drain",

@@ -13,7 +13,9 @@ shared, noisy machine:
   measured), which returns once detection, stamping, relate and stories have
   processed every event; with its stage lag (commit to processed) p50/p95.
 
-    python -m bench.ingest [--events 100000] [--batch-size 2000] [--seed 7]
+    python -m bench.ingest [--events 100000] [--batch-size N] [--seed 7]
+
+--batch-size defaults to STORYLINE_INGEST_BATCH_SIZE (5,000), what the CLI uses.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from app.generate import lines
 from app.ingest import ingest, outcomes
 from app.neo4j.database import Database
 from app.rows import Rows
+from app.settings import Settings
 from bench.common import database, save, wipe
 
 BARE = (Path(__file__).resolve().parent / "bare_merge.cypher").read_text()
@@ -110,7 +113,7 @@ def run_pipeline(path: Path, batch: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument("--batch-size", type=int, default=Settings.from_env().ingest_batch_size)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     db = database()
