@@ -22,7 +22,7 @@ else the local one, started if needed), in this order:
 Each rate is also a ratio to bare; the consumer's peak RSS is measured as
 bench.ingest measures the CLI's.
 
-    python -m bench.kafka [--events 50000] [--partitions 4] [--batch-size 2000] [--seed 7]
+    python -m bench.kafka [--events 50000] [--partitions 4] [--batch-size N] [--seed 7]
                           [--offered 0.6]
 """
 
@@ -183,7 +183,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--partitions", type=int, default=4)
-    parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument("--batch-size", type=int, default=Settings.from_env().ingest_batch_size)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--offered", type=float, default=0.6,
