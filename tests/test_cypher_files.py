@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from neo4j import graph
 
 from app.generate import lines
 from app.ingest import ingest
@@ -123,3 +124,39 @@ def test_the_readme_example_queries_compile(db: Database) -> None:
     with db.session() as s:
         for query in queries:
             s.run("EXPLAIN " + query).consume()
+
+
+# The statements Database.read_values runs, each with parameters that select rows on
+# the workload below. read_values skips Record.data(), which is what turns nodes,
+# relationships and paths into dicts: these statements must return none of them.
+READ_VALUES_INPUTS = {
+    "rules/process_lineages": ("keys", "MATCH (p:Process) RETURN p.key"),
+    "rules/batch_events": ("ids", "MATCH (e:Event) RETURN e.id"),
+    "rules/connection_samples": (
+        "ids", "MATCH (e:Event {kind: 'network_connect'})-[:CONNECTS]->() RETURN e.id"
+    ),
+}  # fmt: skip
+
+
+def _graph_values(value: Any) -> list[str]:
+    """The types of the nodes, relationships and paths anywhere in a value."""
+    if isinstance(value, graph.Node | graph.Relationship | graph.Path):
+        return [type(value).__name__]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _graph_values(v)]
+    if isinstance(value, list | tuple):
+        return [t for v in value for t in _graph_values(v)]
+    return []
+
+
+def test_the_statements_read_without_record_data_return_only_values(db: Database) -> None:
+    sources = "\n".join(p.read_text() for p in APP.rglob("*.py"))
+    assert set(re.findall(r'read_values\(\s*"([^"]+)"', sources)) == set(READ_VALUES_INPUTS)
+    ingest(db, "storyline", [x + "\n" for x in lines(3, 3000)])
+    for name, (parameter, select) in READ_VALUES_INPUTS.items():
+        with db.session() as s:
+            chosen = [r[0] for r in s.run(select)]
+        found = db.read_values(name, **{parameter: chosen})
+        assert found, f"{name} found nothing to check on this workload"
+        assert [t for row in found for t in _graph_values(row)] == [], name
+        assert found == db.read(name, **{parameter: chosen})  # what Record.data() gives

@@ -224,7 +224,8 @@ class Database:
     def read_values(self, name: str, **params: Any) -> list[dict[str, Any]]:
         """Like `read`, for a statement that returns only maps, lists and values (see
         `query`): the rule reads of a large batch, where `Record.data()` cost as much
-        as the query itself."""
+        as the query itself. tests/test_cypher_files.py runs each statement read this
+        way and fails on a node, relationship or path anywhere in its rows."""
         _note(name, params)
         return self.query(cypher(name), params, write=False, values_only=True)[1]
 
