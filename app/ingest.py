@@ -29,6 +29,7 @@ from app.events import AuditRecord, Finding
 from app.framing import BadJson, frame, split_lines
 from app.neo4j.database import Database, Transaction
 from app.rows import PROCESS_FIELDS, Rows, split_activity
+from app.settings import INGEST_BATCH_SIZE
 
 # The statements of one batch, in the order they run (nodes before the edges
 # between them): the rows each takes, and its cypher file.
@@ -321,7 +322,7 @@ def ingest(
     db: Database,
     format_name: str,
     text_lines: Iterable[str],
-    batch_size: int = 5000,
+    batch_size: int = INGEST_BATCH_SIZE,
     progress: Progress | None = None,
     origin: str = "api",
     after_batch: AfterBatch | str | None = "drain",

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from app.errors import ConfigError
 
+INGEST_BATCH_SIZE = 5000  # events per write transaction (STORYLINE_INGEST_BATCH_SIZE)
+
 
 class Secret:
     """A string that never shows itself in a repr, a log line or a traceback."""
@@ -86,7 +88,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = 64 * 1024 * 1024
-    ingest_batch_size: int = 5000
+    ingest_batch_size: int = INGEST_BATCH_SIZE
     subscription_poll_ms: int = 2000
     api_tokens_file: Path | None = None
     auth_off: bool = False
@@ -160,7 +162,7 @@ class Settings:
             host=env.get("STORYLINE_HOST", "127.0.0.1"),
             port=_int(env, "STORYLINE_PORT", 8000),
             max_body_bytes=_int(env, "STORYLINE_MAX_BODY_BYTES", 64 * 1024 * 1024),
-            ingest_batch_size=_int(env, "STORYLINE_INGEST_BATCH_SIZE", 5000),
+            ingest_batch_size=_int(env, "STORYLINE_INGEST_BATCH_SIZE", INGEST_BATCH_SIZE),
             subscription_poll_ms=_int(env, "STORYLINE_SUBSCRIPTION_POLL_MS", 2000),
             api_tokens_file=Path(
                 env.get("STORYLINE_API_TOKENS_FILE") or local.data_dir / "api-tokens"
