@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,12 @@ from tests.conftest import DATASETS
 
 APP = Path(__file__).resolve().parent.parent / "app"
 FILES = cypher_files()
+
+
+@functools.cache
+def _app_sources() -> str:
+    """Every Python file of app/, joined: where a cypher file's name must appear."""
+    return "\n".join(p.read_text() for p in APP.rglob("*.py"))
 
 
 def _name(path: Path) -> str:
@@ -95,7 +102,7 @@ def test_every_file_is_used(path: Path) -> None:
         assert path in hunting.HUNTING, f"tests/test_hunting.py does not run {stem!r}"
         assert hunting.FINDS.get(stem), f"tests/test_hunting.py expects nothing of {stem!r}"
         return
-    sources = "\n".join(p.read_text() for p in APP.rglob("*.py"))
+    sources = _app_sources()
     assert f'"{name}"' in sources, f"no code in app/ names cypher file {name!r}"
 
 
@@ -150,7 +157,7 @@ def _graph_values(value: Any) -> list[str]:
 
 
 def test_the_statements_read_without_record_data_return_only_values(db: Database) -> None:
-    sources = "\n".join(p.read_text() for p in APP.rglob("*.py"))
+    sources = _app_sources()
     assert set(re.findall(r'read_values\(\s*"([^"]+)"', sources)) == set(READ_VALUES_INPUTS)
     ingest(db, "storyline", [x + "\n" for x in lines(3, 3000)])
     for name, (parameter, select) in READ_VALUES_INPUTS.items():
