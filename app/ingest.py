@@ -28,7 +28,7 @@ from app.errors import DatabaseError, InputError, StorylineError
 from app.events import AuditRecord, Finding
 from app.framing import BadJson, frame, split_lines
 from app.neo4j.database import Database, Transaction
-from app.rows import PROCESS_FIELDS, Rows, split_activity
+from app.rows import PROCESS_FIELDS, TIME_FIELDS, Rows, split_activity
 from app.settings import INGEST_BATCH_SIZE
 
 # The statements of one batch, in the order they run (nodes before the edges
@@ -89,7 +89,7 @@ def write_rows(db: Database, rows: Rows, rejected: list[deadletter.Letter]) -> W
                 existed.extend(_write_events(tx, batch["events"], create_new))
                 batch["new_activity"], batch["activity"] = split_activity(batch, frozenset(existed))
             elif batch[name]:
-                extra = {"fields": list(PROCESS_FIELDS)} if name == "processes" else {}
+                extra = PROCESS_PARAMS if name == "processes" else {}
                 tx.run(statement, rows=batch[name], **extra)
         tx.run("ingest/clear_fresh")
         if batch_id is not None:
@@ -110,6 +110,8 @@ def write_rows(db: Database, rows: Rows, rejected: list[deadletter.Letter]) -> W
     return Written(batch_id, params["events"], frozenset(existed))
 
 
+# merge_processes' field names, in the order of a row's values, and which are times
+PROCESS_PARAMS = {"fields": list(PROCESS_FIELDS), "times": list(TIME_FIELDS)}
 CONSTRAINT_FAILED = "Neo.ClientError.Schema.ConstraintValidationFailed"
 CREATE_ATTEMPTS = 3  # writes of a batch that check and create, before one that merges all
 

@@ -203,6 +203,24 @@ def test_a_placeholder_parent_is_filled_in_when_it_arrives(db: Database) -> None
     assert rows(db, "MATCH (c)-[:CHILD_OF]->(p {pid: 1000}) RETURN c.pid") == {(1001,)}
 
 
+def test_process_times_are_stored_as_datetimes_to_the_nanosecond(db: Database) -> None:
+    # sent as text (app/rows.py TIME_FIELDS), made datetimes by merge_processes
+    ingest(
+        db, "storyline", ndjson([event(2, "process_exec", CURL), event(8, "process_exit", CURL)])
+    )
+    got = rows(
+        db,
+        "MATCH (p:Process {pid: 1001}) RETURN valueType(p.start_time), valueType(p.exit_time),"
+        " p.start_time.nanosecond, p.exit_time = datetime($exit), p.start_time < p.exit_time",
+        exit=ts(8),
+    )
+    assert got == {("ZONED DATETIME NOT NULL", "ZONED DATETIME NOT NULL", 1, True, True)}
+    # the same times again are no change: the process is not queued for stamping anew
+    stamp(db)
+    ingest(db, "storyline", ndjson([event(8, "process_exit", CURL)]))
+    assert rows(db, "MATCH (p:Process:Unstamped) RETURN p.pid") == set()
+
+
 def test_repeats_leave_each_event_once_and_each_child_one_link(db: Database) -> None:
     # the child's file_open names its parent first (rank 2), its exec names the same
     # parent later (rank 3): the better naming must not add a second link

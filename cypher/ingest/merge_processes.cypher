@@ -6,6 +6,8 @@
 // the greater stamp wins. The merge is a maximum, so any order of input gives
 // the same node. A process known only as a parent or ancestor is a placeholder.
 // $fields: [name] (the property names, in _provenance order)
+// $times: [index] (the fields whose values come as RFC 3339 text and are stored
+//   as datetimes: converting here is cheaper than the driver's DateTime encoding)
 // A process that is new or whose values changed waits to be stamped by the
 // context layers (:Unstamped), and so do its children (what they inherit may
 // change); a repeated event that changes nothing touches no child.
@@ -20,13 +22,15 @@ ON CREATE SET p:Unstamped, p:Fresh, p.session_uuids = row.uuids
 // Setting a property takes the node's write lock before the provenance is read,
 // so two concurrent writers of one process cannot lose each other's fields.
 SET p.key = row.key
-WITH p, row, coalesce(p._provenance, [f IN $fields | '']) AS old
-WITH p, row, old, [i IN range(0, size($fields) - 1) | row.stamps[i] > old[i]] AS wins
-WITH p, row, old, wins,
+WITH p, row, coalesce(p._provenance, [f IN $fields | '']) AS old,
+     [i IN range(0, size($fields) - 1) |
+      CASE WHEN i IN $times THEN datetime(row.values[i]) ELSE row.values[i] END] AS values
+WITH p, row, old, values, [i IN range(0, size($fields) - 1) | row.stamps[i] > old[i]] AS wins
+WITH p, row, old, values, wins,
      any(i IN range(0, size($fields) - 1)
-         WHERE wins[i] AND (p[$fields[i]] IS NULL OR p[$fields[i]] <> row.values[i])) AS changed
+         WHERE wins[i] AND (p[$fields[i]] IS NULL OR p[$fields[i]] <> values[i])) AS changed
 FOREACH (i IN [i IN range(0, size($fields) - 1) WHERE wins[i]] |
-  SET p[$fields[i]] = row.values[i])
+  SET p[$fields[i]] = values[i])
 SET p._provenance = [i IN range(0, size($fields) - 1) |
                      CASE WHEN wins[i] THEN row.stamps[i] ELSE old[i] END],
     p.info_rank = CASE WHEN p.info_rank IS NULL OR row.rank > p.info_rank
