@@ -90,7 +90,7 @@ def _note(name: str, params: Mapping[str, Any]) -> None:
 class _Unprinted(list[Any]):
     """A list parameter whose repr is short.
 
-    The driver (neo4j 6.4, Bolt 5.5 and later) formats its debug line for every
+    The driver (neo4j 6.4, every Bolt version) formats its debug line for every
     RUN, logging on or off, with the repr of every parameter: for a batch's
     rows that took as long as encoding them (about 20 ms per 5,000 events).
     Its encoders take any list, so only the debug line changes.
