@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -13,7 +14,8 @@ from app.neo4j.database import Database, connect
 from app.neo4j.launcher import LocalNeo4j
 from app.settings import Settings
 
-OUT = Path(__file__).resolve().parent / "out"
+# where results are written; STORYLINE_BENCH_OUT moves them (the smoke tests do)
+OUT = Path(os.environ.get("STORYLINE_BENCH_OUT") or Path(__file__).resolve().parent / "out")
 
 
 def database() -> Database:

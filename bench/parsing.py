@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from app import events, rows
+from app import events
 from app.adapters import Rejected
 from app.generate import lines
 from app.ingest import outcomes
@@ -33,8 +33,7 @@ def main() -> None:
             json.loads(line)
 
     def ingest_side() -> None:
-        for cached in (events._normalize_text, rows.neo4j_datetime):
-            cached.cache_clear()  # every round starts cold, as a new process would
+        events._normalize_text.cache_clear()  # every round starts cold, as a new process would
         shaped = Rows()
         for outcome in outcomes("storyline", text):
             if not isinstance(outcome, Rejected):
