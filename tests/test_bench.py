@@ -7,6 +7,7 @@ round: bench.parsing called a function the writer no longer had.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -34,3 +35,8 @@ def test_a_bench_without_a_database_runs(name: str, keys: list[str], tmp_path: P
     assert done.returncode == 0, done.stderr
     result = json.loads((tmp_path / f"{name}.json").read_text())
     assert all(result[k] > 0 for k in keys), result
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "bench").glob("[a-z]*.py")), ids=lambda p: p.stem)
+def test_every_bench_imports(path: Path) -> None:
+    importlib.import_module(f"bench.{path.stem}")
