@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from app.ingest import Written
 
 LEASE_SECONDS = 120
+RENEW_EVERY = LEASE_SECONDS / 8  # seconds between a working holder's renewals
 
 
 @dataclass
@@ -79,13 +80,24 @@ class Lease:
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.held = False
         self.wanted = False  # someone else asked for it lately (see take_lease.cypher)
+        self.renewed = -float("inf")  # time.monotonic() of the last take or renewal
 
     def try_acquire(self, cycles: int = 0) -> bool:
         """Takes or renews the lease unless someone else holds it; adds to its cycle count."""
         found = self.db.run("pipeline/take_lease", holder=self.holder, ttl=self.ttl, cycles=cycles)
         self.held = bool(found)
         self.wanted = bool(found and found[0]["wanted"])
+        if self.held:
+            self.renewed = time.monotonic()
         return self.held
+
+    def renew(self) -> bool:
+        """The heartbeat within a cycle: renews the lease when RENEW_EVERY has passed
+        since the last renewal, so that a cycle of many short steps (a stamping
+        round each) does not commit a renewal after every one."""
+        if self.held and time.monotonic() - self.renewed < min(RENEW_EVERY, self.ttl / 8):
+            return True
+        return self.try_acquire()
 
     def acquire(self, poll: float = 0.05) -> None:
         """Waits until the lease is ours, asking the holder for it (it gives it up
@@ -156,7 +168,7 @@ class Pipeline:
         cycles: list[Cycle] = []
         try:
             while True:
-                cycles.append(self.cycle(db, lease.try_acquire, known))
+                cycles.append(self.cycle(db, lease.renew, known))
                 lease.try_acquire(cycles=1)
                 if not cycles[-1].full:
                     return cycles
@@ -200,7 +212,7 @@ class Alongside:
             return False
         try:
             while True:
-                cycle = self.pipeline.cycle(db, self.lease.try_acquire, self.known)
+                cycle = self.pipeline.cycle(db, self.lease.renew, self.known)
                 self.cycles.append(cycle)
                 self.lease.try_acquire(cycles=1)
                 if not cycle.full:
@@ -258,7 +270,7 @@ class Worker:
                 if not lease.try_acquire():
                     self._stop.wait(self.idle_seconds)
                     continue
-                cycle = self.pipeline.cycle(self.db, lease.try_acquire)
+                cycle = self.pipeline.cycle(self.db, lease.renew)
                 self.cycles.append(cycle)
                 if self.pruner is not None:
                     self.pruner(self.db, lease)

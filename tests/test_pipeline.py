@@ -77,6 +77,38 @@ def test_one_lease_holder_at_a_time_and_an_expired_lease_is_taken(db: Database) 
     first.release()
 
 
+def test_a_cycle_renews_its_lease_when_it_is_due_not_after_every_step(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    renewals: list[float] = []
+    run = Database.run
+
+    def counting(self: Database, name: str, **params: object) -> list[dict]:
+        if name == "pipeline/take_lease":
+            renewals.append(time.monotonic())
+        return run(self, name, **params)
+
+    monkeypatch.setattr(Database, "run", counting)
+    ingest(db, "storyline", TEXT, after_batch=None)
+    lease = Lease(db)
+    assert lease.try_acquire()
+    renewals.clear()
+    cycle = Pipeline.default().cycle(db, lease.renew)
+    assert cycle.stamped > 0  # stamping took rounds, each of which calls the heartbeat
+    assert renewals == []  # none was due: the lease was taken just before
+    # once due, the heartbeat renews it, and the lease's expiry moves on
+    monkeypatch.setattr(pipeline, "RENEW_EVERY", 0.0)
+    before = db.query("MATCH (l:Lock {id: 'pipeline'}) RETURN l.expires AS e")[1][0]["e"]
+    assert lease.renew()
+    assert len(renewals) == 1
+    after = db.query("MATCH (l:Lock {id: 'pipeline'}) RETURN l.expires AS e")[1][0]["e"]
+    assert after > before
+    # a lease someone else took in the meantime is not renewed behind their back
+    db.query("MATCH (l:Lock {id: 'pipeline'}) SET l.holder = 'someone else'", write=True)
+    assert not lease.renew()
+    assert not lease.held
+
+
 def test_a_waiting_caller_returns_once_the_holder_has_processed_its_events(
     db: Database,
 ) -> None:
