@@ -194,7 +194,11 @@ class LocalNeo4j(JarServer):
             "dbms.usage_report.enabled=false",
             "dbms.security.procedures.unrestricted=apoc.*",
             "dbms.security.procedures.allowlist=apoc.*",
-            "db.tx_log.rotation.retention_policy=1 days",
+            # Transaction logs serve recovery only here (no backups, no cluster):
+            # bounded by size, since a day of heavy ingest (a 1M-event bench writes
+            # gigabytes) filled this machine's disk under a "1 days" policy. Logs
+            # past the bound go at the next checkpoint (every 15 minutes by default).
+            "db.tx_log.rotation.retention_policy=1G size",
         ]
         conf = self.conf_dir / "neo4j.conf"
         conf.write_text("\n".join(lines) + "\n")

@@ -59,6 +59,18 @@ def test_the_server_runs_with_auth_on_and_apoc(
     assert rows == [{"v": local.version}]
 
 
+def test_the_server_keeps_its_transaction_logs_bounded_by_size(
+    neo4j_backend: tuple[str, Target, LocalNeo4j | None],
+) -> None:
+    # a day of heavy ingest under a time-only policy filled a disk with them
+    local = _local_only(neo4j_backend)
+    with Database(Target(local.bolt_uri, local.user, local.password())) as db:
+        _, rows = db.query(
+            "CALL dbms.listConfig('db.tx_log.rotation.retention_policy') YIELD value RETURN value"
+        )
+    assert rows == [{"value": "1G size"}]
+
+
 def test_a_taken_port_and_a_stale_pid_file_give_a_clear_error(tmp_path: Path) -> None:
     with socket.socket() as blocker:
         blocker.bind(("127.0.0.1", 0))
