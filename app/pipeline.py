@@ -92,9 +92,10 @@ class Lease:
         return self.held
 
     def renew(self) -> bool:
-        """The heartbeat within a cycle: renews the lease when RENEW_EVERY has passed
-        since the last renewal, so that a cycle of many short steps (a stamping
-        round each) does not commit a renewal after every one."""
+        """The heartbeat within a cycle: renews the lease once RENEW_EVERY (or an
+        eighth of a shorter ttl) has passed since the last renewal, so that a cycle
+        of many short steps (a stamping round each) does not commit a renewal after
+        every one."""
         if self.held and time.monotonic() - self.renewed < min(RENEW_EVERY, self.ttl / 8):
             return True
         return self.try_acquire()

@@ -1,8 +1,8 @@
 """The benchmarks that need no database run to the end, as `python -m bench.<name>`.
 
 The others (ingest, api, kafka, ...) need a Neo4j loaded with up to a million
-events, which is a bench run, not a test. These two caught nothing for a
-round: bench.parsing called a function the writer no longer had.
+events, which is a bench run, not a test. Before this file no test ran any
+bench, and bench.parsing called a function the writer no longer had.
 """
 
 from __future__ import annotations
