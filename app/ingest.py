@@ -28,7 +28,15 @@ from app.errors import DatabaseError, InputError, StorylineError
 from app.events import AuditRecord, Finding
 from app.framing import BadJson, frame, split_lines
 from app.neo4j.database import Database, Transaction
-from app.rows import PROCESS_FIELDS, TIME_FIELDS, Rows, split_activity
+from app.rows import (
+    LINKS,
+    PROCESS_FIELDS,
+    TIME_FIELDS,
+    Rows,
+    split_activity,
+    split_links,
+    target_nodes,
+)
 from app.settings import INGEST_BATCH_SIZE
 
 # The statements of one batch, in the order they run (nodes before the edges
@@ -40,11 +48,13 @@ WRITE_ORDER: tuple[tuple[str, str], ...] = (
     ("processes", "ingest/merge_processes"),
     ("lineage", "ingest/merge_lineage"),
     ("events", "ingest/merge_events"),  # new ones: ingest/create_events (_write_events)
+    # one row per node (target_nodes), and the new events' links to them (split_links)
     ("files", "ingest/merge_files"),
     ("endpoints", "ingest/merge_endpoints"),
     ("domains", "ingest/merge_domains"),
-    # after the links to files, endpoints, domains; their rows come from split_activity
-    # once the batch's stored events are known
+    # the rows of these three come from split_links and split_activity once the
+    # batch's stored events are known
+    ("links", "ingest/merge_links"),
     ("new_activity", "ingest/merge_new_activity"),
     ("activity", "ingest/merge_activity"),
     ("signals", "ingest/merge_signals"),
@@ -84,10 +94,17 @@ def write_rows(db: Database, rows: Rows, rejected: list[deadletter.Letter]) -> W
     def work(tx: Transaction, create_new: bool) -> None:
         existed.clear()
         batch = dict(params)
+        new_links: dict[str, list[dict[str, Any]]] = {}
         for name, statement in WRITE_ORDER:
             if name == "events":
                 existed.extend(_write_events(tx, batch["events"], create_new))
-                batch["new_activity"], batch["activity"] = split_activity(batch, frozenset(existed))
+                stored = frozenset(existed)
+                new_links, batch["links"] = split_links(batch, stored)
+                batch["new_activity"], batch["activity"] = split_activity(batch, stored)
+            elif name in TARGETS:
+                if batch[name]:
+                    nodes = target_nodes(name, batch[name])
+                    tx.run(statement, rows=nodes, links=new_links[name])
             elif batch[name]:
                 extra = PROCESS_PARAMS if name == "processes" else {}
                 tx.run(statement, rows=batch[name], **extra)
@@ -110,6 +127,7 @@ def write_rows(db: Database, rows: Rows, rejected: list[deadletter.Letter]) -> W
     return Written(batch_id, params["events"], frozenset(existed))
 
 
+TARGETS = frozenset(name for name, _type, _label in LINKS)  # rows of links, written as nodes
 # merge_processes' field names, in the order of a row's values, and which are times
 PROCESS_PARAMS = {"fields": list(PROCESS_FIELDS), "times": list(TIME_FIELDS)}
 CONSTRAINT_FAILED = "Neo.ClientError.Schema.ConstraintValidationFailed"

@@ -285,14 +285,60 @@ LINKS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+MAX_HASHES = 64  # content hashes a File keeps (cypher/ingest/merge_files)
+
+
+def target_nodes(name: str, links: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The batch's File, Endpoint or Domain nodes from its link rows: one row per
+    key, sorted (a fixed lock order for concurrent writers).
+
+    A key's properties are its last row's; a file's hashes are those of all its
+    rows, in order, without repeats, up to MAX_HASHES (the graph keeps no more).
+    """
+    nodes: dict[str, dict[str, Any]] = {}
+    for link in links:
+        row = {k: v for k, v in link.items() if k != "event_id"}
+        if name == "files":
+            kept = nodes[link["key"]]["hashes"] if link["key"] in nodes else []
+            kept = list(kept or [])
+            for h in link.get("hashes") or ():
+                if len(kept) >= MAX_HASHES:
+                    break
+                if h not in kept:
+                    kept.append(h)
+            row["hashes"] = kept or None
+        nodes[link["key"]] = row
+    return [nodes[k] for k in sorted(nodes)]
+
+
+def split_links(
+    params: dict[str, list[dict[str, Any]]], existed: frozenset[str]
+) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
+    """Splits a batch's links (event to file, endpoint or domain) once the writer
+    knows which events existed. Returns the new events' links, once each, by the
+    name of their rows ({event_id, key}; merge_files and the others create them
+    outright), and the links of events stored before ({event_id, label, key};
+    merge_links merges them). Each list is sorted, a fixed lock order."""
+    new: dict[str, list[dict[str, Any]]] = {}
+    old: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for name, _type, label in LINKS:
+        fresh: dict[tuple[str, str], dict[str, Any]] = {}
+        for link in params[name]:
+            event_id, key = link["event_id"], link["key"]
+            if event_id in existed:
+                old[(label, key, event_id)] = {"event_id": event_id, "label": label, "key": key}
+            else:
+                fresh[(key, event_id)] = {"event_id": event_id, "key": key}
+        new[name] = [fresh[k] for k in sorted(fresh)]
+    return new, [old[k] for k in sorted(old)]
+
+
 def split_activity(
     params: dict[str, list[dict[str, Any]]], existed: frozenset[str]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Splits a batch's activity once the writer knows which events existed.
 
-    Marks each link row `existed` (merge_files and the others mark what such an
-    event's new link still owes, see cypher/ingest/merge_activity). Returns the
-    new events' links counted here, one row per process, type, kind and target
+    Returns the new events' links counted here, one row per process, type, kind and target
     (cypher/ingest/merge_new_activity), and the existed events that touched a
     target, whose links the graph counts (cypher/ingest/merge_activity).
     """
@@ -303,8 +349,7 @@ def split_activity(
     for name, type_, label in LINKS:
         for link in params[name]:
             event_id = link["event_id"]
-            link["existed"] = event_id in existed
-            if link["existed"]:
+            if event_id in existed:
                 old.add(event_id)
                 continue
             if (event_id, label, link["key"]) in counted:

@@ -10,6 +10,7 @@ import pytest
 from app.ingest import ingest
 from app.neo4j.database import Database
 from app.pipeline import Pipeline
+from app.rows import split_links, target_nodes
 from tests.graphstate import rows
 from tests.test_layers import P
 
@@ -81,3 +82,50 @@ def test_a_link_a_later_version_adds_to_a_stored_event_is_counted_once(db: Datab
          "2026-01-05T08:00:07Z"),
     }  # fmt: skip
     assert rows(db, "MATCH ()-[r:TOUCHES]->() WHERE r.pending RETURN count(r)") == {(0,)}
+
+
+def test_a_files_hashes_are_the_same_whether_its_events_share_a_batch_or_not(db: Database) -> None:
+    """The writer merges a batch's rows for one file before the graph does (target_nodes):
+    the hashes kept, past the graph's 64 as well, are those one event per batch keeps."""
+    worker = P("node-1", 700, 0, "/usr/bin/python3", ["python3", "worker.py"])
+    events = [worker.exec()]
+    for i in range(10):  # 8 hashes each (the most an event keeps), one repeated: 71 distinct
+        hashes = [f"sha256:{i:02d}{j:062d}" for j in range(7)] + ["sha256:" + "f" * 64]
+        events.append(
+            worker.event("file_open", ts=at(i), file={"path": "/bin/x", "hashes": hashes})
+        )
+    kept = "MATCH (f:File) RETURN f.key, f.hashes"
+    load(db, events, batch_size=1)
+    one_by_one = rows(db, kept)
+    db.query("MATCH (n) DETACH DELETE n", write=True)
+    load(db, events)
+    assert rows(db, kept) == one_by_one
+    ((_, hashes),) = one_by_one
+    assert len(hashes) == 64 and len(set(hashes)) == 64
+    assert list(hashes[:8]) == events[1]["file"]["hashes"]
+
+
+def test_target_nodes_and_split_links_shape_one_row_per_node_and_per_link() -> None:
+    links = [
+        {"event_id": "e2", "key": "host:h:/a", "path": "/a", "host_id": "h",
+         "container_id": None, "hashes": ["x", "y"]},
+        {"event_id": "e1", "key": "host:h:/a", "path": "/a", "host_id": "h",
+         "container_id": None, "hashes": ["y", "z"]},
+        {"event_id": "e1", "key": "host:h:/a", "path": "/a", "host_id": "h",
+         "container_id": None, "hashes": None},  # a rename within one directory
+        {"event_id": "e3", "key": "host:h:/b", "path": "/b", "host_id": "h",
+         "container_id": None, "hashes": None},
+    ]  # fmt: skip
+    assert target_nodes("files", links) == [
+        {"key": "host:h:/a", "path": "/a", "host_id": "h", "container_id": None,
+         "hashes": ["x", "y", "z"]},
+        {"key": "host:h:/b", "path": "/b", "host_id": "h", "container_id": None, "hashes": None},
+    ]  # fmt: skip
+    params = {"files": links, "endpoints": [{"event_id": "e1", "key": "1.2.3.4:80"}], "domains": []}
+    new, old = split_links(params, frozenset({"e3"}))
+    assert new == {
+        "files": [{"event_id": "e1", "key": "host:h:/a"}, {"event_id": "e2", "key": "host:h:/a"}],
+        "endpoints": [{"event_id": "e1", "key": "1.2.3.4:80"}],
+        "domains": [],
+    }
+    assert old == [{"event_id": "e3", "label": "File", "key": "host:h:/b"}]

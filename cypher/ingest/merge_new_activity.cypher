@@ -1,5 +1,5 @@
-// Adds the activity of the batch's new events (the links create_events'
-// events made, counted once in Python: app/rows.py, new_activity) to the
+// Adds the activity of the batch's new events (the links create_links
+// made, counted once in Python: app/rows.py, new_activity) to the
 // merged ACTIVITY edges the investigation graph reads. The links of events
 // that existed before the batch are counted by merge_activity.
 // $rows: [{process_key, type, kind, label, key, count, first, last}]
