@@ -8,19 +8,11 @@
 // Writes: (:Process)-[:ACTIVITY {type, kind, count, first_seen, last_seen}]->(File|Endpoint|Domain)
 UNWIND $rows AS row
 MATCH (p:Process {key: row.process_key})
-CALL (row) {
-  WITH row WHERE row.label = 'File'
-  MATCH (t:File {key: row.key})
-  RETURN t
-  UNION
-  WITH row WHERE row.label = 'Endpoint'
-  MATCH (t:Endpoint {key: row.key})
-  RETURN t
-  UNION
-  WITH row WHERE row.label = 'Domain'
-  MATCH (t:Domain {key: row.key})
-  RETURN t
-}
+OPTIONAL MATCH (f:File {key: CASE WHEN row.label = 'File' THEN row.key END})
+OPTIONAL MATCH (n:Endpoint {key: CASE WHEN row.label = 'Endpoint' THEN row.key END})
+OPTIONAL MATCH (d:Domain {key: CASE WHEN row.label = 'Domain' THEN row.key END})
+WITH p, coalesce(f, n, d) AS t, row
+WHERE t IS NOT NULL
 WITH p, t, row, datetime(row.first) AS first, datetime(row.last) AS last
 MERGE (p)-[a:ACTIVITY {type: row.type, kind: row.kind}]->(t)
 ON CREATE SET a.count = 0
