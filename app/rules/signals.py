@@ -50,13 +50,17 @@ def views(db: Database, events: Sequence[dict[str, Any]]) -> list[View]:
     lineage: dict[str, dict[str, Any]] = {}
     for start in range(0, len(keys), VIEW_CHUNK):
         for row in db.read_values("rules/process_lineages", keys=keys[start : start + VIEW_CHUNK]):
-            lineage[row["key"]] = {
-                "process": _proc(row["process"]) or {},
-                "parent": _proc(row["parent"]),
-                "ancestors": [_proc(a) for a in row["ancestors"]],
-                "container": row["container"],
-                "pod": row["pod"],
-            }
+            # one dict per process, shared by the views that show it (rules only read them)
+            procs = {p["key"]: _proc(p) for p in row["processes"]}
+            for found in row["lineages"]:
+                parent = found["parent"]
+                lineage[found["key"]] = {
+                    "process": procs[found["key"]] or {},
+                    "parent": procs[parent] if parent is not None else None,
+                    "ancestors": [procs[k] for k in found["ancestors"]],
+                    "container": found["container"],
+                    "pod": found["pod"],
+                }
     out: list[View] = []
     for e in events:
         if e["props"].get("kind") == "alert" or e["process_key"] not in lineage:
