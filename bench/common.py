@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import statistics
 import time
 from collections.abc import Callable
@@ -35,6 +36,39 @@ def wipe(db: Database) -> None:
     with db.session() as s:
         s.run("MATCH ()-[r]->() CALL (r) { DELETE r } IN TRANSACTIONS OF 50000 ROWS").consume()
         s.run("MATCH (n) CALL (n) { DELETE n } IN TRANSACTIONS OF 50000 ROWS").consume()
+
+
+class Cpu:
+    """CPU seconds used since the last reading: this process and its waited-for
+    children (`app`), and the local Neo4j's process with all its threads (`neo4j`,
+    None when the bench runs on a Neo4j elsewhere). Less swayed by the other
+    tenants of a shared machine than wall time, and it says which side the time
+    went to."""
+
+    def __init__(self) -> None:
+        settings = Settings.from_env()
+        pid = LocalNeo4j(settings.local).running_pid() if settings.uses_local_neo4j else None
+        self.stat = Path(f"/proc/{pid}/stat") if pid is not None else None
+        self.last = self._now()
+
+    def _now(self) -> tuple[float, float | None]:
+        own, children = (
+            resource.getrusage(resource.RUSAGE_SELF),
+            resource.getrusage(resource.RUSAGE_CHILDREN),
+        )
+        app = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+        neo4j = None
+        if self.stat is not None and self.stat.exists():
+            fields = self.stat.read_text().rsplit(")", 1)[1].split()
+            neo4j = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return app, neo4j
+
+    def since(self) -> dict[str, float | None]:
+        """Returns {app, neo4j} CPU seconds since the last call (or the start)."""
+        (app0, neo0), (app1, neo1) = self.last, self._now()
+        self.last = (app1, neo1)
+        used = None if neo0 is None or neo1 is None else round(neo1 - neo0, 2)
+        return {"app": round(app1 - app0, 2), "neo4j": used}
 
 
 def timed(fn: Callable[[], Any]) -> float:

@@ -13,6 +13,12 @@ shared, noisy machine:
   measured), which returns once detection, stamping, relate and stories have
   processed every event; with its stage lag (commit to processed) p50/p95.
 
+Each path also reports the CPU seconds it used per 1,000 events, on the app's
+side (this process, the parser and `storyline ingest` it runs) and, on the
+bundled local Neo4j, the server's; and that total as a multiple of bare's. Bare
+keeps about 1.2 cores busy; on a machine of two cores, half of bare's rate is
+out of reach while a path uses more than 2 x 2 / 1.2, about 3.3 times bare's CPU.
+
     python -m bench.ingest [--events 100000] [--batch-size N] [--seed 7]
 
 --batch-size defaults to STORYLINE_INGEST_BATCH_SIZE (5,000), what the CLI uses.
@@ -36,7 +42,7 @@ from app.ingest import ingest, outcomes
 from app.neo4j.database import Database
 from app.rows import Rows
 from app.settings import Settings
-from bench.common import database, save, wipe
+from bench.common import Cpu, database, save, wipe
 
 BARE = (Path(__file__).resolve().parent / "bare_merge.cypher").read_text()
 
@@ -126,36 +132,53 @@ def main() -> None:
     run_bare(db, rows[: args.batch_size * 3], args.batch_size)
     wipe(db)
     run_writer(db, text[: args.batch_size * 3], args.batch_size)
+    cpu = Cpu()
     wipe(db)
+    cpu.since()
     bare = run_bare(db, rows, args.batch_size)
+    bare_cpu = cpu.since()
     wipe(db)
+    cpu.since()
     writer = run_writer(db, text, args.batch_size)
+    writer_cpu = cpu.since()
     wipe(db)
     with tempfile.NamedTemporaryFile("w", suffix=".ndjson", delete=False) as handle:
         handle.writelines(text)
     try:
+        cpu.since()
         full = run_pipeline(Path(handle.name), args.batch_size)
+        full_cpu = cpu.since()
     finally:
         os.unlink(handle.name)
     db.close()
 
-    def line(seconds: float) -> dict[str, Any]:
+    def line(seconds: float, used: dict[str, float | None]) -> dict[str, Any]:
+        per_1k = {k: None if v is None else round(v / n * 1000, 3) for k, v in used.items()}
+        total, bare_total = _total(used), _total(bare_cpu)
         return {"seconds": round(seconds, 1), "events_per_s": round(n / seconds),
-                "ratio_to_bare": round(bare / seconds, 3)}  # fmt: skip
+                "ratio_to_bare": round(bare / seconds, 3),
+                "cpu_s_per_1k_events": per_1k,
+                "cpu_times_bare": None if total is None or not bare_total
+                                  else round(total / bare_total, 2)}  # fmt: skip
 
     result = {
         "command": f"python -m bench.ingest --events {args.events} "
         f"--batch-size {args.batch_size} --seed {args.seed}",
         "events": n,
-        "bare_unwind_merge": line(bare),
-        "writer_alone": line(writer),
+        "bare_unwind_merge": line(bare, bare_cpu),
+        "writer_alone": line(writer, writer_cpu),
         "pipeline_until_processed": {
-            **line(full["seconds"]),
+            **line(full["seconds"], full_cpu),
             "peak_rss_mib": full["peak_rss_mib"],
             "stage": full["report"].get("pipeline"),
         },
     }
     save("ingest", result)
+
+
+def _total(used: dict[str, float | None]) -> float | None:
+    """App and Neo4j CPU seconds together; None without the Neo4j's."""
+    return None if used["neo4j"] is None else (used["app"] or 0) + used["neo4j"]
 
 
 if __name__ == "__main__":
