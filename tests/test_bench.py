@@ -4,8 +4,9 @@ Those that need a database run on the test Neo4j (each wipes it, as a test's
 `db` fixture does). Their figures at these sizes mean nothing; what is tested is
 that a bench still runs against the code it measures and writes its result.
 Before these tests no test ran any bench, and bench.parsing called a function
-the writer no longer had. bench.kafka, bench.stamping, bench.prune and the
-query benches (graph, timeline, exceptions) are only imported here.
+the writer no longer had. bench.kafka and the query benches (graph, timeline,
+exceptions: their graph sizes are fixed, up to 100,000 events) are only
+imported here.
 """
 
 from __future__ import annotations
@@ -91,3 +92,23 @@ def test_bench_api_serves_its_queries_from_a_real_server(
 @pytest.mark.parametrize("path", sorted((ROOT / "bench").glob("[a-z]*.py")), ids=lambda p: p.stem)
 def test_every_bench_imports(path: Path) -> None:
     importlib.import_module(f"bench.{path.stem}")
+
+
+def test_bench_stamping_stamps_deep_and_shallow_leaves(
+    db: Database, neo4j_target: Target, tmp_path: Path
+) -> None:
+    args = ["--events", "500", "--leaves", "5", "--rounds", "1", "--batch-size", "250"]
+    result = run_bench("stamping", args, tmp_path, {**os.environ, **target_env(neo4j_target)})
+    for graph in ("empty_graph", "graph_of_500_events"):
+        assert result[graph]["per_event_ms_depth_1"] > 0, result
+        assert result[graph]["per_event_ms_depth_50"] > 0, result
+
+
+def test_bench_prune_ingests_while_retention_empties_the_old_graph(
+    db: Database, neo4j_target: Target, tmp_path: Path
+) -> None:
+    args = ["--events", "1000", "--ingest-events", "500", "--batch-size", "250", "--pace", "1"]
+    result = run_bench("prune", args, tmp_path, {**os.environ, **target_env(neo4j_target)})
+    assert result["old_graph"]["counts"], result
+    for path in ("bare_unwind_merge", "ingest_alone", "ingest_while_pruning"):
+        assert result[path]["events_per_s"] > 0, result
