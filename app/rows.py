@@ -299,8 +299,8 @@ def target_nodes(name: str, links: list[dict[str, Any]]) -> list[dict[str, Any]]
     for link in links:
         row = {k: v for k, v in link.items() if k != "event_id"}
         if name == "files":
-            kept = nodes[link["key"]]["hashes"] if link["key"] in nodes else []
-            kept = list(kept or [])
+            before = nodes.get(link["key"])
+            kept = list(before["hashes"] or []) if before else []
             for h in link.get("hashes") or ():
                 if len(kept) >= MAX_HASHES:
                     break

@@ -3,8 +3,9 @@
 // per process, relationship type (TOUCHES, CONNECTS, RESOLVES), event kind and
 // target, over that process's events. Each event-to-target link counts once.
 // This statement counts the links of events that existed before the batch:
-// merge_links marks a link it creates for such an event `pending`; it is added here and unmarked, so a repeated record
-// adds nothing and a target that arrives later is still counted. (The links
+// merge_links marks a link it creates for such an event `pending`; it is added
+// here and unmarked, so a repeated record adds nothing and a target that arrives
+// later is still counted. (The links
 // of the batch's new events are counted by merge_new_activity.)
 // $rows: the ids of the batch's events that existed and touched a file, endpoint or domain [{id}]
 // Writes: (:Process)-[:ACTIVITY]->(), removes r.pending on TOUCHES / CONNECTS / RESOLVES

@@ -1,7 +1,7 @@
-// Adds the activity of the batch's new events (the links create_links
-// made, counted once in Python: app/rows.py, new_activity) to the
-// merged ACTIVITY edges the investigation graph reads. The links of events
-// that existed before the batch are counted by merge_activity.
+// Adds the activity of the batch's new events (the links merge_files,
+// merge_endpoints and merge_domains created, counted once in Python: app/rows.py,
+// split_activity) to the merged ACTIVITY edges the investigation graph reads.
+// The links of events that existed before the batch are counted by merge_activity.
 // $rows: [{process_key, type, kind, label, key, count, first, last}]
 //   one row per process, relationship type, event kind and target;
 //   label: File, Endpoint or Domain; first, last: RFC 3339 timestamps

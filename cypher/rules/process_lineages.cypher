@@ -1,6 +1,6 @@
 // What detection rules see of processes: each process with its parent, up to
 // eight further ancestors from the graph (so a rule sees the lineage even when
-// the sensor did not ship it), its container and pod. One row per process key.
+// the sensor did not ship it), its container and pod.
 // Times come as RFC 3339 strings and the writer's bookkeeping is left out:
 // both cost the reader more than the rules use. Each process comes once, in
 // `processes`; the lineages name them by key (an ancestor shared by many
