@@ -13,6 +13,8 @@ from pathlib import Path
 import yaml
 
 from app.api.app import create_app
+from app.neo4j.launcher import LocalNeo4j
+from tests.conftest import local_settings_for
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -77,3 +79,12 @@ def test_compose_consumers_read_its_kafka_with_a_command_the_cli_takes() -> None
     for name in consumer["environment"]:
         assert known(name), name
     assert consumer["deploy"]["replicas"] >= 2  # a group of more than one
+
+
+def test_compose_tunes_its_neo4j_as_the_launcher_tunes_the_local_one(tmp_path: Path) -> None:
+    # Docker's names for settings: NEO4J_ prefix, '.' as '_', '_' as '__'
+    env = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]["neo4j"]["environment"]
+    setting = "dbms.cypher.min_replan_interval"
+    docker_name = "NEO4J_" + setting.replace("_", "__").replace(".", "_")
+    conf = LocalNeo4j(local_settings_for(tmp_path, 1, 2)).write_conf().read_text()
+    assert f"{setting}={env[docker_name]}" in conf.splitlines()

@@ -71,6 +71,18 @@ def test_the_server_keeps_its_transaction_logs_bounded_by_size(
     assert rows == [{"value": "1G size"}]
 
 
+def test_the_server_replans_statements_at_most_once_a_minute(
+    neo4j_backend: tuple[str, Target, LocalNeo4j | None],
+) -> None:
+    # every 10 s (the default) re-planned ingest's statements over and over as the graph grew
+    local = _local_only(neo4j_backend)
+    with Database(Target(local.bolt_uri, local.user, local.password())) as db:
+        _, rows = db.query(
+            "CALL dbms.listConfig('dbms.cypher.min_replan_interval') YIELD value RETURN value"
+        )
+    assert rows == [{"value": "1m"}]
+
+
 def test_a_taken_port_and_a_stale_pid_file_give_a_clear_error(tmp_path: Path) -> None:
     with socket.socket() as blocker:
         blocker.bind(("127.0.0.1", 0))
