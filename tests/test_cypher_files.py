@@ -63,19 +63,30 @@ def _scans(plan: Any) -> list[str]:
     return found
 
 
+def _offenders(db: Database) -> dict[str, list[str]]:
+    """The statements whose fresh plan (not a cached one) scans a large label."""
+    offenders = {}
+    with db.session(write=True) as s:
+        for path in FILES:
+            for statement in statements(path.read_text()):
+                plan = s.run("CYPHER replan=force EXPLAIN " + statement).consume().plan
+                if scans := _scans(plan):
+                    offenders[_name(path)] = scans
+    return offenders
+
+
 def test_no_statement_scans_a_large_label(db: Database) -> None:
     # with data in every large label, so that the planner weighs real counts
     ingest(db, "storyline", [x + "\n" for x in lines(3, 2000)])
     trail = DATASETS / "cloudtrail-otrf-imds-s3" / "ec2_proxy_s3_exfiltration_2020-09-14011940.json"
     ingest(db, "cloudtrail", trail.read_text().splitlines(True))
-    offenders = {}
-    with db.session(write=True) as s:
-        for path in FILES:
-            for statement in statements(path.read_text()):
-                plan = s.run("EXPLAIN " + statement).consume().plan
-                if scans := _scans(plan):
-                    offenders[_name(path)] = scans
-    assert offenders == {}
+    assert _offenders(db) == {}
+
+
+def test_no_statement_scans_a_large_label_when_planned_on_an_empty_graph(db: Database) -> None:
+    # the bundled Neo4j keeps a plan for up to a minute (dbms.cypher.min_replan_interval):
+    # one made on an empty graph serves the first minute of ingest into it
+    assert _offenders(db) == {}
 
 
 @pytest.mark.parametrize("path", FILES, ids=_name)
