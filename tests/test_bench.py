@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from app.neo4j.database import Database, Target
-from tests.conftest import free_ports, target_env
+from app.neo4j.database import Database
+from tests.conftest import free_ports
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,10 +52,10 @@ def run_bench(name: str, args: list[str], out: Path, env: Mapping[str, str], fil
 
 
 def test_bench_ingest_runs_its_three_paths_on_the_same_events(
-    db: Database, neo4j_target: Target, tmp_path: Path
+    db: Database, neo4j_env: dict[str, str], tmp_path: Path
 ) -> None:
     args = ["--events", "600", "--batch-size", "200", "--seed", "7"]
-    result = run_bench("ingest", args, tmp_path, {**os.environ, **target_env(neo4j_target)})
+    result = run_bench("ingest", args, tmp_path, os.environ)
     assert result["events"] == 600
     for path in ("bare_unwind_merge", "writer_alone", "pipeline_until_processed"):
         assert result[path]["events_per_s"] > 0, result
@@ -70,22 +70,21 @@ def test_bench_ingest_runs_its_three_paths_on_the_same_events(
 
 
 def test_bench_fidelity_finds_the_planted_chains(
-    db: Database, neo4j_target: Target, tmp_path: Path
+    db: Database, neo4j_env: dict[str, str], tmp_path: Path
 ) -> None:
     args = ["--events", "3000", "--seed", "11"]
-    env = {**os.environ, **target_env(neo4j_target)}
-    result = run_bench("fidelity", args, tmp_path, env, file="fidelity-11-3000")
+    result = run_bench("fidelity", args, tmp_path, os.environ, file="fidelity-11-3000")
     assert result["chains"] > 0 and result["signals"] > 0, result
     assert result["chains_in_exactly_one_story"] == result["chains"], result["per_chain"]
 
 
 def test_bench_api_serves_its_queries_from_a_real_server(
-    db: Database, neo4j_target: Target, tmp_path: Path
+    db: Database, neo4j_env: dict[str, str], tmp_path: Path
 ) -> None:
     port = free_ports(1)[0]
     args = ["--events", "400", "--rounds", "2", "--senders", "2", "--sender-events", "400",
             "--sender-batch", "100", "--port", str(port)]  # fmt: skip
-    result = run_bench("api", args, tmp_path, {**os.environ, **target_env(neo4j_target)})
+    result = run_bench("api", args, tmp_path, os.environ)
     assert result["senders"] and result["queries"], result
 
 
@@ -95,20 +94,20 @@ def test_every_bench_imports(path: Path) -> None:
 
 
 def test_bench_stamping_stamps_deep_and_shallow_leaves(
-    db: Database, neo4j_target: Target, tmp_path: Path
+    db: Database, neo4j_env: dict[str, str], tmp_path: Path
 ) -> None:
     args = ["--events", "500", "--leaves", "5", "--rounds", "1", "--batch-size", "250"]
-    result = run_bench("stamping", args, tmp_path, {**os.environ, **target_env(neo4j_target)})
+    result = run_bench("stamping", args, tmp_path, os.environ)
     for graph in ("empty_graph", "graph_of_500_events"):
         assert result[graph]["per_event_ms_depth_1"] > 0, result
         assert result[graph]["per_event_ms_depth_50"] > 0, result
 
 
 def test_bench_prune_ingests_while_retention_empties_the_old_graph(
-    db: Database, neo4j_target: Target, tmp_path: Path
+    db: Database, neo4j_env: dict[str, str], tmp_path: Path
 ) -> None:
     args = ["--events", "1000", "--ingest-events", "500", "--batch-size", "250", "--pace", "1"]
-    result = run_bench("prune", args, tmp_path, {**os.environ, **target_env(neo4j_target)})
+    result = run_bench("prune", args, tmp_path, os.environ)
     assert result["old_graph"]["counts"], result
     for path in ("bare_unwind_merge", "ingest_alone", "ingest_while_pruning"):
         assert result[path]["events_per_s"] > 0, result
