@@ -5,8 +5,8 @@
 // This statement counts the links of events that existed before the batch:
 // merge_links marks a link it creates for such an event `pending`; it is added
 // here and unmarked, so a repeated record adds nothing and a target that arrives
-// later is still counted. (The links
-// of the batch's new events are counted by merge_new_activity.)
+// later is still counted. (The links of the batch's new events are counted by
+// merge_new_activity.)
 // $rows: the ids of the batch's events that existed and touched a file, endpoint or domain [{id}]
 // Writes: (:Process)-[:ACTIVITY]->(), removes r.pending on TOUCHES / CONNECTS / RESOLVES
 UNWIND $rows AS row
