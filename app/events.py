@@ -19,7 +19,7 @@ import functools
 import hashlib
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -47,6 +47,10 @@ def normalize_ts(value: Any) -> str:
     missing offset means UTC), datetimes, and epoch numbers: seconds below 1e11,
     milliseconds below 1e14, microseconds below 1e17, nanoseconds above.
     """
+    if isinstance(value, str):
+        if len(value) == 30 and _NORMALIZED.fullmatch(value) and _in_range(value):
+            return value  # already normalised, as what Storyline writes and most events carry
+        return _normalize_text(value)
     if isinstance(value, datetime):
         dt = value if value.tzinfo else value.replace(tzinfo=UTC)
         dt = dt.astimezone(UTC)
@@ -58,8 +62,6 @@ def normalize_ts(value: Any) -> str:
             return _from_epoch_ns(_epoch_ns(Decimal(str(value))))
         except (OverflowError, ArithmeticError, OSError):
             raise ValueError(f"timestamp out of range: {value!r}") from None
-    if isinstance(value, str):
-        return _normalize_text(value)
     raise ValueError(f"not a timestamp: {value!r}")
 
 
@@ -80,6 +82,30 @@ def format_ts(value: Any) -> str | None:
         return normalize_ts(value)
     except ValueError:
         return value if isinstance(value, str) else str(value)
+
+
+# The normalised form itself. Text already in it (every timestamp Storyline writes, and
+# most sensors' after their adapter) is returned as is once its fields are in range:
+# parsing and printing it again is a third of the cost of validating an event's
+# times, and each event's own time, unique, would only churn the cache below.
+_NORMALIZED = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}Z", re.ASCII)
+
+
+def _in_range(text: str) -> bool:
+    """Whether a timestamp of the normalised form names a real moment that
+    _normalize_text accepts: a date from 1970 on, hours below 24, minutes and
+    seconds below 60."""
+    return (
+        _valid_date(text[:10]) and text[11:13] < "24" and text[14:16] < "60" and text[17:19] < "60"
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _valid_date(text: str) -> bool:
+    try:
+        return date.fromisoformat(text).year >= 1970
+    except ValueError:
+        return False
 
 
 @functools.lru_cache(maxsize=65536)
