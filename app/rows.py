@@ -404,8 +404,8 @@ FLAT_MODELS: tuple[type[Model], ...] = (
 
 def _fields(model: Model) -> dict[str, Any]:
     """A flat model's (FLAT_MODELS) fields that are set, read off the instance:
-    what model_dump(exclude_none=True) returns, at a third of its cost (the lists
-    are the model's own, which nothing changes: models are frozen)."""
+    what model_dump(exclude_none=True) returns, at under half its cost. Its lists
+    are the model's own, not copies; nothing changes them."""
     return {name: value for name, value in model.__dict__.items() if value is not None}
 
 
