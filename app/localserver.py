@@ -27,6 +27,15 @@ SUPPORTED_JAVA = (17, 21)
 CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 
 
+def reap_exited() -> None:
+    """Waits for the servers this process started that have exited without stop()
+    (killed, crashed) and forgets them: each would stay a zombie until this
+    process exits, and its Popen would be reported as never waited for."""
+    for pid, child in list(CHILDREN.items()):
+        if child.poll() is not None:
+            CHILDREN.pop(pid, None)
+
+
 def progress_line(tty: bool) -> Callable[[int, int, int, int], None]:
     """Returns a progress callback: one line redrawn on a terminal, a line per quarter if not."""
     quarters = [0]
@@ -170,7 +179,8 @@ class JarServer:
         return all(mark in args for mark in self.identity)
 
     def running_pid(self) -> int | None:
-        """Returns the server's pid when it runs."""
+        """Returns the server's pid when it runs (reaping one of ours that died)."""
+        reap_exited()
         pid = self.read_pid()
         return pid if pid is not None and self.is_ours(pid) else None
 

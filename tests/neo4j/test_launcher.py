@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import stat
 import subprocess
+import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from app.errors import JavaNotFound, LauncherError, PortInUse
+from app.localserver import CHILDREN, JarServer
 from app.neo4j import launcher
 from app.neo4j.database import Database, Target
 from app.neo4j.launcher import LocalNeo4j, find_java, java_major, neo4j_version
@@ -168,3 +171,35 @@ def test_the_initial_password_never_shows_on_a_command_line_nor_survives_a_failu
     # nothing says a password that was never set, and no argument file is left
     assert not local.password_file.exists()
     assert list(local.home.iterdir()) == []
+
+
+class _Sleeper(JarServer):
+    """A JarServer whose 'server' is a sleep: what start, status and stop rely on."""
+
+    name = title = "sleeper"
+    identity = ("sleep", "300")
+
+    def __init__(self, home: Path) -> None:
+        self.logs_dir = home
+        self.pid_file = home / "sleeper.pid"
+
+
+def test_a_server_of_ours_that_was_killed_is_reaped_not_left_a_zombie(tmp_path: Path) -> None:
+    sleeper = _Sleeper(tmp_path)
+    process = sleeper.spawn(["sleep", "300"], tmp_path)
+    try:
+        assert sleeper.running_pid() == process.pid
+        os.kill(process.pid, signal.SIGKILL)  # as a crash or an OOM kill would
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{process.pid}/stat").read_text().split(")")[1].split()[0] != "Z":
+            assert time.monotonic() < deadline, "the killed process never exited"
+            time.sleep(0.05)
+        assert sleeper.running_pid() is None
+        assert process.returncode == -signal.SIGKILL  # waited for: no zombie, no warning
+        assert process.pid not in CHILDREN
+        assert not Path(f"/proc/{process.pid}").exists()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        CHILDREN.pop(process.pid, None)
