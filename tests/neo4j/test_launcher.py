@@ -188,9 +188,11 @@ def test_a_server_of_ours_that_was_killed_is_reaped_not_left_a_zombie(tmp_path: 
     sleeper = _Sleeper(tmp_path)
     process = sleeper.spawn(["sleep", "300"], tmp_path)
     try:
-        assert sleeper.running_pid() == process.pid
-        os.kill(process.pid, signal.SIGKILL)  # as a crash or an OOM kill would
         deadline = time.monotonic() + 10
+        while sleeper.running_pid() != process.pid:  # until the child has exec'd sleep
+            assert time.monotonic() < deadline, "the spawned process never showed as running"
+            time.sleep(0.01)
+        os.kill(process.pid, signal.SIGKILL)  # as a crash or an OOM kill would
         while Path(f"/proc/{process.pid}/stat").read_text().split(")")[1].split()[0] != "Z":
             assert time.monotonic() < deadline, "the killed process never exited"
             time.sleep(0.05)
