@@ -47,6 +47,11 @@ CYCLE_SECONDS = Histogram(
     "storyline_pipeline_cycle_seconds", "Duration of a background stage cycle with work.",
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30), registry=REGISTRY,
 )  # fmt: skip
+TRANSACTION_RETRIES = Counter(
+    "storyline_transaction_retries_total",
+    "Transactions retried after a transient failure (a deadlock, a lost connection), by its code.",
+    ["reason"], registry=REGISTRY,
+)  # fmt: skip
 QUEUED = Gauge(
     "storyline_pipeline_queued", "Items waiting for a background step, by step.",
     ["step"], registry=REGISTRY,

@@ -111,18 +111,26 @@ def post_all(url: str, parts: list[list[str]], batch: int) -> None:
         t.join()
 
 
+def retries(url: str) -> int:
+    """Transactions the server has retried so far (deadlocks above all), from /metrics."""
+    text = CLIENT.get(f"{url}/metrics").text
+    return round(sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                     if line.startswith("storyline_transaction_retries_total{")))  # fmt: skip
+
+
 def senders_phase(db: Database, url: str, events: int, batch: int, senders: int) -> dict:
     text = [x + "\n" for x in lines(21, events)]
     runs = {}
     for name, parts in (("one", [text]), ("many", [text[i::senders] for i in range(senders)])):
         wipe(db)
+        retried = retries(url)
         start = time.perf_counter()
         post_all(url, parts, batch)
         wait_processed(url)
         seconds = time.perf_counter() - start
         _, rows = db.query(COUNTS)
         runs[name] = {"seconds": round(seconds, 1), "events_per_s": round(events / seconds),
-                      "graph": rows[0]}  # fmt: skip
+                      "transactions_retried": retries(url) - retried, "graph": rows[0]}  # fmt: skip
     return {
         "command_events": events,
         "batch": batch,

@@ -549,3 +549,68 @@ def test_an_event_another_writer_creates_first_is_merged_not_lost(
         (78, "/etc/shadow", 1),
     }
     assert rows(db, "MATCH ()-[r:TOUCHES]->() WHERE r.pending RETURN count(r)") == {(0,)}
+
+
+DEADLOCK = "Neo.TransientError.Transaction.DeadlockDetected"
+
+
+def _deadlocks() -> float:
+    from app.metrics import REGISTRY
+
+    found = REGISTRY.get_sample_value("storyline_transaction_retries_total", {"reason": DEADLOCK})
+    return found or 0.0
+
+
+def test_two_writers_of_one_host_take_turns_without_a_deadlock(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Forced: writer A has merged the batch's hosts (it holds their locks until
+    commit) and pauses; writer B starts merging the same hosts and waits for A's
+    locks; A then links its new processes to the hosts. Before the merge statements
+    took a node's write lock ahead of reading its properties, B waited holding
+    locks that A's relationship inserts conflicted with: Neo4j called it a deadlock
+    and one writer was rolled back and retried, for every such pair of batches."""
+    import app.neo4j.database as database
+
+    # a host with many processes (dense in the store, as every real host soon is)
+    setup = [event(n, "process_exec", proc(5000 + n, 1, "/bin/true")) for n in range(1, 121)]
+    ingest(db, "storyline", ndjson(setup), after_batch=None)
+    real = database.cypher
+    a_holds, b_merging = threading.Event(), threading.Event()
+
+    def hooked(name: str) -> str:
+        who = threading.current_thread().name
+        if who == "A" and name == "ingest/merge_processes" and not a_holds.is_set():
+            a_holds.set()  # A has merged the hosts: it holds their locks until commit
+            assert b_merging.wait(30)
+            time.sleep(0.3)  # B's merge_hosts now waits on A's lock
+        if who == "B" and name == "ingest/merge_hosts":
+            assert a_holds.wait(30)
+            b_merging.set()
+        return real(name)
+
+    monkeypatch.setattr(database, "cypher", hooked)
+    batches = {
+        "A": [event(n, "process_exec", proc(6000 + n, 1, "/bin/ls")) for n in range(200, 260)],
+        "B": [event(n, "process_exec", proc(7000 + n, 1, "/bin/ps")) for n in range(300, 360)],
+    }
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            ingest(db, "storyline", ndjson(batches[threading.current_thread().name]),
+                   after_batch=None)  # fmt: skip
+        except BaseException as exc:
+            errors.append(exc)
+
+    before = _deadlocks()
+    threads = [threading.Thread(target=write, name=n) for n in batches]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == [] and a_holds.is_set() and b_merging.is_set()
+    assert _deadlocks() == before
+    assert rows(db, "MATCH (:Host {id: 'node-1'})<-[:ON_HOST]-(p:Process) RETURN count(p)") == {
+        (120 + 60 + 60,)
+    }

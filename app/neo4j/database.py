@@ -6,8 +6,11 @@ Cypher lives in cypher/*.cypher; Python names the file and passes $parameters.
 from __future__ import annotations
 
 import functools
+import logging
+import random
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -18,6 +21,7 @@ from typing import Any, TypeVar
 from neo4j import READ_ACCESS, WRITE_ACCESS, Driver, GraphDatabase, Query
 from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable, SessionExpired
 
+from app import metrics
 from app.errors import CypherFileError, DatabaseError, DatabaseUnavailable
 from app.neo4j.launcher import LocalNeo4j
 from app.resources import cypher_dir
@@ -119,6 +123,51 @@ class Target:
 
 T = TypeVar("T")
 
+log = logging.getLogger(__name__)
+
+# Retries of a transaction that failed on a transient error: a deadlock with a
+# concurrent writer, a lost connection, a leader switch. The driver's managed
+# transactions wait a second before the first retry and double it; the locks a
+# deadlock's loser wanted are free again as soon as the winner commits, most often
+# within a few tens of milliseconds.
+RETRY_SECONDS = 30.0  # how long, from its first failure, as the driver does
+RETRY_FIRST_DELAY = 0.02  # seconds before the first retry; doubled after each one
+RETRY_MAX_DELAY = 2.0
+
+
+def retrying(attempt: Callable[[], T]) -> T:
+    """Runs `attempt` (one whole transaction) until it succeeds or fails for good.
+
+    A transient failure is retried after a pause that starts short, doubles, and
+    is jittered (so that two writers that deadlocked do not meet again at once),
+    for up to RETRY_SECONDS after the first failure; the last failure is then raised.
+    """
+    deadline = None
+    delay = RETRY_FIRST_DELAY
+    while True:
+        try:
+            return attempt()
+        except (Neo4jError, DriverError) as exc:
+            deadline = deadline or time.monotonic() + RETRY_SECONDS
+            if not exc.is_retryable() or time.monotonic() + delay > deadline:
+                raise
+            reason = getattr(exc, "code", None) or type(exc).__name__
+            metrics.TRANSACTION_RETRIES.labels(reason).inc()
+            # INFO: under concurrent writers a deadlock is routine, and the metric counts it
+            notes = "".join(f" {note}" for note in getattr(exc, "__notes__", ()))
+            log.info("transaction retried after %s%s", reason, notes)
+        time.sleep(delay * random.uniform(0.5, 1.5))
+        delay = min(delay * 2, RETRY_MAX_DELAY)
+
+
+def _in_transaction(session: Any, work: Callable[[Any], T]) -> T:
+    """Runs `work` in one explicit transaction of `session` and commits it (rolled
+    back if `work` raises)."""
+    with session.begin_transaction() as tx:
+        result = work(tx)
+        tx.commit()
+        return result
+
 
 class Transaction:
     """One open write transaction, with Database's read/run by cypher file name."""
@@ -129,7 +178,11 @@ class Transaction:
     def run(self, name: str, **params: Any) -> list[dict[str, Any]]:
         """Runs the statement of cypher/<name>.cypher in this transaction; returns its rows."""
         _note(name, params)
-        return [record.data() for record in self.tx.run(cypher(name), _sendable(params))]
+        try:
+            return [record.data() for record in self.tx.run(cypher(name), _sendable(params))]
+        except Neo4jError as exc:
+            exc.add_note(f"in cypher/{name}.cypher")  # which statement, for the retry's log
+            raise
 
     read = run
 
@@ -214,12 +267,16 @@ class Database:
                 return keys, [dict(record) for record in result]
             return keys, [record.data() for record in result]
 
-        try:
+        def attempt() -> tuple[list[str], list[dict[str, Any]]]:
             with self.session(write=write) as s:
-                if _IN_TRANSACTIONS.search(text):
-                    # CALL { ... } IN TRANSACTIONS commits on its own: auto-commit only
+                return _in_transaction(s, work)
+
+        try:
+            if _IN_TRANSACTIONS.search(text):
+                # CALL { ... } IN TRANSACTIONS commits on its own: auto-commit only
+                with self.session(write=write) as s:
                     return work(s)
-                return s.execute_write(work) if write else s.execute_read(work)
+            return retrying(attempt)
         except (ServiceUnavailable, SessionExpired) as exc:
             raise DatabaseUnavailable(f"Neo4j does not answer: {exc}") from exc
         except Neo4jError as exc:
@@ -251,9 +308,13 @@ class Database:
 
     def transaction(self, work: Callable[[Transaction], T]) -> T:
         """Runs `work` in one write transaction (retried whole on transient errors)."""
-        try:
+
+        def attempt() -> T:
             with self.session(write=True) as s:
-                return s.execute_write(lambda tx: work(Transaction(tx)))
+                return _in_transaction(s, lambda tx: work(Transaction(tx)))
+
+        try:
+            return retrying(attempt)
         except (ServiceUnavailable, SessionExpired) as exc:
             raise DatabaseUnavailable(f"Neo4j does not answer: {exc}") from exc
         except Neo4jError as exc:

@@ -4,6 +4,9 @@
 // Writes: (:Container), (:Container)-[:ON_HOST]->(:Host), (:Container)-[:IN_POD]->(:Pod)
 UNWIND $rows AS row
 MERGE (c:Container {id: row.id})
+// the write lock before the read, as in merge_hosts
+SET c.id = row.id
+WITH c, row
 SET c.name = CASE WHEN row.name IS NOT NULL AND (c.name IS NULL OR row.name > c.name)
                   THEN row.name ELSE c.name END,
     c.image = CASE WHEN row.image IS NOT NULL AND (c.image IS NULL OR row.image > c.image)

@@ -9,6 +9,9 @@
 // Writes: (:File), (:Event)-[:TOUCHES]->(:File)
 UNWIND $rows AS row
 MERGE (f:File {key: row.key})
+// the write lock before the read, as in merge_hosts
+SET f.key = row.key
+WITH f, row
 SET f.path = row.path, f.host_id = row.host_id, f.container_id = row.container_id,
     f.hashes = reduce(kept = f.hashes, h IN coalesce(row.hashes, []) |
                       CASE WHEN h IN coalesce(kept, []) OR size(coalesce(kept, [])) >= 64

@@ -9,6 +9,8 @@
 // Writes: (:Finding), (:Finding)-[:AFFECTS]->(:Container|:Host), (:Host)
 UNWIND $rows AS row
 MERGE (f:Finding {id: row.id})
+// the write lock before the read, as in merge_hosts
+SET f.id = row.id
 WITH f, row,
      CASE WHEN row.scanned_at IS NULL THEN null ELSE datetime(row.scanned_at) END AS scanned
 FOREACH (_ IN CASE WHEN f.scanned_at IS NULL OR scanned >= f.scanned_at THEN [1] ELSE [] END |

@@ -4,6 +4,11 @@
 // Writes: (:Host)
 UNWIND $rows AS row
 MERGE (h:Host {id: row.id})
+// Takes the host's write lock before reading its properties: a writer that waited
+// for a host another batch held, having read it first, deadlocked with that batch
+// (tests/test_ingest.py, two writers of one host).
+SET h.id = row.id
+WITH h, row
 SET h.name = CASE WHEN row.name IS NOT NULL AND (h.name IS NULL OR row.name > h.name)
                   THEN row.name ELSE h.name END,
     h.first_seen = CASE WHEN h.first_seen IS NULL OR datetime(row.first_seen) < h.first_seen

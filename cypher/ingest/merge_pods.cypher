@@ -4,6 +4,9 @@
 // Writes: (:Pod)
 UNWIND $rows AS row
 MERGE (p:Pod {uid: row.uid})
+// the write lock before the read, as in merge_hosts
+SET p.uid = row.uid
+WITH p, row
 SET p.name = CASE WHEN p.name IS NULL OR row.name > p.name THEN row.name ELSE p.name END,
     p.namespace = CASE WHEN p.namespace IS NULL OR row.namespace > p.namespace
                        THEN row.namespace ELSE p.namespace END,

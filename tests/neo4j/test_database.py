@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 import pytest
 
-from app.neo4j.database import Database
+from app.metrics import REGISTRY
+from app.neo4j.database import Database, Transaction
 
 ROWS = [
     {"id": f"secret-{i}", "tags": ["a", "b"], "n": i, "nested": {"xs": [i, None]}} for i in range(3)
@@ -30,3 +32,57 @@ def test_the_driver_s_debug_line_does_not_print_a_batch(
     assert runs, "the driver logged no RUN line: this test no longer sees what it checks"
     assert all("secret-" not in line for line in runs)
     assert any("[3 items]" in line for line in runs)
+
+
+DEADLOCK = "Neo.TransientError.Transaction.DeadlockDetected"
+
+
+def _retries(reason: str) -> float:
+    found = REGISTRY.get_sample_value("storyline_transaction_retries_total", {"reason": reason})
+    return found or 0.0
+
+
+def test_a_transaction_that_loses_a_deadlock_is_retried_and_commits(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Forced: two transactions lock two stories in opposite orders. Neo4j rolls one
+    back; Database.transaction runs it again (counted, and logged with the statement
+    it failed in), and both commit."""
+    db.query("CREATE (:Story:Restory {id: 'x'}), (:Story:Restory {id: 'y'})", write=True)
+    first_locked = {name: threading.Event() for name in ("one", "two")}
+    attempts = {"one": 0, "two": 0}
+    errors: list[BaseException] = []
+
+    def work(name: str, first: str, second: str) -> None:
+        def attempt(tx: Transaction) -> None:
+            attempts[name] += 1
+            tx.tx.run("MATCH (st:Story {id: $id}) SET st.by = $by", id=first, by=name).consume()
+            if attempts[name] == 1:  # the first time only: meet the other half-way
+                first_locked[name].set()
+                assert all(e.wait(30) for e in first_locked.values())
+            tx.run("stories/clear_restory", ids=[second])
+
+        try:
+            db.transaction(attempt)
+        except BaseException as exc:
+            errors.append(exc)
+
+    before = _retries(DEADLOCK)
+    with caplog.at_level(logging.INFO, logger="app.neo4j.database"):
+        threads = [threading.Thread(target=work, args=("one", "x", "y")),
+                   threading.Thread(target=work, args=("two", "y", "x"))]  # fmt: skip
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    assert errors == []
+    assert sorted(attempts.values()) == [1, 2]  # the deadlock's loser ran again
+    assert _retries(DEADLOCK) == before + 1
+    assert [r.getMessage() for r in caplog.records if "retried" in r.getMessage()] == [
+        f"transaction retried after {DEADLOCK} in cypher/stories/clear_restory.cypher"
+    ]
+    stories = "MATCH (st:Story) RETURN st.id AS id, st.by AS by, st:Restory AS r ORDER BY id"
+    assert db.query(stories)[1] == [
+        {"id": "x", "by": "one", "r": False},
+        {"id": "y", "by": "two", "r": False},
+    ]
