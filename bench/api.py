@@ -7,8 +7,9 @@ configured Neo4j, in two phases:
   of --sender-batch records), then, on a wiped graph, --senders clients post
   interleaved parts of the same workload at once; each run lasts until the
   background stage has processed everything. It reports both rates, their
-  ratio, and whether the graphs match (node, relationship, process, story and
-  signal counts);
+  ratio, whether the graphs match (node, relationship, process, story and
+  signal counts), and per run when the last post was answered and how many
+  transactions the server retried (storyline_transaction_retries_total);
 - queries: after loading --events events (`storyline ingest`), p50/p95 over
   --rounds rounds of the stories list (first 20), a story's graph, a timeline
   page, a search for an address the top story talked to and for a word, the
@@ -126,10 +127,12 @@ def senders_phase(db: Database, url: str, events: int, batch: int, senders: int)
         retried = retries(url)
         start = time.perf_counter()
         post_all(url, parts, batch)
+        posted = time.perf_counter() - start
         wait_processed(url)
         seconds = time.perf_counter() - start
         _, rows = db.query(COUNTS)
         runs[name] = {"seconds": round(seconds, 1), "events_per_s": round(events / seconds),
+                      "acknowledged_seconds": round(posted, 1),
                       "transactions_retried": retries(url) - retried, "graph": rows[0]}  # fmt: skip
     return {
         "command_events": events,
