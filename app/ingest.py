@@ -77,19 +77,38 @@ class Written:
     existed: frozenset[str]  # events that were in the graph before the batch
 
 
-def write_rows(db: Database, rows: Rows, rejected: list[deadletter.Letter]) -> Written:
+@dataclass
+class Lookup:
+    """Whether a writer's next batch looks for its events in the graph before
+    creating them. A stream of new events finds none, batch after batch: its
+    writer stops looking (a read of every id) once a batch found none, and looks
+    again after a batch that found some (had it not looked, its create failed on
+    one, and the batch was written again, looking)."""
+
+    look: bool = True
+
+
+def write_rows(
+    db: Database,
+    rows: Rows,
+    rejected: list[deadletter.Letter],
+    lookup: Lookup | None = None,
+) -> Written:
     """Writes one batch (and its dead letters) in one transaction, retried on transient errors.
 
     The same transaction queues the batch's events for detection (a :Batch node).
-    Events not in the graph yet are created outright. Should a concurrent writer
-    create one of them first, the create fails on the event_id constraint and the
-    batch is written again: its check now finds that writer's events, which are
-    merged, while the rest are still created. After CREATE_ATTEMPTS such races the
-    batch is written with every event merged, which no race can fail.
+    Events not in the graph yet are created outright, after a check of which are
+    (unless `lookup` says the writer's last batch found none). Should one be in
+    the graph after all (an unchecked batch's repeat, or a concurrent writer that
+    created it first), the create fails on the event_id constraint and the batch
+    is written again: its check now finds those events, which are merged, while
+    the rest are still created. After CREATE_ATTEMPTS such writes the batch is
+    written with every event merged, which no race can fail.
     """
     params = rows.as_params()
     batch_id = str(uuid.uuid4()) if params["events"] else None
     existed: list[str] = []
+    look = lookup is None or lookup.look
 
     def work(tx: Transaction, create_new: bool) -> None:
         existed.clear()
@@ -97,7 +116,7 @@ def write_rows(db: Database, rows: Rows, rejected: list[deadletter.Letter]) -> W
         new_links: dict[str, list[dict[str, Any]]] = {}
         for name, statement in WRITE_ORDER:
             if name == "events":
-                existed.extend(_write_events(tx, batch["events"], create_new))
+                existed.extend(_write_events(tx, batch["events"], create_new, look))
                 stored = frozenset(existed)
                 new_links, batch["links"] = split_links(batch, stored)
                 batch["new_activity"], batch["activity"] = split_activity(batch, stored)
@@ -122,8 +141,11 @@ def write_rows(db: Database, rows: Rows, rejected: list[deadletter.Letter]) -> W
         except DatabaseError as exc:
             if exc.code != CONSTRAINT_FAILED:
                 raise
+            look = True
     else:
         db.transaction(lambda tx: work(tx, create_new=False))
+    if lookup is not None:
+        lookup.look = bool(existed)  # after a failed create, the retry found the stored ones
     return Written(batch_id, params["events"], frozenset(existed))
 
 
@@ -134,17 +156,22 @@ CONSTRAINT_FAILED = "Neo.ClientError.Schema.ConstraintValidationFailed"
 CREATE_ATTEMPTS = 3  # writes of a batch that check and create, before one that merges all
 
 
-def _write_events(tx: Transaction, events: list[dict[str, Any]], create_new: bool) -> list[str]:
+def _write_events(
+    tx: Transaction, events: list[dict[str, Any]], create_new: bool, look: bool = True
+) -> list[str]:
     """Writes a batch's events; returns the ids of those that were in the graph before.
 
     Most of a batch is new: those are created (create_events), the rest merged
-    (merge_events), which is what merge_events alone does, at less cost.
+    (merge_events), which is what merge_events alone does, at less cost. Without
+    `look`, every event is taken for new (a stored one fails the create).
     """
     if not events:
         return []
     if not create_new:
         return list(tx.run("ingest/merge_events", rows=events)[0]["existed"])
-    found = set(tx.run("ingest/existing_events", ids=[e["id"] for e in events])[0]["existing"])
+    found: set[str] = set()
+    if look:
+        found = set(tx.run("ingest/existing_events", ids=[e["id"] for e in events])[0]["existing"])
     new = [e for e in events if e["id"] not in found]
     if new:
         tx.run("ingest/create_events", rows=new)
@@ -368,8 +395,9 @@ def ingest(
     started = time.monotonic()
     report = Report(format=format_name)
     source = batches(format_name, text_lines, batch_size, origin)
+    lookup = Lookup()
     for batch in _forked(source) if parse_in_process else source:
-        written = write_rows(db, batch.rows, batch.letters)
+        written = write_rows(db, batch.rows, batch.letters, lookup)
         report.last_batch = written.batch_id or report.last_batch
         report.add(batch.report)
         report.batches += 1

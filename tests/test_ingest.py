@@ -614,3 +614,39 @@ def test_two_writers_of_one_host_take_turns_without_a_deadlock(
     assert rows(db, "MATCH (:Host {id: 'node-1'})<-[:ON_HOST]-(p:Process) RETURN count(p)") == {
         (120 + 60 + 60,)
     }
+
+
+def test_a_writer_stops_looking_for_stored_events_until_a_batch_holds_some(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches of two: new, new, a repeat of the first, new. The first batch looks
+    for its events in the graph and finds none, so the second creates its own
+    without looking; the repeat's create then fails on a stored one, and the batch
+    is written again, looking and merging; the last batch looks again. The graph is
+    the one the events give written once."""
+    import app.neo4j.database as database
+
+    new = [event(n, "process_exec", proc(8000 + n, 1, "/bin/true")) for n in range(1, 7)]
+    ingest(db, "storyline", ndjson(new))
+    once = snapshot(db)
+    db.query("MATCH (n) DETACH DELETE n", write=True)
+    real = database.cypher
+    ran: list[str] = []
+
+    def hooked(name: str) -> str:
+        if name.endswith("_events") and name.startswith("ingest/"):
+            ran.append(name.removeprefix("ingest/"))
+        return real(name)
+
+    monkeypatch.setattr(database, "cypher", hooked)
+    lines = ndjson(new[0:2] + new[2:4] + new[0:2] + new[4:6])
+    report = ingest(db, "storyline", lines, batch_size=2)
+    assert report.batches == 4 and report.accepted == 8
+    assert ran == [
+        "existing_events", "create_events",  # looks, finds none
+        "create_events",  # does not look
+        "create_events", "existing_events", "merge_events",  # fails; again, looking
+        "existing_events", "create_events",  # looks again
+    ]  # fmt: skip
+    now = snapshot(db)
+    assert now == once, diff(once, now)

@@ -38,7 +38,7 @@ from app.adapters import Rejected, get_adapter
 from app.errors import ConfigError, StorylineError
 from app.events import AuditRecord, Finding
 from app.framing import decode_text, split_lines
-from app.ingest import AfterBatch, outcomes, write_rows
+from app.ingest import AfterBatch, Lookup, outcomes, write_rows
 from app.neo4j.database import Database
 from app.pipeline import queued
 from app.rows import Rows
@@ -236,6 +236,8 @@ class Consumer:
         # it (storyline consume: Alongside.work), else nothing (serve's worker runs it)
         self.while_paused = while_paused
         self.report = ConsumeReport()
+        # a redelivered batch finds its events stored: the writer then looks again
+        self.lookup = Lookup()
         self._pending: dict[tuple[str, int], int] = {}  # written, not yet committed
         self._committed: dict[tuple[str, int], int] = {}
         self._paused = False
@@ -345,7 +347,7 @@ class Consumer:
         self._write(shaping.result(), count)
 
     def _write(self, shaped: _Shaped, count: int) -> None:
-        written = write_rows(self.db, shaped.rows, shaped.letters)
+        written = write_rows(self.db, shaped.rows, shaped.letters, self.lookup)
         for key, offset in shaped.offsets.items():
             self._pending[key] = max(self._pending.get(key, 0), offset)
         self._commit()
