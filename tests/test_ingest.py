@@ -428,12 +428,13 @@ def test_evidence_is_not_rewritten_a_conflicting_version_is_kept_beside_it(
     assert len(rows(db, "MATCH (v:EventVersion) RETURN v.key")) == 1
 
 
-def test_a_writer_blocked_on_a_process_another_holds_loses_none_of_its_fields(
-    db: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Forced, not hoped for: writer A pauses inside its transaction right after merging a
-    process; writer B's transaction then writes the same host and process (and waits on
-    A's locks); both commit, and the process holds both writers' fields."""
+def _a_pauses_for_b(
+    monkeypatch: pytest.MonkeyPatch, db: Database, batches: dict[str, list[dict[str, Any]]],
+    before: str,
+) -> None:  # fmt: skip
+    """Writes batch "A" and batch "B" in two threads, forcing their order: A pauses
+    inside its transaction, just before running `before`, until B has started its
+    merge_hosts and waits on A's locks; then both go on. Fails if either fails."""
     import app.neo4j.database as database
 
     real = database.cypher
@@ -441,8 +442,8 @@ def test_a_writer_blocked_on_a_process_another_holds_loses_none_of_its_fields(
 
     def hooked(name: str) -> str:
         who = threading.current_thread().name
-        if who == "A" and name == "ingest/existing_events" and not a_holds.is_set():
-            a_holds.set()  # A has merged the process: it holds its lock until commit
+        if who == "A" and name == before and not a_holds.is_set():
+            a_holds.set()  # A holds the locks of what it wrote until it commits
             assert b_merging.wait(30)
             time.sleep(0.3)  # B's statement is now waiting on A's lock
         if who == "B" and name == "ingest/merge_hosts":
@@ -451,25 +452,35 @@ def test_a_writer_blocked_on_a_process_another_holds_loses_none_of_its_fields(
         return real(name)
 
     monkeypatch.setattr(database, "cypher", hooked)
-    shared = {"pid": 4242, "start_time": ts(0), "exe": "/usr/bin/python3"}
-    from_a = event(1, "process_exec", {**shared, "cwd": "/srv", "uid": 33})
-    from_b = event(2, "file_open", {**shared, "user": "www-data", "tty": "pts/9"},
-                   file={"path": "/etc/hosts"})  # fmt: skip
     errors: list[BaseException] = []
 
-    def write(e: dict[str, Any]) -> None:
+    def write() -> None:
         try:
-            ingest(db, "storyline", ndjson([e]), after_batch=None)
-        except BaseException as exc:
+            lines = ndjson(batches[threading.current_thread().name])
+            ingest(db, "storyline", lines, after_batch=None)
+        except BaseException as exc:  # reported below: a thread cannot fail the test
             errors.append(exc)
 
-    threads = [threading.Thread(target=write, args=(e,), name=n)
-               for n, e in (("A", from_a), ("B", from_b))]  # fmt: skip
+    threads = [threading.Thread(target=write, name=name) for name in ("A", "B")]
     for t in threads:
         t.start()
     for t in threads:
         t.join(60)
     assert errors == [] and a_holds.is_set() and b_merging.is_set()
+
+
+def test_a_writer_blocked_on_a_process_another_holds_loses_none_of_its_fields(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Forced, not hoped for: writer A pauses inside its transaction right after merging a
+    process; writer B's transaction then writes the same host and process (and waits on
+    A's locks); both commit, and the process holds both writers' fields."""
+    shared = {"pid": 4242, "start_time": ts(0), "exe": "/usr/bin/python3"}
+    from_a = event(1, "process_exec", {**shared, "cwd": "/srv", "uid": 33})
+    from_b = event(2, "file_open", {**shared, "user": "www-data", "tty": "pts/9"},
+                   file={"path": "/etc/hosts"})  # fmt: skip
+    # A pauses once it has merged the process
+    _a_pauses_for_b(monkeypatch, db, {"A": [from_a], "B": [from_b]}, "ingest/existing_events")
     assert rows(db, "MATCH (p:Process {pid: 4242}) RETURN p.cwd, p.uid, p.user, p.tty") == {
         ("/srv", 33, "www-data", "pts/9")
     }
@@ -570,46 +581,16 @@ def test_two_writers_of_one_host_take_turns_without_a_deadlock(
     took a node's write lock ahead of reading its properties, B waited holding
     locks that A's relationship inserts conflicted with: Neo4j called it a deadlock
     and one writer was rolled back and retried, for every such pair of batches."""
-    import app.neo4j.database as database
-
     # a host with many processes (dense in the store, as every real host soon is)
     setup = [event(n, "process_exec", proc(5000 + n, 1, "/bin/true")) for n in range(1, 121)]
     ingest(db, "storyline", ndjson(setup), after_batch=None)
-    real = database.cypher
-    a_holds, b_merging = threading.Event(), threading.Event()
-
-    def hooked(name: str) -> str:
-        who = threading.current_thread().name
-        if who == "A" and name == "ingest/merge_processes" and not a_holds.is_set():
-            a_holds.set()  # A has merged the hosts: it holds their locks until commit
-            assert b_merging.wait(30)
-            time.sleep(0.3)  # B's merge_hosts now waits on A's lock
-        if who == "B" and name == "ingest/merge_hosts":
-            assert a_holds.wait(30)
-            b_merging.set()
-        return real(name)
-
-    monkeypatch.setattr(database, "cypher", hooked)
     batches = {
         "A": [event(n, "process_exec", proc(6000 + n, 1, "/bin/ls")) for n in range(200, 260)],
         "B": [event(n, "process_exec", proc(7000 + n, 1, "/bin/ps")) for n in range(300, 360)],
     }
-    errors: list[BaseException] = []
-
-    def write() -> None:
-        try:
-            ingest(db, "storyline", ndjson(batches[threading.current_thread().name]),
-                   after_batch=None)  # fmt: skip
-        except BaseException as exc:
-            errors.append(exc)
-
     before = _deadlocks()
-    threads = [threading.Thread(target=write, name=n) for n in batches]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert errors == [] and a_holds.is_set() and b_merging.is_set()
+    # A pauses once it has merged the hosts, before it links its processes to them
+    _a_pauses_for_b(monkeypatch, db, batches, "ingest/merge_processes")
     assert _deadlocks() == before
     assert rows(db, "MATCH (:Host {id: 'node-1'})<-[:ON_HOST]-(p:Process) RETURN count(p)") == {
         (120 + 60 + 60,)
