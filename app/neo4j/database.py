@@ -160,6 +160,17 @@ def retrying(attempt: Callable[[], T]) -> T:
         delay = min(delay * 2, RETRY_MAX_DELAY)
 
 
+@contextmanager
+def _naming(name: str | None) -> Iterator[None]:
+    """Notes on the error of a failing statement the cypher file it ran, for the retry's log."""
+    try:
+        yield
+    except Neo4jError as exc:
+        if name is not None:
+            exc.add_note(f"in cypher/{name}.cypher")
+        raise
+
+
 def _in_transaction(session: Any, work: Callable[[Any], T]) -> T:
     """Runs `work` in one explicit transaction of `session` and commits it (rolled
     back if `work` raises)."""
@@ -178,11 +189,8 @@ class Transaction:
     def run(self, name: str, **params: Any) -> list[dict[str, Any]]:
         """Runs the statement of cypher/<name>.cypher in this transaction; returns its rows."""
         _note(name, params)
-        try:
+        with _naming(name):
             return [record.data() for record in self.tx.run(cypher(name), _sendable(params))]
-        except Neo4jError as exc:
-            exc.add_note(f"in cypher/{name}.cypher")  # which statement, for the retry's log
-            raise
 
     read = run
 
@@ -252,20 +260,24 @@ class Database:
         params: Mapping[str, Any] | None = None,
         write: bool = False,
         values_only: bool = False,
+        name: str | None = None,
     ) -> tuple[list[str], list[dict[str, Any]]]:
-        """Runs one statement in a managed transaction; returns its columns and rows.
+        """Runs one statement in a transaction (retried on transient errors); returns
+        its columns and rows.
 
         `values_only`: the statement returns no nodes, relationships or paths (only
         maps, lists and values), so its rows are taken as the driver decodes them,
-        without `Record.data()`'s walk through every nested value.
+        without `Record.data()`'s walk through every nested value. `name`: the cypher
+        file the text is from, which a retry's log line names.
         """
 
         def work(tx: Any) -> tuple[list[str], list[dict[str, Any]]]:
-            result = tx.run(text, _sendable(params or {}))
-            keys = list(result.keys())
-            if values_only:
-                return keys, [dict(record) for record in result]
-            return keys, [record.data() for record in result]
+            with _naming(name):
+                result = tx.run(text, _sendable(params or {}))
+                keys = list(result.keys())
+                if values_only:
+                    return keys, [dict(record) for record in result]
+                return keys, [record.data() for record in result]
 
         def attempt() -> tuple[list[str], list[dict[str, Any]]]:
             with self.session(write=write) as s:
@@ -291,12 +303,12 @@ class Database:
     def run(self, name: str, **params: Any) -> list[dict[str, Any]]:
         """Runs the write statement of cypher/<name>.cypher; returns its rows."""
         _note(name, params)
-        return self.query(cypher(name), params, write=True)[1]
+        return self.query(cypher(name), params, write=True, name=name)[1]
 
     def read(self, name: str, **params: Any) -> list[dict[str, Any]]:
         """Runs the read statement of cypher/<name>.cypher; returns its rows."""
         _note(name, params)
-        return self.query(cypher(name), params, write=False)[1]
+        return self.query(cypher(name), params, write=False, name=name)[1]
 
     def read_values(self, name: str, **params: Any) -> list[dict[str, Any]]:
         """Like `read`, for a statement that returns only maps, lists and values (see
@@ -304,7 +316,7 @@ class Database:
         as the query itself. tests/test_cypher_files.py runs each statement read this
         way and fails on a node, relationship or path anywhere in its rows."""
         _note(name, params)
-        return self.query(cypher(name), params, write=False, values_only=True)[1]
+        return self.query(cypher(name), params, write=False, values_only=True, name=name)[1]
 
     def transaction(self, work: Callable[[Transaction], T]) -> T:
         """Runs `work` in one write transaction (retried whole on transient errors)."""

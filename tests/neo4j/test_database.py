@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from app.errors import DatabaseError
 from app.metrics import REGISTRY
 from app.neo4j.database import Database, Transaction
 
@@ -86,3 +87,15 @@ def test_a_transaction_that_loses_a_deadlock_is_retried_and_commits(
         {"id": "x", "by": "one", "r": False},
         {"id": "y", "by": "two", "r": False},
     ]
+
+
+def test_a_failing_statement_s_error_names_its_cypher_file(db: Database) -> None:
+    # what a retry's log line names; run and read go through query, a transaction's
+    # statements through Transaction.run
+    db.run("pipeline/queue_batch", id="b-1", events=["e-1"])
+    with pytest.raises(DatabaseError) as raised:
+        db.run("pipeline/queue_batch", id="b-1", events=["e-1"])  # the batch_id constraint
+    assert raised.value.__cause__.__notes__ == ["in cypher/pipeline/queue_batch.cypher"]
+    with pytest.raises(DatabaseError) as raised:
+        db.transaction(lambda tx: tx.run("pipeline/queue_batch", id="b-1", events=["e-1"]))
+    assert raised.value.__cause__.__notes__ == ["in cypher/pipeline/queue_batch.cypher"]
