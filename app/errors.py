@@ -8,6 +8,8 @@
     │   └── PortInUse          a port the server needs is taken by another process
     ├── DatabaseError          Neo4j answered with an error or not at all
     │   └── DatabaseUnavailable    Neo4j did not answer (down, restarting, unreachable)
+    │       └── DatabaseBusy       Neo4j kept failing a transaction with a transient
+    │                              error (deadlocks, lock waits) past the retries
     ├── CypherFileError        a cypher/ file is missing
     ├── RuleError              a rule file is malformed (app/rules/yamlrules.py)
     ├── NotFound               what a request names does not exist
@@ -61,6 +63,12 @@ class DatabaseError(StorylineError):
 
 class DatabaseUnavailable(DatabaseError):
     """Neo4j did not answer: down, restarting or unreachable. Retry later."""
+
+
+class DatabaseBusy(DatabaseUnavailable):
+    """Neo4j answered, but failed a transaction with a transient error (a deadlock, a
+    lock it could not get) each time it was tried, for the whole retry budget. Nothing
+    of it was written; the same request later most likely succeeds."""
 
 
 class CypherFileError(StorylineError):

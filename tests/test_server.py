@@ -12,7 +12,6 @@ import gzip
 import json
 import os
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,9 +24,13 @@ from websockets.sync.client import ClientConnection, connect
 
 from app.investigation.stories import story_id
 from app.neo4j.database import Database, Target
+from tests import deadlock
 from tests.api.test_timeline import log4shell
+from tests.deadlock import HOSTS, on
 from tests.server import Server, serve, storyline_command, target_env
 from tests.test_layers import jvm_exploit
+
+DEADLOCK = "Neo.TransientError.Transaction.DeadlockDetected"
 
 SUBSCRIBE = "subscription { storyUpdates { id severity status signalCount } }"
 
@@ -385,9 +388,6 @@ def test_sigterm_stops_the_server_cleanly(neo4j_target: Target, tmp_path: Path) 
     assert "No supported WebSocket library" not in output
 
 
-DEADLOCK = "Neo.TransientError.Transaction.DeadlockDetected"
-
-
 def _retried(server: Server, token: str) -> float:
     """storyline_transaction_retries_total for deadlocks, read from /metrics (0 before any)."""
     text = httpx.get(server.url + "/metrics", headers=bearer(token)).text
@@ -399,50 +399,17 @@ def _retried(server: Server, token: str) -> float:
 def test_a_write_that_loses_a_deadlock_is_retried_by_the_server_and_counted_in_metrics(
     db: Database, server: Server, tokens: dict[str, Any]
 ) -> None:
-    """Forced, against the real server: this test's transaction holds host dl-1 (and
-    many other locks); the server's write of a batch on hosts dl-0 and dl-1 takes dl-0
-    and waits for dl-1; the test then asks for dl-0. Neo4j aborts the transaction that
-    holds fewer locks, the server's: it writes the batch again once the test's
-    transaction is gone, answers 200, and /metrics counts one retry."""
-
-    def on(host: str, n: int) -> dict[str, Any]:
-        process = {"pid": 100 + n, "exe": "/bin/true", "start_time": "2026-01-05T08:00:00Z"}
-        return {"id": f"dl-ev-{n}", "ts": f"2026-01-05T08:00:0{n}.000000000Z", "source": "test",
-                "host": {"id": host}, "kind": "process_exec", "process": process}  # fmt: skip
-
-    both = ndjson_gzip([on("dl-0", 1), on("dl-1", 2)])
-    first = post_events(server, tokens["sensor"], both, wait="processed")
+    """Forced against the real server (tests/deadlock.py): Neo4j aborts the server's
+    write, which writes the batch again once the test's transaction is gone, answers
+    200, and /metrics counts one retry."""
+    first = post_events(server, tokens["sensor"], ndjson_gzip([on(HOSTS[0], 1), on(HOSTS[1], 2)]),
+                        wait="processed")  # fmt: skip
     assert first.status_code == 200, first.text
-    db.query("UNWIND range(1, 200) AS i CREATE (:DeadlockBait {i: i})", write=True)
     before = _retried(server, tokens["reader"])
-    with db.session(write=True) as session:
-        tx = session.begin_transaction()
-        try:
-            tx.run("MATCH (n:DeadlockBait) SET n.held = true").consume()
-            tx.run("MATCH (h:Host {id: 'dl-1'}) SET h.held = true").consume()
-            answers: list[httpx.Response] = []
-            body = ndjson_gzip([on("dl-0", 3), on("dl-1", 4)])
-            post = threading.Thread(
-                target=lambda: answers.append(post_events(server, tokens["sensor"], body))
-            )
-            post.start()
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:  # until the server's merge_hosts waits for dl-1
-                blocked = db.query(
-                    "SHOW TRANSACTIONS YIELD currentQuery, status "
-                    "WHERE status STARTS WITH 'Blocked' AND currentQuery CONTAINS 'MERGE (h:Host' "
-                    "RETURN count(*) AS n"
-                )[1][0]["n"]
-                if blocked:
-                    break
-                time.sleep(0.05)
-            assert blocked, "the server's write never waited for the test's lock"
-            tx.run("MATCH (h:Host {id: 'dl-0'}) SET h.held = true").consume()  # closes the cycle
-        finally:
-            tx.rollback()
-        post.join(60)
-    assert [a.status_code for a in answers] == [200], answers and answers[0].text
-    assert answers[0].json()["accepted"] == 2
+    body = ndjson_gzip([on(HOSTS[0], 3), on(HOSTS[1], 4)])
+    answer = deadlock.against(db, lambda: post_events(server, tokens["sensor"], body))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["accepted"] == 2
     assert _retried(server, tokens["reader"]) == before + 1
     stored = db.query("MATCH (e:Event) WHERE e.id STARTS WITH 'dl-ev-' RETURN count(e) AS n")
     assert stored[1] == [{"n": 4}]

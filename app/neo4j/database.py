@@ -22,7 +22,7 @@ from neo4j import READ_ACCESS, WRITE_ACCESS, Driver, GraphDatabase, Query
 from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable, SessionExpired
 
 from app import metrics
-from app.errors import CypherFileError, DatabaseError, DatabaseUnavailable
+from app.errors import CypherFileError, DatabaseBusy, DatabaseError, DatabaseUnavailable
 from app.neo4j.launcher import LocalNeo4j
 from app.resources import cypher_dir
 from app.settings import Secret, Settings
@@ -160,6 +160,17 @@ def retrying(attempt: Callable[[], T]) -> T:
         delay = min(delay * 2, RETRY_MAX_DELAY)
 
 
+def _raise_if_transient(exc: Neo4jError) -> None:
+    """Raises DatabaseBusy for a transient error that `retrying` gave up on (a
+    client answers it as 'retry later', not as a failure of the request)."""
+    if exc.is_retryable():
+        raise DatabaseBusy(
+            f"Neo4j failed the transaction with a transient error, {exc.code} "
+            f"({exc.message}), after retries: try again later",
+            exc.code,
+        ) from exc
+
+
 @contextmanager
 def _naming(name: str | None) -> Iterator[None]:
     """Notes on the error of a failing statement the cypher file it ran, for the retry's log."""
@@ -292,6 +303,7 @@ class Database:
         except (ServiceUnavailable, SessionExpired) as exc:
             raise DatabaseUnavailable(f"Neo4j does not answer: {exc}") from exc
         except Neo4jError as exc:
+            _raise_if_transient(exc)
             if exc.code == "Neo.ClientError.Statement.AccessMode":
                 raise DatabaseError(
                     "this statement writes, and the session is read-only: "
@@ -330,6 +342,7 @@ class Database:
         except (ServiceUnavailable, SessionExpired) as exc:
             raise DatabaseUnavailable(f"Neo4j does not answer: {exc}") from exc
         except Neo4jError as exc:
+            _raise_if_transient(exc)
             raise DatabaseError(f"{exc.code}: {exc.message}", exc.code) from exc
 
     def run_script(self, name: str) -> int:

@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 from app.api.app import create_app
 from app.neo4j.database import Database
 from app.settings import Settings
+from tests import deadlock
 from tests.apiclient import local_client
 from tests.graphstate import rows_counted
 from tests.test_ingest import BASH, CURL, event, ndjson, scenario
@@ -115,3 +116,23 @@ def test_graphql_ingest_mutation(client: TestClient, db: Database) -> None:
     body = client.post("/graphql", json={"query": mutation, "variables": {"r": records}}).json()
     assert body["data"]["ingest"]["accepted"] == 2
     assert body["data"]["ingest"]["rejected"] == [{"position": 3, "reason": MISSING_KIND}]
+
+
+def test_a_deadlock_past_the_retries_is_answered_503_not_500(
+    client: TestClient, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Forced (tests/deadlock.py), with no time left to retry: the ingest is answered
+    503 with Retry-After, saying to send it again, and nothing of the batch is stored."""
+    import app.neo4j.database
+
+    first = "".join(ndjson([deadlock.on(deadlock.HOSTS[0], 1), deadlock.on(deadlock.HOSTS[1], 2)]))
+    assert client.post("/api/v1/events?wait=processed", content=first).status_code == 200
+    monkeypatch.setattr(app.neo4j.database, "RETRY_SECONDS", 0.0)
+    body = "".join(ndjson([deadlock.on(deadlock.HOSTS[0], 3), deadlock.on(deadlock.HOSTS[1], 4)]))
+    answer = deadlock.against(db, lambda: client.post("/api/v1/events", content=body))
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["Retry-After"]
+    assert "DeadlockDetected" in answer.json()["error"]
+    assert "sending it again is harmless" in answer.json()["error"]
+    stored = db.query("MATCH (e:Event) WHERE e.id STARTS WITH 'dl-ev-' RETURN e.id AS id")[1]
+    assert sorted(r["id"] for r in stored) == ["dl-ev-1", "dl-ev-2"]

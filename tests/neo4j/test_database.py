@@ -7,7 +7,8 @@ import threading
 
 import pytest
 
-from app.errors import DatabaseError
+import app.neo4j.database as database
+from app.errors import DatabaseBusy, DatabaseError
 from app.metrics import REGISTRY
 from app.neo4j.database import Database, Transaction
 
@@ -43,12 +44,10 @@ def _retries(reason: str) -> float:
     return found or 0.0
 
 
-def test_a_transaction_that_loses_a_deadlock_is_retried_and_commits(
-    db: Database, caplog: pytest.LogCaptureFixture
-) -> None:
-    """Forced: two transactions lock two stories in opposite orders. Neo4j rolls one
-    back; Database.transaction runs it again (counted, and logged with the statement
-    it failed in), and both commit."""
+def _opposite_orders(db: Database) -> tuple[dict[str, int], list[BaseException]]:
+    """Forced: two transactions lock two stories in opposite orders, meeting half-way
+    on their first attempt, so that Neo4j rolls one of them back. Returns how many
+    times each ran and what they raised."""
     db.query("CREATE (:Story:Restory {id: 'x'}), (:Story:Restory {id: 'y'})", write=True)
     first_locked = {name: threading.Event() for name in ("one", "two")}
     attempts = {"one": 0, "two": 0}
@@ -68,14 +67,24 @@ def test_a_transaction_that_loses_a_deadlock_is_retried_and_commits(
         except BaseException as exc:
             errors.append(exc)
 
+    threads = [threading.Thread(target=work, args=("one", "x", "y")),
+               threading.Thread(target=work, args=("two", "y", "x"))]  # fmt: skip
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return attempts, errors
+
+
+def test_a_transaction_that_loses_a_deadlock_is_retried_and_commits(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Neo4j rolls back one of two transactions that lock in opposite orders;
+    Database.transaction runs it again (counted, and logged with the statement it
+    failed in), and both commit."""
     before = _retries(DEADLOCK)
     with caplog.at_level(logging.INFO, logger="app.neo4j.database"):
-        threads = [threading.Thread(target=work, args=("one", "x", "y")),
-                   threading.Thread(target=work, args=("two", "y", "x"))]  # fmt: skip
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
+        attempts, errors = _opposite_orders(db)
     assert errors == []
     assert sorted(attempts.values()) == [1, 2]  # the deadlock's loser ran again
     assert _retries(DEADLOCK) == before + 1
@@ -87,6 +96,22 @@ def test_a_transaction_that_loses_a_deadlock_is_retried_and_commits(
         {"id": "x", "by": "one", "r": False},
         {"id": "y", "by": "two", "r": False},
     ]
+
+
+def test_a_deadlock_past_the_retries_is_database_busy_not_a_failed_request(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no time left to retry, the deadlock's loser raises DatabaseBusy (a kind of
+    DatabaseUnavailable: the REST API answers 503 with Retry-After, GraphQL
+    SERVICE_UNAVAILABLE), with Neo4j's code; nothing of it is written."""
+    monkeypatch.setattr(database, "RETRY_SECONDS", 0.0)
+    attempts, errors = _opposite_orders(db)
+    assert sorted(attempts.values()) == [1, 1]
+    assert [type(e) for e in errors] == [DatabaseBusy]
+    assert errors[0].code == DEADLOCK
+    assert "try again later" in str(errors[0])
+    by = db.query("MATCH (st:Story) RETURN collect(DISTINCT st.by) AS by")[1][0]["by"]
+    assert len(by) == 1  # the winner's writes only
 
 
 def test_a_failing_statement_s_error_names_its_cypher_file(db: Database) -> None:
