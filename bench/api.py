@@ -43,7 +43,7 @@ from app.investigation.graph import build_graph
 from app.investigation.search import search, story_filter_params
 from app.investigation.timeline import timeline_page
 from app.neo4j.database import Database
-from bench.common import database, save, wipe
+from bench.common import database, save, stop_on_sigterm, wipe
 
 COUNTS = """
 CALL () { MATCH (n) RETURN count(n) AS nodes }
@@ -63,14 +63,18 @@ def serve(port: int) -> subprocess.Popen[bytes]:
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("storyline serve did not start")
+    try:
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    return proc
+            except httpx.TransportError:
+                time.sleep(0.2)
+        raise SystemExit("storyline serve did not start")
+    except BaseException:  # SIGTERM while it starts, too: it must not outlive the bench
+        proc.kill()
+        proc.wait(timeout=60)
+        raise
 
 
 # One HTTP client with its connection kept open, as a browser or a frontend's server
@@ -260,6 +264,7 @@ def main() -> None:
     parser.add_argument("--sender-batch", type=int, default=1000)
     parser.add_argument("--port", type=int, default=18080)
     args = parser.parse_args()
+    stop_on_sigterm("bench.api")
     db = database()
     proc = serve(args.port)
     url = f"http://127.0.0.1:{args.port}"

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import os
 import resource
+import signal
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +19,17 @@ from app.settings import Settings
 
 # where results are written; STORYLINE_BENCH_OUT moves them (the smoke tests do)
 OUT = Path(os.environ.get("STORYLINE_BENCH_OUT") or Path(__file__).resolve().parent / "out")
+
+
+def stop_on_sigterm(name: str) -> None:
+    """Turns SIGTERM (`timeout`, `kill`) into SystemExit with a message: the bench's
+    `finally` blocks and `subprocess.run` then stop the servers and commands it
+    started, which would otherwise outlive it, and the run says why it wrote no JSON."""
+
+    def stop(signum: int, frame: object) -> None:
+        sys.exit(f"{name}: stopped by SIGTERM before it finished; no result written")
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def database() -> Database:

@@ -42,7 +42,7 @@ from app.ingest import ingest, outcomes
 from app.neo4j.database import Database
 from app.rows import Rows
 from app.settings import Settings
-from bench.common import Cpu, database, save, wipe
+from bench.common import Cpu, database, save, stop_on_sigterm, wipe
 
 BARE = (Path(__file__).resolve().parent / "bare_merge.cypher").read_text()
 
@@ -122,6 +122,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=Settings.from_env().ingest_batch_size)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
+    stop_on_sigterm("bench.ingest")
     db = database()
     text = [x + "\n" for x in lines(args.seed, args.events)]
     rows = bare_rows(text)

@@ -45,7 +45,7 @@ from app.generate import lines
 from app.kafka.local import LocalKafka
 from app.localserver import port_answers
 from app.settings import Settings
-from bench.common import database, save, wipe
+from bench.common import database, save, stop_on_sigterm, wipe
 from bench.ingest import LAUNCHER, bare_rows, run_bare, run_pipeline
 
 IDLE_EXIT = 2.0
@@ -190,6 +190,7 @@ def main() -> None:
         help="the stream's rate, as a share of the consumer's measured rate (default 0.6)",
     )  # fmt: skip
     args = parser.parse_args()
+    stop_on_sigterm("bench.kafka")
     bootstrap = broker()
     db = database()
     text = [x + "\n" for x in lines(args.seed, args.events)]

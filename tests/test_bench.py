@@ -14,12 +14,15 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import httpx2 as httpx
 import pytest
 
 from app.neo4j.database import Database
@@ -111,3 +114,39 @@ def test_bench_prune_ingests_while_retention_empties_the_old_graph(
     assert result["old_graph"]["counts"], result
     for path in ("bare_unwind_merge", "ingest_alone", "ingest_while_pruning"):
         assert result[path]["events_per_s"] > 0, result
+
+
+def test_a_bench_stopped_by_sigterm_stops_the_server_it_started(
+    db: Database, neo4j_env: dict[str, str], tmp_path: Path
+) -> None:
+    """`timeout` ends a long bench with SIGTERM: bench.api says so on stderr, exits
+    non-zero, and its `storyline serve` does not outlive it."""
+    port = free_ports(1)[0]
+    env = {**os.environ, "STORYLINE_BENCH_OUT": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    args = ["--events", "400", "--sender-events", "200000", "--port", str(port)]
+    bench = subprocess.Popen(
+        [sys.executable, "-m", "bench.api", *args],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    health = f"http://127.0.0.1:{port}/healthz"
+    try:
+        deadline = time.monotonic() + 120
+        while not _answers(health) and time.monotonic() < deadline:
+            assert bench.poll() is None, bench.stderr.read() if bench.stderr else ""
+            time.sleep(0.2)
+        assert _answers(health), "bench.api's server never answered"
+        bench.send_signal(signal.SIGTERM)
+        _, stderr = bench.communicate(timeout=120)
+    finally:
+        bench.kill()
+    assert bench.returncode != 0
+    assert "bench.api: stopped by SIGTERM before it finished; no result written" in stderr
+    assert not _answers(health)
+    assert not (tmp_path / "api.json").exists()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
