@@ -8,8 +8,10 @@ configured Neo4j, in two phases:
   interleaved parts of the same workload at once; each run lasts until the
   background stage has processed everything. It reports both rates, their
   ratio, whether the graphs match (node, relationship, process, story and
-  signal counts), and per run when the last post was answered and how many
-  transactions the server retried (storyline_transaction_retries_total);
+  signal counts), and per run when the last post was answered, how busy the
+  whole machine was until then (on a machine that one sender already keeps
+  busy, more senders cannot be faster), and how many transactions the server
+  retried (storyline_transaction_retries_total);
 - queries: after loading --events events (`storyline ingest`), p50/p95 over
   --rounds rounds of the stories list (first 20), a story's graph, a timeline
   page, a search for an address the top story talked to and for a word, the
@@ -43,7 +45,7 @@ from app.investigation.graph import build_graph
 from app.investigation.search import search, story_filter_params
 from app.investigation.timeline import timeline_page
 from app.neo4j.database import Database
-from bench.common import database, save, stop_on_sigterm, wipe
+from bench.common import MachineBusy, database, save, stop_on_sigterm, wipe
 
 COUNTS = """
 CALL () { MATCH (n) RETURN count(n) AS nodes }
@@ -129,14 +131,17 @@ def senders_phase(db: Database, url: str, events: int, batch: int, senders: int)
     for name, parts in (("one", [text]), ("many", [text[i::senders] for i in range(senders)])):
         wipe(db)
         retried = retries(url)
+        busy = MachineBusy()
         start = time.perf_counter()
         post_all(url, parts, batch)
         posted = time.perf_counter() - start
+        busy_posting = busy.since()
         wait_processed(url)
         seconds = time.perf_counter() - start
         _, rows = db.query(COUNTS)
         runs[name] = {"seconds": round(seconds, 1), "events_per_s": round(events / seconds),
                       "acknowledged_seconds": round(posted, 1),
+                      "machine_busy_while_posting": busy_posting,
                       "transactions_retried": retries(url) - retried, "graph": rows[0]}  # fmt: skip
     return {
         "command_events": events,

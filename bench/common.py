@@ -84,6 +84,31 @@ class Cpu:
         return {"app": round(app1 - app0, 2), "neo4j": used}
 
 
+class MachineBusy:
+    """The share of the whole machine's CPU time (every core, every process, other
+    tenants too) that was not idle since the last reading, from /proc/stat (None
+    where there is none). Near 1, a path cannot get faster by running more of
+    itself at once."""
+
+    def __init__(self) -> None:
+        self.last = self._now()
+
+    @staticmethod
+    def _now() -> tuple[int, int] | None:
+        try:
+            fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+        except (OSError, ValueError):
+            return None
+        return sum(fields), fields[3] + fields[4]  # all, idle + iowait
+
+    def since(self) -> float | None:
+        """Returns the busy share since the last call (or the start), 0 to 1."""
+        before, self.last = self.last, self._now()
+        if before is None or self.last is None or self.last[0] == before[0]:
+            return None
+        return round(1 - (self.last[1] - before[1]) / (self.last[0] - before[0]), 2)
+
+
 def timed(fn: Callable[[], Any]) -> float:
     """Returns the seconds one call takes."""
     start = time.perf_counter()

@@ -89,6 +89,8 @@ def test_bench_api_serves_its_queries_from_a_real_server(
             "--sender-batch", "100", "--port", str(port)]  # fmt: skip
     result = run_bench("api", args, tmp_path, os.environ)
     assert result["senders"] and result["queries"], result
+    for run in ("one_sender", "many_senders"):
+        assert 0 < result["senders"][run]["machine_busy_while_posting"] <= 1, result["senders"]
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "bench").glob("[a-z]*.py")), ids=lambda p: p.stem)
