@@ -294,8 +294,9 @@ class Database:
             with self.session(write=write) as s:
                 return _in_transaction(s, work)
 
+        in_transactions = bool(_IN_TRANSACTIONS.search(text))
         try:
-            if _IN_TRANSACTIONS.search(text):
+            if in_transactions:
                 # CALL { ... } IN TRANSACTIONS commits on its own: auto-commit only
                 with self.session(write=write) as s:
                     return work(s)
@@ -303,7 +304,8 @@ class Database:
         except (ServiceUnavailable, SessionExpired) as exc:
             raise DatabaseUnavailable(f"Neo4j does not answer: {exc}") from exc
         except Neo4jError as exc:
-            _raise_if_transient(exc)
+            if not in_transactions:  # its inner transactions may have committed
+                _raise_if_transient(exc)
             if exc.code == "Neo.ClientError.Statement.AccessMode":
                 raise DatabaseError(
                     "this statement writes, and the session is read-only: "
