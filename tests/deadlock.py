@@ -50,10 +50,16 @@ def against(db: Database, write: Callable[[], T]) -> T:
 
 
 def _merging_hosts_blocked(db: Database) -> bool:
+    return blocked(db, "MERGE (h:Host")
+
+
+def blocked(db: Database, fragment: str) -> bool:
+    """Tells whether a transaction waits for a lock in a statement holding `fragment`."""
     return bool(
         db.query(
             "SHOW TRANSACTIONS YIELD currentQuery, status "
-            "WHERE status STARTS WITH 'Blocked' AND currentQuery CONTAINS 'MERGE (h:Host' "
-            "RETURN count(*) AS n"
+            "WHERE status STARTS WITH 'Blocked' AND currentQuery CONTAINS $fragment "
+            "RETURN count(*) AS n",
+            {"fragment": fragment},
         )[1][0]["n"]
     )

@@ -172,3 +172,69 @@ def test_a_wish_for_the_lease_ends_when_its_caller_takes_it(db: Database) -> Non
     assert holder.try_acquire() and not holder.wanted
     lock = db.query("MATCH (l:Lock {id: 'pipeline'}) RETURN l.wanted_by AS w, l.wanted_at AS at")
     assert lock[1] == [{"w": None, "at": None}]
+
+
+def test_a_stamping_round_does_not_deadlock_with_a_writer_of_a_queued_child(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Forced: a stamping round holds process P (its frontier); a writer's batch
+    updates P's child C, which waits in the queue (:Unstamped), then waits for P. The
+    round used to mark C :Unstamped again, waiting for the writer's lock on C: a
+    deadlock, one side rolled back and retried. It leaves a queued child alone now:
+    no retry, and the next round stamps C."""
+    import app.neo4j.database as database
+    from app.layers import stamp
+    from tests.deadlock import blocked
+    from tests.neo4j.test_database import DEADLOCK, _retries
+    from tests.test_ingest import event, ndjson
+
+    parent = {"key": "guid-p", "pid": 60, "exe": "/bin/bash", "args": ["bash"]}
+    child = {"key": "guid-c", "pid": 61, "exe": "/usr/bin/id", "args": ["id"]}  # sorts first
+    ingest(db, "storyline", ndjson([event(1, "process_exec", parent),
+                                    event(2, "process_exec", child, parent=parent)]),
+           after_batch=None)  # fmt: skip
+    real = database.cypher
+    round_holds = threading.Event()
+
+    def hooked(name: str) -> str:
+        who = threading.current_thread().name
+        if who == "stage" and name == "layers/k8s_user_session" and not round_holds.is_set():
+            round_holds.set()  # the round holds P (select_frontier marked it)
+            deadline = time.monotonic() + 30
+            while not blocked(db, "MERGE (p:Process") and time.monotonic() < deadline:
+                time.sleep(0.05)  # until the writer, holding C, waits for P
+        if who == "writer" and name == "ingest/merge_processes":
+            assert round_holds.wait(30)
+        return real(name)
+
+    monkeypatch.setattr(database, "cypher", hooked)
+    errors: list[BaseException] = []
+
+    def run(work: object) -> None:
+        try:
+            work()  # type: ignore[operator]
+        except BaseException as exc:  # reported below: a thread cannot fail the test
+            errors.append(exc)
+
+    batch = ndjson([event(3, "file_open", child, file={"path": "/etc/passwd"}),
+                    event(4, "file_open", parent, file={"path": "/etc/hosts"})])  # fmt: skip
+    before = _retries(DEADLOCK)
+    threads = [
+        threading.Thread(target=run, args=(lambda: stamp(db),), name="stage"),
+        threading.Thread(
+            target=run,
+            args=(lambda: ingest(db, "storyline", batch, after_batch=None),),
+            name="writer",
+        ),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == [] and round_holds.is_set()
+    assert _retries(DEADLOCK) == before
+    stamp(db)
+    keys = db.query("MATCH (p:Process) RETURN p.key AS key, p.correlation_key AS ck, "
+                    "p:Unstamped AS queued ORDER BY key")[1]  # fmt: skip
+    assert [(k["key"], k["queued"]) for k in keys] == [("guid-c", False), ("guid-p", False)]
+    assert all(k["ck"] for k in keys)

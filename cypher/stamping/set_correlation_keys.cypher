@@ -33,6 +33,11 @@ CALL (p, rekeyed) {
 CALL (p, changed) {
   WITH p WHERE changed
   MATCH (child:Process)-[:CHILD_OF]->(p)
+  // a child queued already is left alone: SET would take its write lock, and a
+  // writer updating that child (it holds its lock to commit) while it links an
+  // event or a child to p (whose lock this round holds) would deadlock with us.
+  // Only the stage (this transaction's holder of the lease) removes :Unstamped.
+  WHERE NOT child:Unstamped
   SET child:Unstamped
 }
 RETURN count(p) AS stamped
