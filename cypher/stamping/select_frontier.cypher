@@ -12,5 +12,7 @@ CALL (p) {
 }
 WITH p, par
 WHERE par IS NULL OR NOT par:Unstamped OR p.key IN $force
+// in key order, as the writers lock processes (merge_processes): fewer deadlocks
+WITH p, par ORDER BY p.key
 SET p:Frontier, p.stamp_parent = CASE WHEN p.key IN $force THEN null ELSE par.key END
 RETURN count(p) AS frontier
