@@ -10,8 +10,9 @@ configured Neo4j, in two phases:
   ratio, whether the graphs match (node, relationship, process, story and
   signal counts), and per run when the last post was answered, how busy the
   whole machine was until then (on a machine that one sender already keeps
-  busy, more senders cannot be faster), and how many transactions the server
-  retried (storyline_transaction_retries_total);
+  busy, more senders cannot be faster), how many transactions the server
+  retried (storyline_transaction_retries_total) and how many stage cycles failed
+  (storyline_pipeline_errors_total; the server's log is bench/out/api-serve.log);
 - queries: after loading --events events (`storyline ingest`), p50/p95 over
   --rounds rounds of the stories list (first 20), a story's graph, a timeline
   page, a search for an address the top story talked to and for a word, the
@@ -45,7 +46,7 @@ from app.investigation.graph import build_graph
 from app.investigation.search import search, story_filter_params
 from app.investigation.timeline import timeline_page
 from app.neo4j.database import Database
-from bench.common import MachineBusy, database, save, stop_on_sigterm, wipe
+from bench.common import OUT, MachineBusy, database, save, stop_on_sigterm, wipe
 
 COUNTS = """
 CALL () { MATCH (n) RETURN count(n) AS nodes }
@@ -58,12 +59,15 @@ RETURN nodes, relationships, processes, stories, signals
 
 
 def serve(port: int) -> subprocess.Popen[bytes]:
-    """Starts `storyline serve` and waits until it answers."""
+    """Starts `storyline serve` and waits until it answers. Its log goes to
+    bench/out/api-serve.log (a stage that stalls, a cycle that fails, say so there)."""
     env = {**os.environ, "STORYLINE_PIPELINE_WORKER": "on", "STORYLINE_SUBSCRIPTION_POLL_MS": "500"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    OUT.mkdir(parents=True, exist_ok=True)
+    with open(OUT / "api-serve.log", "wb") as log:  # the child keeps its own descriptor
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+            env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
     deadline = time.monotonic() + 120
     try:
         while time.monotonic() < deadline:
@@ -118,11 +122,15 @@ def post_all(url: str, parts: list[list[str]], batch: int) -> None:
         t.join()
 
 
-def retries(url: str) -> int:
-    """Transactions the server has retried so far (deadlocks above all), from /metrics."""
+CYCLE_ERRORS = "storyline_pipeline_errors_total"
+
+
+def retries(url: str, metric: str = "storyline_transaction_retries_total") -> int:
+    """A counter of the server's so far, summed over its labels, from /metrics: the
+    transactions it retried (deadlocks above all), or another metric's."""
     text = CLIENT.get(f"{url}/metrics").text
     return round(sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                     if line.startswith("storyline_transaction_retries_total{")))  # fmt: skip
+                     if line.split("{")[0].split(" ")[0] == metric))  # fmt: skip
 
 
 def senders_phase(db: Database, url: str, events: int, batch: int, senders: int) -> dict:
@@ -130,7 +138,7 @@ def senders_phase(db: Database, url: str, events: int, batch: int, senders: int)
     runs = {}
     for name, parts in (("one", [text]), ("many", [text[i::senders] for i in range(senders)])):
         wipe(db)
-        retried = retries(url)
+        retried, failed = retries(url), retries(url, CYCLE_ERRORS)
         busy = MachineBusy()
         start = time.perf_counter()
         post_all(url, parts, batch)
@@ -142,7 +150,9 @@ def senders_phase(db: Database, url: str, events: int, batch: int, senders: int)
         runs[name] = {"seconds": round(seconds, 1), "events_per_s": round(events / seconds),
                       "acknowledged_seconds": round(posted, 1),
                       "machine_busy_while_posting": busy_posting,
-                      "transactions_retried": retries(url) - retried, "graph": rows[0]}  # fmt: skip
+                      "transactions_retried": retries(url) - retried,
+                      "stage_cycles_failed": retries(url, CYCLE_ERRORS) - failed,
+                      "graph": rows[0]}  # fmt: skip
     return {
         "command_events": events,
         "batch": batch,

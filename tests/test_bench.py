@@ -91,6 +91,8 @@ def test_bench_api_serves_its_queries_from_a_real_server(
     assert result["senders"] and result["queries"], result
     for run in ("one_sender", "many_senders"):
         assert 0 < result["senders"][run]["machine_busy_while_posting"] <= 1, result["senders"]
+        assert result["senders"][run]["stage_cycles_failed"] == 0, result["senders"]
+    assert "Uvicorn running" in (tmp_path / "api-serve.log").read_text()
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "bench").glob("[a-z]*.py")), ids=lambda p: p.stem)
