@@ -39,6 +39,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx2 as httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from app.api.processes import load_processes
 from app.generate import lines
@@ -122,15 +123,22 @@ def post_all(url: str, parts: list[list[str]], batch: int) -> None:
         t.join()
 
 
-CYCLE_ERRORS = "storyline_pipeline_errors_total"
+# The server's counters a senders run reports, by its name for them.
+COUNTERS = {
+    "transactions_retried": "storyline_transaction_retries_total",  # deadlocks above all
+    "stage_cycles_failed": "storyline_pipeline_errors_total",
+}
 
 
-def retries(url: str, metric: str = "storyline_transaction_retries_total") -> int:
-    """A counter of the server's so far, summed over its labels, from /metrics: the
-    transactions it retried (deadlocks above all), or another metric's."""
-    text = CLIENT.get(f"{url}/metrics").text
-    return round(sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                     if line.split("{")[0].split(" ")[0] == metric))  # fmt: skip
+def counters(url: str) -> dict[str, int]:
+    """The server's COUNTERS so far, each summed over its labels, from one /metrics read."""
+    totals = dict.fromkeys(COUNTERS, 0.0)
+    metric_of = {metric: name for name, metric in COUNTERS.items()}
+    for family in text_string_to_metric_families(CLIENT.get(f"{url}/metrics").text):
+        for sample in family.samples:
+            if sample.name in metric_of:
+                totals[metric_of[sample.name]] += sample.value
+    return {name: round(total) for name, total in totals.items()}
 
 
 def senders_phase(db: Database, url: str, events: int, batch: int, senders: int) -> dict:
@@ -138,7 +146,7 @@ def senders_phase(db: Database, url: str, events: int, batch: int, senders: int)
     runs = {}
     for name, parts in (("one", [text]), ("many", [text[i::senders] for i in range(senders)])):
         wipe(db)
-        retried, failed = retries(url), retries(url, CYCLE_ERRORS)
+        counted = counters(url)
         busy = MachineBusy()
         start = time.perf_counter()
         post_all(url, parts, batch)
@@ -147,11 +155,10 @@ def senders_phase(db: Database, url: str, events: int, batch: int, senders: int)
         wait_processed(url)
         seconds = time.perf_counter() - start
         _, rows = db.query(COUNTS)
+        grown = {key: value - counted[key] for key, value in counters(url).items()}
         runs[name] = {"seconds": round(seconds, 1), "events_per_s": round(events / seconds),
                       "acknowledged_seconds": round(posted, 1),
-                      "machine_busy_while_posting": busy_posting,
-                      "transactions_retried": retries(url) - retried,
-                      "stage_cycles_failed": retries(url, CYCLE_ERRORS) - failed,
+                      "machine_busy_while_posting": busy_posting, **grown,
                       "graph": rows[0]}  # fmt: skip
     return {
         "command_events": events,

@@ -10,10 +10,30 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from prometheus_client.parser import text_string_to_metric_families
+
+from app.metrics import REGISTRY
 from app.neo4j.database import Database
 
 T = TypeVar("T")
 HOSTS = ("dl-0", "dl-1")  # the service's merge_hosts takes them in this order
+DEADLOCK = "Neo.TransientError.Transaction.DeadlockDetected"
+RETRIES = "storyline_transaction_retries_total"
+
+
+def retries_here() -> float:
+    """Deadlocks this process's Database retried so far (its metrics registry)."""
+    return REGISTRY.get_sample_value(RETRIES, {"reason": DEADLOCK}) or 0.0
+
+
+def retries_in(exposition: str) -> float:
+    """Deadlocks retried so far, read from a /metrics page (0 before the first)."""
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(exposition)
+        for sample in family.samples
+        if sample.name == RETRIES and sample.labels.get("reason") == DEADLOCK
+    )
 
 
 def on(host: str, n: int) -> dict[str, Any]:
@@ -37,9 +57,9 @@ def against(db: Database, write: Callable[[], T]) -> T:
             writer = threading.Thread(target=lambda: answers.append(write()))
             writer.start()
             deadline = time.monotonic() + 60
-            while not _merging_hosts_blocked(db) and time.monotonic() < deadline:
+            while not blocked(db, "MERGE (h:Host") and time.monotonic() < deadline:
                 time.sleep(0.05)
-            assert _merging_hosts_blocked(db), "the write never waited for the test's lock"
+            assert blocked(db, "MERGE (h:Host"), "the write never waited for the test's lock"
             # closes the cycle; the service's transaction, holding fewer locks, is aborted
             tx.run("MATCH (h:Host {id: $id}) SET h.held = true", id=HOSTS[0]).consume()
         finally:
@@ -47,10 +67,6 @@ def against(db: Database, write: Callable[[], T]) -> T:
         writer.join(60)
     assert len(answers) == 1, "the write did not finish"
     return answers[0]
-
-
-def _merging_hosts_blocked(db: Database) -> bool:
-    return blocked(db, "MERGE (h:Host")
 
 
 def blocked(db: Database, fragment: str) -> bool:

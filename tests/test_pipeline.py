@@ -184,8 +184,7 @@ def test_a_stamping_round_does_not_deadlock_with_a_writer_of_a_queued_child(
     no retry, and the next round stamps C."""
     import app.neo4j.database as database
     from app.layers import stamp
-    from tests.deadlock import blocked
-    from tests.neo4j.test_database import DEADLOCK, _retries
+    from tests.deadlock import blocked, retries_here
     from tests.test_ingest import event, ndjson
 
     parent = {"key": "guid-p", "pid": 60, "exe": "/bin/bash", "args": ["bash"]}
@@ -218,7 +217,7 @@ def test_a_stamping_round_does_not_deadlock_with_a_writer_of_a_queued_child(
 
     batch = ndjson([event(3, "file_open", child, file={"path": "/etc/passwd"}),
                     event(4, "file_open", parent, file={"path": "/etc/hosts"})])  # fmt: skip
-    before = _retries(DEADLOCK)
+    before = retries_here()
     threads = [
         threading.Thread(target=run, args=(lambda: stamp(db),), name="stage"),
         threading.Thread(
@@ -232,7 +231,7 @@ def test_a_stamping_round_does_not_deadlock_with_a_writer_of_a_queued_child(
     for t in threads:
         t.join(60)
     assert errors == [] and round_holds.is_set()
-    assert _retries(DEADLOCK) == before
+    assert retries_here() == before
     stamp(db)
     keys = db.query("MATCH (p:Process) RETURN p.key AS key, p.correlation_key AS ck, "
                     "p:Unstamped AS queued ORDER BY key")[1]  # fmt: skip

@@ -26,11 +26,9 @@ from app.investigation.stories import story_id
 from app.neo4j.database import Database, Target
 from tests import deadlock
 from tests.api.test_timeline import log4shell
-from tests.deadlock import HOSTS, on
+from tests.deadlock import HOSTS, on, retries_in
 from tests.server import Server, serve, storyline_command, target_env
 from tests.test_layers import jvm_exploit
-
-DEADLOCK = "Neo.TransientError.Transaction.DeadlockDetected"
 
 SUBSCRIBE = "subscription { storyUpdates { id severity status signalCount } }"
 
@@ -389,11 +387,8 @@ def test_sigterm_stops_the_server_cleanly(neo4j_target: Target, tmp_path: Path) 
 
 
 def _retried(server: Server, token: str) -> float:
-    """storyline_transaction_retries_total for deadlocks, read from /metrics (0 before any)."""
-    text = httpx.get(server.url + "/metrics", headers=bearer(token)).text
-    name = f'storyline_transaction_retries_total{{reason="{DEADLOCK}"}} '
-    found = [line for line in text.splitlines() if line.startswith(name)]
-    return float(found[0].split()[-1]) if found else 0.0
+    """Deadlocks the server retried so far, as its /metrics says."""
+    return retries_in(httpx.get(server.url + "/metrics", headers=bearer(token)).text)
 
 
 def test_a_write_that_loses_a_deadlock_is_retried_by_the_server_and_counted_in_metrics(

@@ -9,8 +9,8 @@ import pytest
 
 import app.neo4j.database as database
 from app.errors import DatabaseBusy, DatabaseError
-from app.metrics import REGISTRY
 from app.neo4j.database import Database, Transaction
+from tests.deadlock import DEADLOCK, retries_here
 
 ROWS = [
     {"id": f"secret-{i}", "tags": ["a", "b"], "n": i, "nested": {"xs": [i, None]}} for i in range(3)
@@ -34,14 +34,6 @@ def test_the_driver_s_debug_line_does_not_print_a_batch(
     assert runs, "the driver logged no RUN line: this test no longer sees what it checks"
     assert all("secret-" not in line for line in runs)
     assert any("[3 items]" in line for line in runs)
-
-
-DEADLOCK = "Neo.TransientError.Transaction.DeadlockDetected"
-
-
-def _retries(reason: str) -> float:
-    found = REGISTRY.get_sample_value("storyline_transaction_retries_total", {"reason": reason})
-    return found or 0.0
 
 
 def _opposite_orders(db: Database) -> tuple[dict[str, int], list[BaseException]]:
@@ -82,12 +74,12 @@ def test_a_transaction_that_loses_a_deadlock_is_retried_and_commits(
     """Neo4j rolls back one of two transactions that lock in opposite orders;
     Database.transaction runs it again (counted, and logged with the statement it
     failed in), and both commit."""
-    before = _retries(DEADLOCK)
+    before = retries_here()
     with caplog.at_level(logging.INFO, logger="app.neo4j.database"):
         attempts, errors = _opposite_orders(db)
     assert errors == []
     assert sorted(attempts.values()) == [1, 2]  # the deadlock's loser ran again
-    assert _retries(DEADLOCK) == before + 1
+    assert retries_here() == before + 1
     assert [r.getMessage() for r in caplog.records if "retried" in r.getMessage()] == [
         f"transaction retried after {DEADLOCK} in cypher/stories/clear_restory.cypher"
     ]
